@@ -1,0 +1,140 @@
+"""The command line: parse options, run the engine per file, and set the exit code.
+
+`main(argv)` is callable from tests; `run()` is the console script. This module is the one
+place where exceptions become exit codes: 0 all files done, 2 bad input or usage (every other
+file is still done), 1 a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .engine import make_record
+from .errors import GenotelError, UsageError
+from .options import Options
+from .record import Record
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_BAD_INPUT = 2
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(prog="genotel", description="Telemetry records for genomics files.")
+    parser.add_argument("--version", action="version", version=f"genotel {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
+
+    record = commands.add_parser("record", help="make the telemetry record of each file")
+    record.add_argument("files", nargs="+", metavar="FILE", help="SAM/BAM/CRAM, VCF/BCF, GFF/GTF, FASTQ or FASTA")
+    record.add_argument("--telemetry", metavar="PATH", help="write the exact record(s) to PATH; sends nothing")
+    record.add_argument("--json", action="store_true", help="print the record(s) as JSON on stdout")
+    record.add_argument("--sample", type=_positive_int, metavar="N", help="statistics over the first N records only")
+    record.add_argument("--reference", type=Path, metavar="FASTA", help="reference FASTA, for CRAM")
+    record.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="decompression threads per file")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        return _record(args, out, err)
+    except GenotelError as exc:
+        print(f"genotel: error: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("genotel: interrupted", file=err)
+        return 130
+
+
+def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    options = Options(sample=args.sample, reference=args.reference, threads=args.threads)
+    records: list[Record] = []
+    exit_code = EXIT_OK
+    for index, name in enumerate(args.files, start=1):
+        try:
+            record = make_record(name, options, index, len(args.files))
+        except GenotelError as exc:
+            print(f"genotel: error: {exc}", file=err)
+            exit_code = max(exit_code, EXIT_BAD_INPUT) if exit_code != EXIT_BUG else EXIT_BUG
+            continue
+        except Exception:  # a bug: say so loudly, but still do the other files
+            print(f"genotel: internal error (a bug) while reading {name}:", file=err)
+            traceback.print_exc(file=err)
+            exit_code = EXIT_BUG
+            continue
+        records.append(record)
+        if not args.json:
+            print_summary(name, record, out)
+    if args.json and records:
+        print(_records_json(records), file=out)
+    if args.telemetry and records:
+        write_atomically(Path(args.telemetry), _records_json(records) + "\n")
+    return exit_code
+
+
+def _records_json(records: list[Record]) -> str:
+    """One object for one record, an array for several: what --telemetry and --json write."""
+    data = records[0].to_dict() if len(records) == 1 else [record.to_dict() for record in records]
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a crash leaves either the old file or the whole new one."""
+    folder = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def print_summary(name: str, record: Record, out: TextIO) -> None:
+    """A readable summary of one record for the terminal."""
+    source = record.source
+    print(f"{name}: {record.data_type} ({source.codec})", file=out)
+    rows = [
+        ("records", f"{source.num_lines:,}"),
+        ("size", f"{source.disk_size:,} bytes on disk, {source.txt_size:,} as text ({record.source_gain}x)"),
+        ("programs", record.programs or "-"),
+        ("features", record.features),
+        ("qual_acgt", record.qual_acgt or "-"),
+        ("fields_gain", record.fields_gain or "-"),
+        ("hash_issues", "; ".join(record.hash_issues) or "-"),
+        ("flags", record.flags),
+    ]
+    for label, value in rows:
+        print(f"  {label:<12} {value}", file=out)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Format extractors: one module per format family, all with the shape of `base.Extractor`.
+
+Modules are imported on first use, so that reading a BAM never pays for importing cyvcf2.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .base import Extraction, Extractor
+
+# data type (as the sniffer names it) -> "module:class" of the extractor that reads it
+EXTRACTOR_CLASSES: dict[str, str] = {
+    "SAM": "sam:SamExtractor",
+    "BAM": "sam:SamExtractor",
+    "CRAM": "sam:SamExtractor",
+    "VCF": "vcf:VcfExtractor",
+    "BCF": "vcf:VcfExtractor",
+    "GFF": "gff:GffExtractor",
+    "GTF": "gff:GffExtractor",
+    "FASTQ": "fastq:FastqExtractor",
+    "FASTA": "fasta:FastaExtractor",
+}
+
+_loaded: dict[str, Extractor] = {}
+
+
+def extractor_for(data_type: str) -> Extractor | None:
+    """The extractor of `data_type`, or None where genotel has none (yet)."""
+    target = EXTRACTOR_CLASSES.get(data_type)
+    if target is None:
+        return None
+    if target not in _loaded:
+        module_name, class_name = target.split(":")
+        try:
+            module = import_module(f".{module_name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{module_name}":
+                raise
+            return None
+        _loaded[target] = getattr(module, class_name)()
+    return _loaded[target]
+
+
+__all__ = ["EXTRACTOR_CLASSES", "Extraction", "Extractor", "extractor_for"]

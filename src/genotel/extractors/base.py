@@ -1,0 +1,67 @@
+"""The shape every extractor has, and what it hands to record assembly.
+
+Like noodles' format crates, every format family has the same verbs: `read_header` (header
+facts), `batches` (columnar record batches) and `extract` (one streaming pass through the
+statistics accumulators, returning `Extraction`). Knowing the SAM extractor means knowing the
+VCF one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import FormatError
+from ..options import Options
+from ..sniff import Sniffed
+
+# The last 28 bytes of every well-formed BGZF file: an empty block marking the end.
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+@dataclass
+class Extraction:
+    """Everything an extractor found in one file, as plain Python values (no numpy)."""
+
+    data_type: str
+    codec: str
+    disk_size: int
+    txt_size: int
+    num_lines: int
+    features: list[tuple[str, object]]
+    programs: list[str] | None = None
+    qual_counts: list[list[int]] | None = None  # [base A,C,G,T][phred value] -> count
+    hash_issues: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # format-specific flags, e.g. reference=EXTERNAL
+
+
+class Extractor(Protocol):
+    """One format family: SAM/BAM/CRAM, VCF/BCF, GFF/GTF, FASTQ or FASTA."""
+
+    data_types: tuple[str, ...]
+
+    def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> Any:
+        """Header facts of the file (format-specific type)."""
+        ...
+
+    def batches(self, path: Path, header: Any, options: Options) -> Iterator[Any]:
+        """Columnar batches of records, in file order."""
+        ...
+
+    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
+        """One streaming pass over the file, returning the record's fields."""
+        ...
+
+
+def require_bgzf_eof(path: str | os.PathLike[str]) -> None:
+    """Raise `FormatError` if a BGZF file lacks its end-of-file block (it was truncated)."""
+    with open(path, "rb") as raw:
+        raw.seek(0, os.SEEK_END)
+        size = raw.tell()
+        raw.seek(max(0, size - len(BGZF_EOF)))
+        tail = raw.read()
+    if tail != BGZF_EOF:
+        raise FormatError(path, "truncated BGZF file (the end-of-file block is missing)")

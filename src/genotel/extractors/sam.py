@@ -1,0 +1,271 @@
+"""SAM, BAM and CRAM: header facts and columnar record batches through pysam (htslib).
+
+The per-record loop here is the portable path that works for every file htslib reads; the
+statistics it feeds are vectorised over whole batches (one numpy call per batch, none per
+read).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import tempfile
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import pysam
+
+from ..batches import AlignmentBatch, Strings, select_records
+from ..errors import FormatError, InputError, ReferenceProblem, record_where
+from ..options import Options
+from ..record import format_contigs, format_percent
+from ..sniff import Sniffed
+from ..stats.alignment import AlignmentCountsAccumulator
+from ..stats.qual import QualAcgtAccumulator
+from .base import Extraction, require_bgzf_eof
+from .sam_header import SamHeader, header_aligner, header_programs, parse_header
+
+# htslib's own messages would duplicate (and garble) genotel's one-line errors.
+pysam.set_verbosity(0)
+
+# Records carrying every one of these tags were processed by Agilent's AGeNT Trimmer.
+AGENT_TRIMMER_TAGS = ("ZA", "ZB", "RX", "QX", "BC")
+AGENT_TRIMMER = "AGeNT_Trimmer"
+
+_OPEN_MODES = {"SAM": "r", "BAM": "rb", "CRAM": "rc"}
+# Without a reference, htslib would fetch CRAM references from the network (the EBI server);
+# genotel never goes online for a record, so it points the lookup at nothing unless the
+# user configured REF_PATH themselves.
+_OFFLINE_REF_PATH = os.path.join(tempfile.gettempdir(), "genotel-no-ref-path", "%s")
+
+
+class SamExtractor:
+    """The SAM/BAM/CRAM family."""
+
+    data_types = ("SAM", "BAM", "CRAM")
+
+    def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> SamHeader:
+        with self._open(path, sniffed, options) as alignments:
+            return parse_header(str(alignments.header))
+
+    def batches(self, path: Path, header: SamHeader, options: Options) -> Iterator[AlignmentBatch]:
+        raise NotImplementedError("use extract(); batches() needs an open file")  # pragma: no cover
+
+    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
+        if sniffed.codec == "BGZF":
+            require_bgzf_eof(path)
+        counts = AlignmentCountsAccumulator()
+        quality = QualAcgtAccumulator()
+        with self._open(path, sniffed, options) as alignments:
+            header = parse_header(str(alignments.header))
+            for batch in read_batches(alignments, path, sniffed, options.batch_size):
+                counts.add(batch)
+                if options.sample is None or batch.first_record <= options.sample:
+                    add_qualities(quality, batch, options.sample)
+        programs = header_programs(header)
+        if AGENT_TRIMMER in counts.tag_signatures:
+            programs.append(AGENT_TRIMMER)
+        mapper = header_aligner(header) or ("unknown" if counts.mapped else "none")
+        features: list[tuple[str, object]] = [
+            ("num_lines", counts.records),
+            ("sorted_by", counts.sorted_by(header.declared_sort_order)),
+            ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
+            ("mapper", mapper),
+            ("paired", format_percent(counts.paired, counts.records)),
+        ]
+        flags = ["reference=EXTERNAL"] if options.reference is not None and sniffed.data_type == "CRAM" else []
+        return Extraction(
+            data_type=sniffed.data_type,
+            codec=sniffed.codec,
+            disk_size=path.stat().st_size,
+            txt_size=len(header.text.encode()) + counts.text_size,
+            num_lines=counts.records,
+            features=features,
+            programs=programs,
+            qual_counts=quality.result(),
+            flags=flags,
+        )
+
+    @contextlib.contextmanager
+    def _open(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[pysam.AlignmentFile]:
+        with contextlib.ExitStack() as stack:
+            kwargs: dict[str, object] = {"check_sq": False, "threads": max(1, options.threads)}
+            if sniffed.data_type == "CRAM":
+                kwargs["reference_filename"] = prepare_reference(path, options.reference, stack)
+                os.environ.setdefault("REF_PATH", _OFFLINE_REF_PATH)
+            try:
+                alignments = pysam.AlignmentFile(str(path), _OPEN_MODES[sniffed.data_type], **kwargs)
+            except (OSError, ValueError) as exc:
+                raise FormatError(path, f"cannot read the {sniffed.data_type} header ({exc})") from exc
+            stack.enter_context(alignments)
+            if sniffed.data_type == "CRAM":
+                check_reference_lengths(path, parse_header(str(alignments.header)), options.reference)
+            yield alignments
+
+
+def prepare_reference(path: Path, reference: Path | None, stack: contextlib.ExitStack) -> str | None:
+    """The reference FASTA to give htslib, checked to exist.
+
+    htslib builds a missing `.fai` index next to the FASTA; genotel never writes beside the
+    user's data, so a FASTA without an index is linked into a temporary folder first.
+    """
+    if reference is None:
+        return None
+    if not reference.is_file():
+        raise ReferenceProblem(path, f"the reference {reference} does not exist or is not a file")
+    if Path(f"{reference}.fai").is_file():
+        return str(reference)
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="genotel-ref-")))
+    link = folder / reference.name
+    link.symlink_to(reference.resolve())
+    return str(link)
+
+
+def check_reference_lengths(path: Path, header: SamHeader, reference: Path | None) -> None:
+    """Fail early, naming the contig, when --reference cannot be this CRAM's reference."""
+    if reference is None:
+        return
+    try:
+        with pysam.FastaFile(str(reference)) as fasta:
+            lengths = dict(zip(fasta.references, fasta.lengths))
+    except (OSError, ValueError):
+        return  # htslib reports what is wrong with it while decoding
+    shared = [name for name in header.contig_lengths if name in lengths]
+    if header.contig_lengths and not shared:
+        raise ReferenceProblem(path, f"the reference {reference} has none of the CRAM's contigs")
+    for name in shared:
+        if lengths[name] != header.contig_lengths[name]:
+            raise ReferenceProblem(
+                path,
+                f"the reference {reference} does not match: contig {name} is "
+                f"{header.contig_lengths[name]} bp in the CRAM but {lengths[name]} bp in the reference",
+            )
+
+
+def read_batches(
+    alignments: pysam.AlignmentFile, path: Path, sniffed: Sniffed, batch_size: int
+) -> Iterator[AlignmentBatch]:
+    """Columnar batches of every record, wrapping htslib failures with the record number."""
+    records = alignments.fetch(until_eof=True)
+    first_record = 1
+    while True:
+        try:
+            batch = _read_batch(records, first_record, batch_size)
+        except _BatchFailure as failure:
+            raise decode_error(path, sniffed, failure.record_number, failure.__cause__) from failure.__cause__
+        if batch is None:
+            return
+        yield batch
+        first_record += len(batch)
+
+
+class _BatchFailure(Exception):
+    def __init__(self, record_number: int) -> None:
+        super().__init__(record_number)
+        self.record_number = record_number
+
+
+def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size: int) -> AlignmentBatch | None:
+    flags: list[int] = []
+    ref_ids: list[int] = []
+    positions: list[int] = []
+    names: list[bytes] = []
+    sequences: list[bytes] = []
+    qualities: list[bytes] = []
+    text_size = 0
+    agent = False
+    try:
+        for read in islice(records, size):
+            flags.append(read.flag)
+            ref_ids.append(read.reference_id)
+            positions.append(read.reference_start)
+            names.append(read.query_name.encode() if read.query_name else b"*")
+            sequence = read.query_sequence
+            sequences.append(sequence.encode() if sequence else b"")
+            # query_qualities (an array), never query_qualities_str: pysam 0.24 corrupts
+            # Python's cached one-character strings through the latter on length-1 reads.
+            quality = read.query_qualities
+            qualities.append(quality.tobytes() if quality is not None else b"")
+            line = read.to_string()
+            text_size += len(line) + 1
+            if not agent and all(f"\t{tag}:" in line for tag in AGENT_TRIMMER_TAGS):
+                agent = True
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise _BatchFailure(first_record + len(flags)) from exc
+    if not flags:
+        return None
+    return AlignmentBatch(
+        first_record=first_record,
+        flag=np.array(flags, dtype=np.uint16),
+        ref_id=np.array(ref_ids, dtype=np.int32),
+        pos=np.array(positions, dtype=np.int64),
+        names=Strings.from_list(names),
+        sequences=Strings.from_list(sequences),
+        qualities=Strings.from_list(qualities),
+        text_size=text_size,
+        tag_signatures=frozenset({AGENT_TRIMMER}) if agent else frozenset(),
+    )
+
+
+def add_qualities(quality: QualAcgtAccumulator, batch: AlignmentBatch, sample: int | None) -> None:
+    """Feed the records with both sequence and qualities (within --sample) to qual_acgt."""
+    sequence_lengths = batch.sequences.lengths
+    keep = (sequence_lengths > 0) & (batch.qualities.lengths == sequence_lengths)
+    if sample is not None:
+        keep &= batch.first_record + np.arange(len(batch)) <= sample
+    bases = select_records(batch.sequences, keep)
+    values = select_records(batch.qualities, keep)
+    quality.add(bases, values, int(np.count_nonzero(keep)))
+
+
+def decode_error(path: Path, sniffed: Sniffed, record_number: int, cause: BaseException | None) -> InputError:
+    """The one-line error for a record htslib could not decode."""
+    where = record_where(record_number)
+    detail = str(cause) if cause else "unknown error"
+    if sniffed.data_type == "CRAM":
+        return ReferenceProblem(
+            path,
+            "cannot decode the CRAM: its reference sequence is missing or does not match "
+            "(pass the right FASTA with --reference)",
+            where,
+        )
+    if "truncated" in detail:
+        return FormatError(path, f"truncated {sniffed.data_type} file", where)
+    if sniffed.data_type == "SAM":
+        return FormatError(path, f"malformed SAM record ({explain_sam_line(path, record_number)})", where)
+    return FormatError(path, f"malformed {sniffed.data_type} record ({detail})", where)
+
+
+def explain_sam_line(path: Path, record_number: int) -> str:
+    """Say what is wrong with the `record_number`-th record line of a SAM text file."""
+    try:
+        with _open_text(path) as text:
+            body = (line for line in text if not line.startswith("@"))
+            line = next(islice(body, record_number - 1, None), None)
+    except (OSError, UnicodeDecodeError):
+        return "unreadable line"
+    if line is None:
+        return "unexpected end of file"
+    fields = line.rstrip("\n").split("\t")
+    if len(fields) < 11:
+        return f"{len(fields)} tab-separated fields, expected at least 11"
+    for index, name in ((1, "FLAG"), (3, "POS"), (4, "MAPQ"), (7, "PNEXT")):
+        if not fields[index].isdigit():
+            return f"{name} is not a number: {fields[index][:20]!r}"
+    if not fields[8].lstrip("-").isdigit():
+        return f"TLEN is not a number: {fields[8][:20]!r}"
+    if fields[10] != "*" and fields[9] != "*" and len(fields[9]) != len(fields[10]):
+        return f"SEQ has {len(fields[9])} bases but QUAL {len(fields[10])} characters"
+    return "htslib rejected it: check CIGAR, RNAME and the optional fields"
+
+
+def _open_text(path: Path) -> TextIO:
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")

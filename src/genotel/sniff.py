@@ -1,0 +1,126 @@
+"""Format sniffing: which data type and container a file is, from its bytes alone.
+
+The file name and extension are never consulted: users rename files, and a `.bam` that is
+really a SAM must be read as SAM. The container (BGZF, gzip, CRAM, BCF or none) is recognised
+from its magic number, then the first decompressed bytes decide the data type.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FormatError, InputError, UnknownFormat
+
+GZIP_MAGIC = b"\x1f\x8b"
+CRAM_MAGIC = b"CRAM"
+BAM_MAGIC = b"BAM\x01"
+BCF_MAGIC = b"BCF\x02"
+PEEK_BYTES = 64 * 1024
+
+_SAM_HEADER_LINE = re.compile(rb"^@(HD|SQ|RG|PG|CO)\t")
+_SAM_RECORD = re.compile(rb"^[!-?A-~]{1,254}\t\d+\t\S+\t\d+\t\d+\t\S+\t\S+\t\d+\t-?\d+\t\S+\t\S+")
+_GTF_ATTRIBUTE = re.compile(rb'^\s*\w+ "[^"]*"')
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What a file is: its data type (spec name) and its container codec."""
+
+    data_type: str
+    codec: str
+
+
+def is_bgzf(head: bytes) -> bool:
+    """A gzip member whose extra field carries the BGZF `BC` subfield."""
+    return (
+        len(head) >= 18
+        and head[:2] == GZIP_MAGIC
+        and head[3] & 4 != 0  # FEXTRA
+        and head[12:14] == b"BC"
+    )
+
+
+def _inflate_head(path: Path, limit: int) -> bytes:
+    """The first `limit` decompressed bytes of a gzip/BGZF file (fewer if the file is shorter)."""
+    try:
+        with gzip.open(path, "rb") as stream:
+            return stream.read(limit)
+    except (OSError, EOFError, zlib.error) as exc:
+        # A truncated first member still yields the bytes inflated so far.
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        with open(path, "rb") as raw:
+            try:
+                data = decompressor.decompress(raw.read(limit), limit)
+            except zlib.error:
+                raise FormatError(path, f"corrupt gzip data ({exc})") from exc
+        if not data:
+            raise FormatError(path, f"corrupt gzip data ({exc})") from exc
+        return data
+
+
+def classify_text(text: bytes) -> str | None:
+    """The data type of a file whose first decompressed bytes are `text`, or None."""
+    stripped = text.lstrip(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark is tolerated
+    first_line = stripped.split(b"\n", 1)[0].rstrip(b"\r")
+    if first_line.startswith(b"##fileformat=VCF"):
+        return "VCF"
+    if first_line.startswith(b"##gff-version"):
+        return "GFF"
+    if _SAM_HEADER_LINE.match(first_line) or _SAM_RECORD.match(first_line):
+        return "SAM"
+    if first_line.startswith(b"@"):
+        return "FASTQ"
+    if first_line.startswith(b">") or first_line.startswith(b";"):
+        return "FASTA"
+    return _classify_tabular(stripped)
+
+
+def _classify_tabular(text: bytes) -> str | None:
+    """GFF without a version line, or GTF: 9 tab-separated columns after any `#` comments."""
+    for line in text.split(b"\n")[:50]:
+        if not line.strip() or line.startswith(b"#"):
+            continue
+        columns = line.rstrip(b"\r").split(b"\t")
+        if len(columns) != 9 or not (columns[3].isdigit() and columns[4].isdigit()):
+            return None
+        return "GTF" if _GTF_ATTRIBUTE.match(columns[8]) else "GFF"
+    return None
+
+
+def sniff(path: str | os.PathLike[str]) -> Sniffed:
+    """Identify `path`; raise `InputError`/`UnknownFormat` for what cannot be read."""
+    file = Path(path)
+    if not file.exists():
+        raise InputError(path, "no such file")
+    if file.is_dir():
+        raise InputError(path, "is a directory, not a file")
+    try:
+        with open(file, "rb") as raw:
+            head = raw.read(PEEK_BYTES)
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if not head:
+        raise InputError(path, "is empty")
+    if head.startswith(CRAM_MAGIC):
+        return Sniffed("CRAM", "CRAM")
+    if head.startswith(GZIP_MAGIC):
+        codec = "BGZF" if is_bgzf(head) else "GZ"
+        text = _inflate_head(file, PEEK_BYTES)
+        if text.startswith(BAM_MAGIC):
+            return Sniffed("BAM", codec)
+        if text.startswith(BCF_MAGIC):
+            return Sniffed("BCF", "BCF")
+    elif head.startswith(BCF_MAGIC) or head.startswith(BAM_MAGIC):
+        # Uncompressed BAM/BCF exist but are rare; htslib reads them as the same format.
+        return Sniffed("BAM" if head.startswith(BAM_MAGIC) else "BCF", "NONE")
+    else:
+        codec, text = "NONE", head
+    data_type = classify_text(text)
+    if data_type is None:
+        raise UnknownFormat(path, "unknown format (not SAM, BAM, CRAM, VCF, BCF, GFF, GTF, FASTQ or FASTA)")
+    return Sniffed(data_type, codec)

@@ -1,0 +1,37 @@
+"""Shared test helpers: where the fixtures are, and running the CLI in-process."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from genotel.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+def run_cli(*args: str | Path) -> CliResult:
+    """Run `genotel ARGS` in this process and capture what it prints."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(arg) for arg in args], stdout=out, stderr=err)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
