@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conftest import run_cli
 from golden import absolute_args, load_cases, stable
 

@@ -8,6 +8,7 @@ decoded twice, and a faster extractor only has to produce the same arrays.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,7 @@ class Strings:
     def to_list(self) -> list[bytes]:
         data = self.buffer.tobytes()
         bounds = self.offsets.tolist()
-        return [data[start:end] for start, end in zip(bounds[:-1], bounds[1:])]
+        return [data[start:end] for start, end in itertools.pairwise(bounds)]
 
 
 def select_records(strings: Strings, keep: np.ndarray) -> np.ndarray:

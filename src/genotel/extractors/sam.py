@@ -62,7 +62,7 @@ class SamExtractor:
         quality = QualAcgtAccumulator()
         with self._open(path, sniffed, options) as alignments:
             header = parse_header(str(alignments.header))
-            for batch in read_batches(alignments, path, sniffed, options.batch_size):
+            for batch in read_batches(alignments, path, sniffed, options, header):
                 counts.add(batch)
                 if options.sample is None or batch.first_record <= options.sample:
                     add_qualities(quality, batch, options.sample)
@@ -94,16 +94,18 @@ class SamExtractor:
     def _open(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[pysam.AlignmentFile]:
         with contextlib.ExitStack() as stack:
             kwargs: dict[str, object] = {"check_sq": False, "threads": max(1, options.threads)}
+            reference = None
             if sniffed.data_type == "CRAM":
-                kwargs["reference_filename"] = prepare_reference(path, options.reference, stack)
+                reference = prepare_reference(path, options.reference, stack)
+                kwargs["reference_filename"] = reference
                 os.environ.setdefault("REF_PATH", _OFFLINE_REF_PATH)
             try:
                 alignments = pysam.AlignmentFile(str(path), _OPEN_MODES[sniffed.data_type], **kwargs)
             except (OSError, ValueError) as exc:
-                raise FormatError(path, f"cannot read the {sniffed.data_type} header ({exc})") from exc
+                raise header_error(path, sniffed) from exc
             stack.enter_context(alignments)
             if sniffed.data_type == "CRAM":
-                check_reference_lengths(path, parse_header(str(alignments.header)), options.reference)
+                check_reference_lengths(path, parse_header(str(alignments.header)), reference, options.reference)
             yield alignments
 
 
@@ -125,13 +127,16 @@ def prepare_reference(path: Path, reference: Path | None, stack: contextlib.Exit
     return str(link)
 
 
-def check_reference_lengths(path: Path, header: SamHeader, reference: Path | None) -> None:
-    """Fail early, naming the contig, when --reference cannot be this CRAM's reference."""
-    if reference is None:
+def check_reference_lengths(path: Path, header: SamHeader, prepared: str | None, reference: Path | None) -> None:
+    """Fail early, naming the contig, when --reference cannot be this CRAM's reference.
+
+    `prepared` is the path htslib reads (see `prepare_reference`), `reference` the user's.
+    """
+    if prepared is None:
         return
     try:
-        with pysam.FastaFile(str(reference)) as fasta:
-            lengths = dict(zip(fasta.references, fasta.lengths))
+        with pysam.FastaFile(prepared) as fasta:
+            lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
     except (OSError, ValueError):
         return  # htslib reports what is wrong with it while decoding
     shared = [name for name in header.contig_lengths if name in lengths]
@@ -147,16 +152,17 @@ def check_reference_lengths(path: Path, header: SamHeader, reference: Path | Non
 
 
 def read_batches(
-    alignments: pysam.AlignmentFile, path: Path, sniffed: Sniffed, batch_size: int
+    alignments: pysam.AlignmentFile, path: Path, sniffed: Sniffed, options: Options, header: SamHeader
 ) -> Iterator[AlignmentBatch]:
     """Columnar batches of every record, wrapping htslib failures with the record number."""
     records = alignments.fetch(until_eof=True)
     first_record = 1
     while True:
         try:
-            batch = _read_batch(records, first_record, batch_size)
+            batch = _read_batch(records, first_record, options.batch_size)
         except _BatchFailure as failure:
-            raise decode_error(path, sniffed, failure.record_number, failure.__cause__) from failure.__cause__
+            cause = failure.__cause__
+            raise decode_error(path, sniffed, options, header, failure.record_number, cause) from cause
         if batch is None:
             return
         yield batch
@@ -222,35 +228,92 @@ def add_qualities(quality: QualAcgtAccumulator, batch: AlignmentBatch, sample: i
     quality.add(bases, values, int(np.count_nonzero(keep)))
 
 
-def decode_error(path: Path, sniffed: Sniffed, record_number: int, cause: BaseException | None) -> InputError:
+def decode_error(
+    path: Path, sniffed: Sniffed, options: Options, header: SamHeader, record_number: int, cause: BaseException | None
+) -> InputError:
     """The one-line error for a record htslib could not decode."""
     where = record_where(record_number)
-    detail = str(cause) if cause else "unknown error"
     if sniffed.data_type == "CRAM":
-        return ReferenceProblem(
-            path,
-            "cannot decode the CRAM: its reference sequence is missing or does not match "
-            "(pass the right FASTA with --reference)",
-            where,
-        )
+        if options.reference is None:
+            needed = describe_reference(header)
+            problem = f"cannot decode the CRAM without its reference ({needed}); pass --reference FASTA"
+            return ReferenceProblem(path, problem)
+        problem = f"the reference {options.reference} does not match the CRAM (checksum mismatch)"
+        return ReferenceProblem(path, problem, where)
+    if sniffed.data_type == "SAM":
+        problem, line_number = explain_sam_line(path, record_number, header)
+        return FormatError(path, f"malformed SAM record: {problem}", f"{where} (line {line_number})")
+    detail = str(cause) if cause else "unknown error"
     if "truncated" in detail:
         return FormatError(path, f"truncated {sniffed.data_type} file", where)
-    if sniffed.data_type == "SAM":
-        return FormatError(path, f"malformed SAM record ({explain_sam_line(path, record_number)})", where)
     return FormatError(path, f"malformed {sniffed.data_type} record ({detail})", where)
 
 
-def explain_sam_line(path: Path, record_number: int) -> str:
-    """Say what is wrong with the `record_number`-th record line of a SAM text file."""
+def describe_reference(header: SamHeader) -> str:
+    """Which reference a CRAM needs, in words: its contigs and, where known, their MD5s."""
+    names = list(header.contig_lengths)
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    first_md5 = header.contig_md5.get(names[0]) if names else None
+    md5 = f"; M5 of {names[0]} is {first_md5}" if first_md5 else ""
+    return f"contigs {shown}{md5}" if names else "no @SQ lines"
+
+
+def header_error(path: Path, sniffed: Sniffed) -> FormatError:
+    """The error for a header htslib rejected, saying which line is wrong where we can tell."""
+    if sniffed.data_type != "SAM":
+        return FormatError(path, f"malformed or unreadable {sniffed.data_type} header")
     try:
         with _open_text(path) as text:
-            body = (line for line in text if not line.startswith("@"))
-            line = next(islice(body, record_number - 1, None), None)
+            for number, line in enumerate(text, start=1):
+                if not line.startswith("@"):
+                    break
+                problem = explain_header_line(line.rstrip("\r\n"))
+                if problem:
+                    return FormatError(path, f"malformed SAM header: {problem}", f"line {number}")
     except (OSError, UnicodeDecodeError):
-        return "unreadable line"
+        pass
+    return FormatError(path, "malformed SAM header")
+
+
+def explain_header_line(line: str) -> str | None:
+    """What is wrong with one SAM header line, or None if it looks right."""
+    record_type, _, rest = line.partition("\t")
+    if len(record_type) != 3 or not record_type[1:].isalpha():
+        return f"{record_type[:10]!r} is not a header record type such as @SQ"
+    if record_type == "@CO":
+        return None
+    tags = dict(item.split(":", 1) for item in rest.split("\t") if ":" in item)
+    if record_type == "@SQ":
+        if "SN" not in tags:
+            return "@SQ line without SN"
+        if not tags.get("LN", "").isdigit():
+            return f"@SQ {tags['SN']} has no numeric LN (found {tags.get('LN', 'none')!r})"
+    return None
+
+
+def explain_sam_line(path: Path, record_number: int, header: SamHeader) -> tuple[str, int]:
+    """What is wrong with the `record_number`-th record of a SAM text file, and its line number."""
+    line, line_number = None, 0
+    try:
+        with _open_text(path) as text:
+            records_seen = 0
+            for line_number, text_line in enumerate(text, start=1):  # noqa: B007
+                if text_line.startswith("@"):
+                    continue
+                records_seen += 1
+                if records_seen == record_number:
+                    line = text_line
+                    break
+    except (OSError, UnicodeDecodeError):
+        return "unreadable line", line_number
     if line is None:
-        return "unexpected end of file"
-    fields = line.rstrip("\n").split("\t")
+        return "unexpected end of file", line_number
+    return explain_record_line(line.rstrip("\r\n"), header), line_number
+
+
+def explain_record_line(line: str, header: SamHeader) -> str:
+    """The first problem found in one SAM record line (htslib only says that it failed)."""
+    fields = line.split("\t")
     if len(fields) < 11:
         return f"{len(fields)} tab-separated fields, expected at least 11"
     for index, name in ((1, "FLAG"), (3, "POS"), (4, "MAPQ"), (7, "PNEXT")):
@@ -258,9 +321,12 @@ def explain_sam_line(path: Path, record_number: int) -> str:
             return f"{name} is not a number: {fields[index][:20]!r}"
     if not fields[8].lstrip("-").isdigit():
         return f"TLEN is not a number: {fields[8][:20]!r}"
+    for index, name in ((2, "RNAME"), (6, "RNEXT")):
+        if fields[index] not in ("*", "=") and fields[index] not in header.contig_lengths:
+            return f"{name} {fields[index][:40]!r} is not a contig of the header"
     if fields[10] != "*" and fields[9] != "*" and len(fields[9]) != len(fields[10]):
         return f"SEQ has {len(fields[9])} bases but QUAL {len(fields[10])} characters"
-    return "htslib rejected it: check CIGAR, RNAME and the optional fields"
+    return "htslib rejected it (check CIGAR against SEQ, and the optional fields)"
 
 
 def _open_text(path: Path) -> TextIO:

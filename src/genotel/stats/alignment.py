@@ -9,7 +9,7 @@ import numpy as np
 from ..batches import AlignmentBatch
 
 _DIGIT_RUNS = re.compile(rb"(\d+)")
-_UNPLACED = np.int64(1) << 31  # unplaced records sort after every contig
+_UNPLACED = np.int64(1) << 30  # unplaced records sort after every contig (keys stay below 2**63)
 
 
 def natural_key(name: bytes) -> tuple[object, ...]:
