@@ -140,3 +140,26 @@ def format_percent(part: int, whole: int) -> str:
     """A share as a percentage with one decimal, e.g. `99.6%`; `0.0%` of nothing."""
     share = 100.0 * part / whole if whole else 0.0
     return f"{share:.1f}%"
+
+
+def format_table_size(entries: int) -> str:
+    """Entry count with binary units and one decimal: `512.0 KB`; below 1,024 entries `512 B`."""
+    if entries < 1024:
+        return f"{entries} B"
+    value = float(entries)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1024
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+    return f"{value:.1f} PB"
+
+
+def render_cardinality_issue(name: str, parent: str, table_entries: int, occupancy: int, examples: list[str]) -> str:
+    """hash_issues form 1: `NAME,PARENT,TABLE,OCC%,v1,...,v6`."""
+    values = ",".join(escape_example(value) for value in examples)
+    return f"{name},{parent},{format_table_size(table_entries)},{occupancy}%,{values}"
+
+
+def render_unparsed_names(examples: list[str]) -> str:
+    """hash_issues form 2: `QNAME,,,,n1,...,n6`."""
+    return "QNAME,,,," + ",".join(escape_example(value) for value in examples)

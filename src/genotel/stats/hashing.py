@@ -1,0 +1,63 @@
+"""64-bit hashes of many byte strings at once, in numpy.
+
+Used to count distinct values (hash_issues) and to match read names between files (--deep)
+without keeping the strings. The hash is a polynomial over the bytes (mod 2**64, computed with
+numpy's wrapping uint64 arithmetic) finished with the splitmix64 mixer so that every output bit
+depends on every input byte; collisions among 2**32 values are about one in four billion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..batches import Strings
+
+_MULTIPLIER = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime, a good odd multiplier
+_LENGTH_SALT = np.uint64(0x9E3779B97F4A7C15)
+_powers = np.ones(1, dtype=np.uint64)
+
+
+def _powers_up_to(length: int) -> np.ndarray:
+    """MULTIPLIER**k for k < length (mod 2**64), grown on demand and cached."""
+    global _powers
+    if len(_powers) < length:
+        size = max(length, 2 * len(_powers))
+        powers = np.empty(size, dtype=np.uint64)
+        powers[0] = 1
+        with np.errstate(over="ignore"):
+            for index in range(1, size):
+                powers[index] = powers[index - 1] * _MULTIPLIER
+        _powers = powers
+    return _powers
+
+
+def mix64(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, element-wise on uint64."""
+    with np.errstate(over="ignore"):
+        values = values ^ (values >> np.uint64(30))
+        values = values * np.uint64(0xBF58476D1CE4E5B9)
+        values = values ^ (values >> np.uint64(27))
+        values = values * np.uint64(0x94D049BB133111EB)
+        return values ^ (values >> np.uint64(31))
+
+
+def hash_strings(strings: Strings) -> np.ndarray:
+    """One uint64 hash per string (equal strings hash equal, across batches and processes)."""
+    count = len(strings)
+    if count == 0:
+        return np.zeros(0, dtype=np.uint64)
+    lengths = strings.lengths
+    starts = strings.offsets[:-1]
+    total = int(strings.offsets[-1] - strings.offsets[0])
+    sums = np.zeros(count, dtype=np.uint64)
+    if total:
+        data = strings.buffer[strings.offsets[0] : strings.offsets[-1]].astype(np.uint64)
+        ends = np.repeat(strings.offsets[1:] - strings.offsets[0], lengths)
+        from_end = ends - 1 - np.arange(total, dtype=np.int64)
+        powers = _powers_up_to(int(lengths.max()))
+        with np.errstate(over="ignore"):
+            terms = (data + np.uint64(1)) * powers[from_end]
+        nonempty = lengths > 0
+        sums[nonempty] = np.add.reduceat(terms, (starts - strings.offsets[0])[nonempty])
+    with np.errstate(over="ignore"):
+        return mix64(sums ^ (lengths.astype(np.uint64) * _LENGTH_SALT))

@@ -1,0 +1,103 @@
+"""Distinct counting for hash_issues form 1: exact, sketched, the table model, the examples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genotel.batches import Strings
+from genotel.record import format_table_size, render_cardinality_issue
+from genotel.stats.cardinality import CardinalityAccumulator, DistinctHashes, HyperLogLog, leading_zeros
+from genotel.stats.hashing import hash_strings
+
+
+def strings(values: list[str]) -> Strings:
+    return Strings.from_list([value.encode() for value in values])
+
+
+def test_hashes_are_equal_for_equal_strings_across_batches() -> None:
+    first = hash_strings(strings(["a", "", "abc", "b"]))
+    second = hash_strings(strings(["abc", "a", "b", ""]))
+    assert sorted(first.tolist()) == sorted(second.tolist())
+    assert len(set(first.tolist())) == 4
+    assert hash_strings(strings(["ab"]))[0] != hash_strings(strings(["ba"]))[0]
+
+
+def test_leading_zeros_matches_python() -> None:
+    values = np.array([1, 2, 3, 1 << 31, (1 << 32) - 1, 1 << 32, (1 << 63) + 5, (1 << 64) - 1], dtype=np.uint64)
+    assert leading_zeros(values).tolist() == [64 - int(v).bit_length() for v in values.tolist()]
+
+
+def test_distinct_hashes_levels_stay_sorted_and_exact() -> None:
+    rng = np.random.default_rng(7)
+    table = DistinctHashes()
+    seen: set[int] = set()
+    for _ in range(50):
+        batch = np.unique(rng.integers(0, 5000, size=300).astype(np.uint64))
+        fresh = batch[~table.contains(batch)]
+        table.insert_new(fresh)
+        seen.update(batch.tolist())
+    assert table.size == len(seen)
+    assert all(np.all(level[1:] > level[:-1]) for level in table.levels)
+
+
+def test_hyperloglog_within_two_percent() -> None:
+    sketch = HyperLogLog()
+    for start in range(0, 3_000_000, 500_000):
+        sketch.add(hash_strings(strings([f"n{i}" for i in range(start, start + 500_000)])))
+    assert abs(sketch.estimate() / 3_000_000 - 1) < 0.02
+    small = HyperLogLog()
+    small.add(hash_strings(strings([f"v{i % 1000}" for i in range(10_000)])))
+    assert abs(small.estimate() - 1000) < 20
+
+
+def test_examples_are_first_three_and_last_three_new_values_in_order() -> None:
+    accumulator = CardinalityAccumulator("QNAME")
+    accumulator.add(strings(["a", "b", "a", "c", "d"]))
+    accumulator.add(strings(["b", "e", "f", "f", "g"]))
+    result = accumulator.result()
+    assert result.distinct == 7
+    assert result.examples == ["a", "b", "c", "e", "f", "g"]
+
+
+def test_few_values_give_each_example_once() -> None:
+    accumulator = CardinalityAccumulator("RNAME")
+    accumulator.add(strings(["x", "y", "x", "z", "w"]))
+    assert accumulator.result().examples == ["x", "y", "z", "w"]
+
+
+def test_table_model_from_the_first_records() -> None:
+    # 10,000 records with 100 distinct values, file of 1,000,000 records: estimate 10,000,
+    # table = next power of two >= 50,000 = 65,536 entries.
+    accumulator = CardinalityAccumulator("XX:Z")
+    accumulator.add(strings([f"v{i % 100}" for i in range(10_000)]))
+    result = accumulator.result(total_records=1_000_000)
+    assert result.table_entries == 65_536 and result.occupancy_percent == 0 and not result.reported
+
+
+def test_a_field_that_grows_later_overflows_its_table() -> None:
+    accumulator = CardinalityAccumulator("TOKEN", "QNAME")
+    accumulator.add(strings(["same"] * 10_000))  # model: 1 distinct value -> table of 8
+    accumulator.add(strings([f"u{i}" for i in range(20)]))
+    result = accumulator.result()
+    assert result.table_entries == 8 and result.distinct == 21 and result.occupancy_percent == 262
+    assert result.reported
+    line = render_cardinality_issue(result.name, result.parent, result.table_entries, result.occupancy_percent,
+                                    result.examples)  # fmt: skip
+    assert line == "TOKEN,QNAME,8 B,262%,same,u0,u1,u17,u18,u19"
+
+
+def test_past_the_exact_cap_the_sketch_counts() -> None:
+    accumulator = CardinalityAccumulator("QNAME", exact_cap=1000)
+    for start in range(0, 200_000, 20_000):
+        accumulator.add(strings([f"r{i}" for i in range(start, start + 20_000)]))
+    assert accumulator.exact is None
+    assert abs(accumulator.distinct / 200_000 - 1) < 0.02
+    assert accumulator.result().examples[-3:] == ["r199997", "r199998", "r199999"]
+
+
+@pytest.mark.parametrize(
+    ("entries", "text"), [(512, "512 B"), (1024, "1.0 KB"), (524_288, "512.0 KB"), (3 << 20, "3.0 MB")]
+)
+def test_table_size_units(entries: int, text: str) -> None:
+    assert format_table_size(entries) == text
