@@ -41,23 +41,38 @@ def mix64(values: np.ndarray) -> np.ndarray:
         return values ^ (values >> np.uint64(31))
 
 
+HASH_CHUNK_BYTES = 1 << 20  # per-byte temporaries are 8 bytes wide: keep them ~8 MB each
+
+
 def hash_strings(strings: Strings) -> np.ndarray:
     """One uint64 hash per string (equal strings hash equal, across batches and processes)."""
     count = len(strings)
-    if count == 0:
-        return np.zeros(0, dtype=np.uint64)
-    lengths = strings.lengths
-    starts = strings.offsets[:-1]
-    total = int(strings.offsets[-1] - strings.offsets[0])
-    sums = np.zeros(count, dtype=np.uint64)
+    hashes = np.empty(count, dtype=np.uint64)
+    first = 0
+    while first < count:
+        # Strings up to about HASH_CHUNK_BYTES of text at a time (at least one string).
+        limit = strings.offsets[first] + HASH_CHUNK_BYTES
+        last = max(first + 1, int(np.searchsorted(strings.offsets, limit, side="right")) - 1)
+        last = min(last, count)
+        hashes[first:last] = _hash_range(strings, first, last)
+        first = last
+    return hashes
+
+
+def _hash_range(strings: Strings, first: int, last: int) -> np.ndarray:
+    offsets = strings.offsets[first : last + 1]
+    lengths = np.diff(offsets)
+    base = int(offsets[0])
+    total = int(offsets[-1]) - base
+    sums = np.zeros(last - first, dtype=np.uint64)
     if total:
-        data = strings.buffer[strings.offsets[0] : strings.offsets[-1]].astype(np.uint64)
-        ends = np.repeat(strings.offsets[1:] - strings.offsets[0], lengths)
+        data = strings.buffer[base : base + total].astype(np.uint64)
+        ends = np.repeat(offsets[1:] - base, lengths)
         from_end = ends - 1 - np.arange(total, dtype=np.int64)
         powers = _powers_up_to(int(lengths.max()))
         with np.errstate(over="ignore"):
             terms = (data + np.uint64(1)) * powers[from_end]
         nonempty = lengths > 0
-        sums[nonempty] = np.add.reduceat(terms, (starts - strings.offsets[0])[nonempty])
+        sums[nonempty] = np.add.reduceat(terms, (offsets[:-1] - base)[nonempty])
     with np.errstate(over="ignore"):
         return mix64(sums ^ (lengths.astype(np.uint64) * _LENGTH_SALT))
