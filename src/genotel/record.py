@@ -163,3 +163,20 @@ def render_cardinality_issue(name: str, parent: str, table_entries: int, occupan
 def render_unparsed_names(examples: list[str]) -> str:
     """hash_issues form 2: `QNAME,,,,n1,...,n6`."""
     return "QNAME,,,," + ",".join(escape_example(value) for value in examples)
+
+
+def render_fields_gain(streams: Iterable[tuple[str, int, int]]) -> tuple[str, float]:
+    """fields_gain and genozip_gain from (name, text size, compressed size) per stream.
+
+    Items `NAME,P%,RX` sorted by compressed size, largest first (ties by name), joined by `; `.
+    """
+    rows = [(name, text, compressed) for name, text, compressed in streams if compressed > 0]
+    total_compressed = sum(compressed for _, _, compressed in rows)
+    total_text = sum(text for _, text, _ in rows)
+    if not total_compressed:
+        return "", 0.0
+    rows.sort(key=lambda row: (-row[2], row[0]))
+    items = [
+        f"{name},{100 * compressed / total_compressed:.1f}%,{text / compressed:.1f}X" for name, text, compressed in rows
+    ]
+    return "; ".join(items), one_decimal(total_text / total_compressed)

@@ -1,0 +1,46 @@
+"""The compressibility probe: sizes per stream, sampling, and the fields_gain string."""
+
+from __future__ import annotations
+
+import zstandard
+
+from genotel.record import render_fields_gain
+from genotel.stats.gain import GainProbe, chunk_selected
+
+
+def test_sizes_per_stream_equal_zstd_of_each_chunk() -> None:
+    probe = GainProbe(level=3, chunk_bytes=1000)
+    qual = b"IIIIIIII55555555" * 200  # 3,200 bytes: chunks of 1,000 + remainder
+    for start in range(0, len(qual), 300):
+        probe.add("QUAL", qual[start : start + 300])
+    probe.add("POS", b"1\t2\t3\n")
+    sizes = {size.name: size for size in probe.result()}
+    assert sizes["QUAL"].text_size == 3200 and sizes["POS"].text_size == 6
+    compressor = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False)
+    expected = sum(len(compressor.compress(qual[i : i + 1200])) for i in (0, 1200, 2400))
+    assert sizes["QUAL"].compressed_size == expected
+    assert [size.name for size in probe.result()] == ["QUAL", "POS"]
+
+
+def test_chunk_sampling_is_deterministic_and_keeps_the_first() -> None:
+    chosen = [index for index in range(100) if chunk_selected(index, 0.1)]
+    assert chosen[0] == 0 and 10 <= len(chosen) <= 11
+    assert chosen == [index for index in range(100) if chunk_selected(index, 0.1)]
+    assert all(chunk_selected(index, None) for index in range(5))
+
+
+def test_sampled_probe_scales_to_the_whole_stream() -> None:
+    data = bytes(range(256)) * 4000  # 1,024,000 bytes of one repeated pattern
+    full, sampled = GainProbe(chunk_bytes=10_000), GainProbe(chunk_bytes=10_000, sample_fraction=0.2)
+    for probe in (full, sampled):
+        probe.add("X", data)
+    full_size, sampled_size = full.result()[0], sampled.result()[0]
+    assert sampled_size.text_size == full_size.text_size
+    assert abs(sampled_size.compressed_size / full_size.compressed_size - 1) < 0.05
+
+
+def test_fields_gain_string() -> None:
+    text, gain = render_fields_gain([("SEQ", 1000, 100), ("QUAL", 1500, 300), ("Other", 50, 1), ("EMPTY", 0, 0)])
+    assert text == "QUAL,74.8%,5.0X; SEQ,24.9%,10.0X; Other,0.2%,50.0X"
+    assert gain == 6.4  # 2,550 / 401
+    assert render_fields_gain([]) == ("", 0.0)
