@@ -1,0 +1,50 @@
+"""Splitting tab-separated lines into fields and SAM field streams, checked against Python."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genotel.stats.fields import gather, separators_text, split_fields
+from genotel.stats.gain import GainProbe
+from genotel.stats.sam_streams import add_sam_lines
+from genotel.textio import split_lines
+
+from conftest import FIXTURES
+
+
+def lines_of(text: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    batch = split_lines(text, 1)
+    return batch.data, batch.starts, batch.ends
+
+
+def test_split_fields_matches_str_split() -> None:
+    text = b"a\tbb\t\tc\n\nx\ny\tz\n"
+    data, starts, ends = lines_of(text)
+    fields = split_fields(data, starts, ends)
+    got = [bytes(data[s:e]) for s, e in zip(fields.start, fields.end, strict=True)]
+    expected = [field for line in text.split(b"\n")[:-1] for field in line.split(b"\t")]
+    assert got == expected
+    assert fields.per_line.tolist() == [4, 1, 1, 2]
+    assert fields.column.tolist() == [0, 1, 2, 3, 0, 0, 0, 1]
+    assert bytes(gather(data, fields.start[fields.column == 1], fields.end[fields.column == 1])) == b"bbz"
+    assert bytes(separators_text(fields.per_line)) == b"\t\t\t\n\n\n\t\n"
+
+
+def test_sam_streams_cover_every_byte_of_the_records() -> None:
+    text = (FIXTURES / "aln_qname.sam").read_bytes()
+    header_size = sum(len(line) + 1 for line in text.split(b"\n") if line.startswith(b"@"))
+    records = text[header_size:]
+    data, starts, ends = lines_of(records)
+    probe = GainProbe(chunk_bytes=1 << 16)
+    add_sam_lines(probe, data, starts, ends)
+    sizes = {size.name: size.text_size for size in probe.result()}
+    assert sum(sizes.values()) == len(records)
+    lines = records.split(b"\n")[:-1]
+    assert sizes["QNAME"] == sum(len(line.split(b"\t")[0]) for line in lines)
+    assert sizes["SEQ"] == sum(len(line.split(b"\t")[9]) for line in lines)
+    tag_sizes: dict[str, int] = {}
+    for line in lines:
+        for tag in line.split(b"\t")[11:]:
+            tag_sizes[tag[:4].decode()] = tag_sizes.get(tag[:4].decode(), 0) + len(tag)
+    assert {name: sizes[name] for name in tag_sizes} == tag_sizes
+    assert sizes["Other"] == sum(line.count(b"\t") + 1 for line in lines)
