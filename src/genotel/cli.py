@@ -8,6 +8,7 @@ file is still done), 1 a bug.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TextIO
 
 from . import __version__
@@ -26,6 +28,14 @@ from .record import Record
 EXIT_OK = 0
 EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
+SEND_ONCE = "\0send"  # `--telemetry` without a PATH
+
+# Modules that add subcommands: each has `register(subparsers)`, and its subparsers set
+# `handler(args, out, err) -> exit code`. They must import lightly (no web framework at import).
+COMMAND_MODULES = ("genotel.client_cli", "genotel.service_cli")
+# After `record`, `genotel.client.deliver(records, send_once, err) -> exit code` uploads
+# records as the activated licence's policy says; absent, nothing is ever sent.
+CLIENT_MODULE = "genotel.client"
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -39,13 +49,31 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
     record = commands.add_parser("record", help="make the telemetry record of each file")
+    record.set_defaults(handler=_record)
     record.add_argument("files", nargs="+", metavar="FILE", help="SAM/BAM/CRAM, VCF/BCF, GFF/GTF, FASTQ or FASTA")
-    record.add_argument("--telemetry", metavar="PATH", help="write the exact record(s) to PATH; sends nothing")
+    record.add_argument(
+        "--telemetry", nargs="?", const=SEND_ONCE, metavar="PATH",
+        help="with PATH: write the exact record(s) to PATH and send nothing; alone: send this run's records",
+    )  # fmt: skip
     record.add_argument("--json", action="store_true", help="print the record(s) as JSON on stdout")
     record.add_argument("--sample", type=_positive_int, metavar="N", help="statistics over the first N records only")
     record.add_argument("--reference", type=Path, metavar="FASTA", help="reference FASTA, for CRAM")
     record.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="decompression threads per file")
+    for module_name in COMMAND_MODULES:
+        module = _optional_module(module_name)
+        if module is not None:
+            module.register(commands)  # each sets `handler` on its subparsers
     return parser
+
+
+def _optional_module(name: str) -> ModuleType | None:
+    """A genotel module that later parts of the project add (service, client); None if absent."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
 
 
 def _positive_int(text: str) -> int:
@@ -63,7 +91,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     err = stderr or sys.stderr
     try:
         args = build_parser().parse_args(argv)
-        return _record(args, out, err)
+        return int(args.handler(args, out, err))
     except GenotelError as exc:
         print(f"genotel: error: {exc}", file=err)
         return EXIT_BAD_INPUT
@@ -93,8 +121,15 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print_summary(name, record, out)
     if args.json and records:
         print(_records_json(records), file=out)
-    if args.telemetry and records:
+    send_once = args.telemetry == SEND_ONCE
+    if args.telemetry and not send_once and records:
         write_atomically(Path(args.telemetry), _records_json(records) + "\n")
+        return exit_code  # --telemetry=PATH: written, never sent
+    client = _optional_module(CLIENT_MODULE)
+    if client is not None and records:
+        exit_code = max(exit_code, int(client.deliver(records, send_once, err)))
+    elif send_once:
+        raise UsageError("--telemetry without a PATH sends records, but this genotel has no upload client")
     return exit_code
 
 
