@@ -1,0 +1,153 @@
+"""VCF and BCF: header facts and record batches, for plain, gzip and BGZF VCF text and for BCF.
+
+VCF text is read with genotel's own numpy pass (`vcf_text`): cyvcf2 would make a Python object
+per record and is the slowest full-pass reader (PERF-NOTES). BCF is binary, so cyvcf2 (htslib)
+decodes it: its header text, and each record rendered as the VCF text line that
+`bcftools view` would print, batched into the same arrays as VCF text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+
+import cyvcf2
+
+from ..errors import FormatError, record_where
+from ..options import Options
+from ..record import format_contigs
+from ..sniff import GZIP_MAGIC, Sniffed, is_bgzf, sniff
+from ..stats.variants import VariantCountsAccumulator
+from ..textio import split_lines
+from .base import Extraction, require_bgzf_eof
+from .vcf_header import VcfHeader, chrom_line_columns, parse_header, vcf_programs
+from .vcf_text import TextScan, VcfBatch, make_batch
+
+__all__ = ["VcfExtractor", "vcf_programs"]
+
+
+def _silence_htslib() -> None:
+    """Turn off the log of the htslib inside cyvcf2 (pysam's verbosity switch is another copy).
+
+    Its messages would duplicate, and garble, genotel's one-line errors.
+    """
+    try:
+        library = ctypes.CDLL(cyvcf2.cyvcf2.__file__)
+        library.hts_set_log_level(0)  # HTS_LOG_OFF
+    except (OSError, AttributeError):  # pragma: no cover - a cyvcf2 build without the symbol
+        pass
+
+
+_silence_htslib()
+
+
+class VcfExtractor:
+    """The VCF/BCF family."""
+
+    data_types = ("VCF", "BCF")
+
+    def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> VcfHeader:
+        if sniffed.data_type == "BCF":
+            with open_bcf(path, options) as variants:
+                return bcf_header(path, variants)
+        return TextScan(path, sniffed.codec).read_header()
+
+    def batches(self, path: Path, header: VcfHeader, options: Options) -> Iterator[VcfBatch]:
+        """Record batches in file order (the header is read again and `header` not needed)."""
+        sniffed = sniff(path)
+        with self._scan(path, sniffed, options) as (_, batches):
+            yield from batches
+
+    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
+        counts = VariantCountsAccumulator()
+        with self._scan(path, sniffed, options) as (header, batches):
+            for batch in batches:
+                counts.add(batch)
+        features: list[tuple[str, object]] = [
+            ("num_lines", counts.records),
+            ("num_samples", header.num_samples),
+            ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
+            ("gvcf", "true" if counts.reference_blocks else "false"),
+        ]
+        return Extraction(
+            data_type=sniffed.data_type,
+            codec=sniffed.codec,
+            disk_size=path.stat().st_size,
+            txt_size=header.text_size + counts.text_size,
+            num_lines=counts.records,
+            features=features,
+            programs=list(header.programs),
+        )
+
+    @contextlib.contextmanager
+    def _scan(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[tuple[VcfHeader, Iterator[VcfBatch]]]:
+        """The header and the record batches of one pass over the file."""
+        if _bgzf_container(path, sniffed):
+            require_bgzf_eof(path)
+        if sniffed.data_type == "BCF":
+            with open_bcf(path, options) as variants:
+                yield bcf_header(path, variants), bcf_batches(path, variants, options.batch_size)
+        else:
+            scan = TextScan(path, sniffed.codec)
+            yield scan.read_header(), scan.batches()
+
+
+def _bgzf_container(path: Path, sniffed: Sniffed) -> bool:
+    """Whether the file is BGZF-compressed (a BGZF VCF, or a BCF as bcftools writes it)."""
+    if sniffed.codec == "BGZF":
+        return True
+    if sniffed.codec != "BCF":
+        return False
+    with open(path, "rb") as raw:
+        head = raw.read(18)
+    return head.startswith(GZIP_MAGIC) and is_bgzf(head)
+
+
+@contextlib.contextmanager
+def open_bcf(path: Path, options: Options) -> Iterator[cyvcf2.VCF]:
+    """cyvcf2's reader of a BCF file, its header errors turned into `FormatError`."""
+    threads = options.threads if options.threads > 1 else None
+    try:
+        # lazy: records are only rendered as text, cyvcf2 need not unpack them itself
+        variants = cyvcf2.VCF(str(path), lazy=True, threads=threads)
+    except Exception as exc:  # cyvcf2 raises a bare Exception for any htslib failure
+        raise FormatError(path, f"cannot read the BCF header ({exc})") from exc
+    try:
+        yield variants
+    finally:
+        variants.close()
+
+
+def bcf_header(path: Path, variants: cyvcf2.VCF) -> VcfHeader:
+    """Header facts from the header text htslib renders for a BCF (as `bcftools view -h`)."""
+    text = variants.raw_header
+    lines = text.rstrip("\n").split("\n")
+    columns = chrom_line_columns(lines[-1]) if lines else None
+    if columns is None:  # htslib always writes one; a failure here means a broken file
+        raise FormatError(path, "cannot read the BCF header (no #CHROM line)")
+    meta = [line for line in lines[:-1] if line.startswith("##")]
+    return parse_header(meta, columns, len(text.encode()))
+
+
+def bcf_batches(path: Path, variants: cyvcf2.VCF, batch_size: int) -> Iterator[VcfBatch]:
+    """BCF records rendered as VCF text lines, in batches shaped like VCF text batches."""
+    records = iter(variants)
+    first_record = 1
+    while True:
+        lines: list[str] = []
+        try:
+            lines.extend(str(variant) for variant in islice(records, batch_size))
+        except Exception as exc:  # cyvcf2: a bare Exception for htslib read errors
+            where = record_where(first_record + len(lines))
+            raise FormatError(path, "corrupt or truncated BCF record (htslib cannot decode it)", where) from exc
+        if not lines:
+            return
+        text = "".join(lines).encode()
+        batch = make_batch(split_lines(text, 1), 0, first_record, by_record=True)
+        if len(batch) != len(lines):  # a line break inside a value: the text form would not parse
+            raise FormatError(path, "BCF record holds a line break in a value", record_where(first_record))
+        yield batch
+        first_record += len(batch)
