@@ -70,6 +70,9 @@ def classify_text(text: bytes) -> str | None:
     if first_line.startswith(b"##fileformat=VCF"):
         return "VCF"
     if first_line.startswith(b"##gff-version"):
+        # GTF is GFF version 2 with `key "value"` attributes, and some writers declare it so.
+        if not first_line[len(b"##gff-version") :].strip().startswith(b"3"):
+            return "GTF" if _classify_tabular(stripped) == "GTF" else "GFF"
         return "GFF"
     if _SAM_HEADER_LINE.match(first_line) or _SAM_RECORD.match(first_line):
         return "SAM"

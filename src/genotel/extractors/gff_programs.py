@@ -1,0 +1,104 @@
+"""Program names in GFF3/GTF files: source columns, producer directives, tool signatures.
+
+RECORD.md: the distinct values of column 2 (source), `.` excluded, with a trailing version
+tag removed, plus producer comments, plus `Prodigal` when a feature's attributes hold `score`,
+`cscore` and `sscore`. The rules here are genotel's own choices:
+
+- Version tags removed from the end of a name (once): `v`/`V` + digits with optional dotted
+  parts, after any or no separator (`Prodigal_v2.6.3`, `snap v2`, `HMMERv3`); digits with at
+  least one dot after a separator `_ - : / space` (`GeneMark.hmm 3.25`, `Liftoff-1.6.3`,
+  `barrnap:0.9`); bare digits only after `:` or a space (`Prodigal:002006` as Prokka writes it,
+  `AUGUSTUS 3`). Bare digits after `-` or `_` stay (`GeneMarkS-2`, `bwa-mem2`: part of the name).
+  A version in parentheses counts too (`tool (v1.2)`). A name that would become empty stays.
+- GFF3 sources are %-unescaped first (`Protein%20Homology`); GTF has no escaping.
+- Producer directives that name a program: `#!processor` (NCBI: `NCBI annotwriter`),
+  `#!annotation-source` (NCBI: `NCBI RefSeq ...`), `##source-version <tool> <version>`
+  (rtracklayer, GenomeTools) and `##provider:` (GENCODE GTF). Not programs, so never taken:
+  `#!genome-build`, `#!genome-build-accession`, `#!genome-version`, `#!genome-date`,
+  `#!gff-spec-version`, `#!annotation-date`, `#!genebuild-last-updated` (assembly names,
+  accessions and dates describe the data, not what produced it).
+- Tool signatures in the comment block before the first feature line (only there, because
+  some tools write one comment per feature): `# gffread v0.12.7`, AUGUSTUS's
+  `# This output was generated with AUGUSTUS`, `# Annotated with Bakta`,
+  `# StringTie version 2.2.1`. Command-line comments are never taken (they hold file paths).
+- Values are cut to 100 characters and inner whitespace runs become one space.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+MAX_NAME_CHARS = 100
+
+_VERSION_TAG = re.compile(
+    r"""(?:
+        [\s_:/-]*\(?[vV]\d+(?:\.\d+)*[0-9A-Za-z+~-]*\)?   # v2, _v2.6.3, ' (v1.2-beta)'
+      | [\s_:/-]+\(?\d+(?:\.\d+)+[0-9A-Za-z+~-]*\)?       # _2.6.3, -1.2, ' 3.25', ':0.9'
+      | [\s:]+\d+                                         # ' 3', ':002006'
+    )$""",
+    re.VERBOSE,
+)
+_DIRECTIVES = (
+    re.compile(r"^#!processor\s+(.+)$"),
+    re.compile(r"^#!annotation-source\s+(.+)$"),
+    re.compile(r"^##source-version\s+(.+)$"),
+    re.compile(r"^##provider:\s*(.+)$"),
+)
+_HEADER_SIGNATURES = (
+    (re.compile(r"^#+\s*gffread\s+v?\d"), "gffread"),
+    (re.compile(r"^#+.*\bgenerated with AUGUSTUS\b"), "AUGUSTUS"),
+    (re.compile(r"^#+\s*Annotated with Bakta\b"), "Bakta"),
+    (re.compile(r"^#+\s*StringTie version\b"), "StringTie"),
+)
+_WHITESPACE = re.compile(r"\s+")
+PRODIGAL_SCORES = frozenset({"score", "cscore", "sscore"})
+
+
+def strip_version(name: str) -> str:
+    """`name` without a trailing version tag (see the module docstring); never empty."""
+    stripped = _VERSION_TAG.sub("", name).rstrip(" _-:/")
+    return stripped or name
+
+
+def program_name(source: str, unescape: bool = False) -> str | None:
+    """The program named by a source column value, or None for `.` and empty values."""
+    if unescape and "%" in source:
+        source = unquote(source)
+    source = _WHITESPACE.sub(" ", source).strip()
+    if source in ("", "."):
+        return None
+    return strip_version(source)[:MAX_NAME_CHARS]
+
+
+def comment_program(line: str, in_header: bool) -> str | None:
+    """The program a directive or comment line names, or None.
+
+    `in_header` says the line lies before the first feature line, where tool signatures live.
+    """
+    line = line.strip()
+    for pattern in _DIRECTIVES:
+        match = pattern.match(line)
+        if match:
+            return program_name(match.group(1))
+    if in_header:
+        for pattern, name in _HEADER_SIGNATURES:
+            if pattern.match(line):
+                return name
+    return None
+
+
+def attribute_keys(attributes: bytes, gtf: bool) -> set[str]:
+    """The keys of a column-9 value: `key=value;` (GFF3) or `key "value";` (GTF)."""
+    keys = set()
+    for item in attributes.decode("utf-8", "replace").split(";"):
+        item = item.strip()
+        if item:
+            separator = " " if gtf and "=" not in item else "="
+            keys.add(item.split(separator, 1)[0].strip())
+    return keys
+
+
+def has_prodigal_scores(attributes: bytes, gtf: bool) -> bool:
+    """Whether the attributes hold all of Prodigal's `score`, `cscore` and `sscore`."""
+    return attribute_keys(attributes, gtf) >= PRODIGAL_SCORES
