@@ -22,7 +22,7 @@ from typing import TextIO
 from . import __version__
 from .engine import make_record
 from .errors import GenotelError, UsageError
-from .options import Options
+from .options import DEFAULT_CODEC_LEVEL, Options
 from .record import Record
 
 EXIT_OK = 0
@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--sample", type=_positive_int, metavar="N", help="statistics over the first N records only")
     record.add_argument("--reference", type=Path, metavar="FASTA", help="reference FASTA, for CRAM")
     record.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="decompression threads per file")
+    record.add_argument("--codec", type=_probe_codec, default=DEFAULT_CODEC_LEVEL, metavar="zstd-N",
+                        help=f"codec of the compressibility probe (default zstd-{DEFAULT_CODEC_LEVEL})")  # fmt: skip
+    record.add_argument("--gain-sample", type=_fraction, metavar="F",
+                        help="compress only a fraction F (0 < F <= 1) of each field stream, and scale")  # fmt: skip
+    record.add_argument("--no-gain", dest="gain", action="store_false", help="skip the compressibility probe")
+    record.add_argument("--redact", action="store_true", help="hash the example values in hash_issues")
     for module_name in COMMAND_MODULES:
         module = _optional_module(module_name)
         if module is not None:
@@ -74,6 +80,23 @@ def _optional_module(name: str) -> ModuleType | None:
         if exc.name != name:
             raise
         return None
+
+
+def _probe_codec(text: str) -> int:
+    prefix, _, level = text.partition("-")
+    if prefix != "zstd" or not level.lstrip("-").isdigit() or not -7 <= int(level) <= 22:
+        raise argparse.ArgumentTypeError(f"expected zstd-N with N from -7 to 22: {text!r}")
+    return int(level)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1: {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -101,7 +124,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 
 def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    options = Options(sample=args.sample, reference=args.reference, threads=args.threads)
+    options = Options(
+        sample=args.sample, reference=args.reference, threads=args.threads, gain=args.gain,
+        codec_level=args.codec, gain_sample=args.gain_sample, redact=args.redact,
+    )  # fmt: skip
     records: list[Record] = []
     exit_code = EXIT_OK
     for index, name in enumerate(args.files, start=1):
@@ -119,13 +145,15 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         records.append(record)
         if not args.json:
             print_summary(name, record, out)
+    client = _optional_module(CLIENT_MODULE)
+    if client is not None and records:
+        records = client.stamp(records)  # license_num = the activated licence, in every copy of the record
     if args.json and records:
         print(_records_json(records), file=out)
     send_once = args.telemetry == SEND_ONCE
     if args.telemetry and not send_once and records:
         write_atomically(Path(args.telemetry), _records_json(records) + "\n")
         return exit_code  # --telemetry=PATH: written, never sent
-    client = _optional_module(CLIENT_MODULE)
     if client is not None and records:
         exit_code = max(exit_code, int(client.deliver(records, send_once, err)))
     elif send_once:

@@ -11,9 +11,22 @@ from pathlib import Path
 from . import __version__
 from .errors import UnknownFormat
 from .extractors import extractor_for
-from .extractors.base import Extraction
+from .extractors.base import Extraction, HashIssue
 from .options import Options
-from .record import Record, Source, one_decimal, render_flags, render_items, render_programs, render_qual_acgt
+from .record import (
+    Record,
+    Source,
+    escape_example,
+    one_decimal,
+    render_cardinality_issue,
+    render_fields_gain,
+    render_flags,
+    render_items,
+    render_programs,
+    render_qual_acgt,
+    render_unparsed_names,
+)
+from .redact import redact_value
 from .sniff import sniff
 
 
@@ -36,8 +49,9 @@ def make_record(
 
 def assemble_record(extraction: Extraction, options: Options, file_index: int, file_count: int) -> Record:
     """Turn an extractor's plain values into the record, rendering the compact strings."""
-    flags = [options.sample_flag, *extraction.flags, f"file_i={file_index}/{file_count}"]
+    flags = options.flags(extraction.flags, extraction.streams is not None, file_index, file_count)
     source_gain = extraction.txt_size / extraction.disk_size if extraction.disk_size else 0.0
+    fields_gain, genozip_gain = render_fields_gain(extraction.streams) if extraction.streams else (None, None)
     return Record(
         genotel_version=__version__,
         data_type=extraction.data_type,  # type: ignore[arg-type]
@@ -48,9 +62,22 @@ def assemble_record(extraction: Extraction, options: Options, file_index: int, f
             num_lines=extraction.num_lines,
         ),
         features=render_items(extraction.features),
+        fields_gain=fields_gain,
+        genozip_gain=genozip_gain,
         source_gain=one_decimal(source_gain),
         flags=render_flags(flags),
         programs=render_programs(extraction.programs) if extraction.programs is not None else None,
         qual_acgt=render_qual_acgt(extraction.qual_counts) if extraction.qual_counts is not None else None,
-        hash_issues=list(extraction.hash_issues),
+        hash_issues=[render_hash_issue(issue, options.redact) for issue in extraction.hash_issues],
     )
+
+
+def render_hash_issue(issue: HashIssue, redact: bool) -> str:
+    """One hash_issues entry in its contract form, its example values hashed under --redact."""
+    examples = [redact_value(value) for value in issue.examples] if redact else issue.examples
+    if issue.form == 1:
+        table, occupancy = issue.table_entries, issue.occupancy_percent
+        return render_cardinality_issue(issue.name, issue.parent, table, occupancy, examples)
+    if issue.form == 2:
+        return render_unparsed_names(examples)
+    return ";".join(escape_example(value) for value in examples)

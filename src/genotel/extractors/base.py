@@ -23,6 +23,23 @@ BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b00030000000000000000
 
 
 @dataclass
+class HashIssue:
+    """One hash_issues entry before rendering (and before --redact hashes its examples).
+
+    form 1: a dictionary field of high cardinality (name, parent, table size, occupancy);
+    form 2: read names the flavour parser cannot classify (examples only);
+    form 3: --deep found no relationship (examples: first FASTQ name, first QNAME).
+    """
+
+    form: int
+    examples: list[str]
+    name: str = ""
+    parent: str = ""
+    table_entries: int = 0
+    occupancy_percent: int = 0
+
+
+@dataclass
 class Extraction:
     """Everything an extractor found in one file, as plain Python values (no numpy)."""
 
@@ -34,8 +51,9 @@ class Extraction:
     features: list[tuple[str, object]]
     programs: list[str] | None = None
     qual_counts: list[list[int]] | None = None  # [base A,C,G,T][phred value] -> count
-    hash_issues: list[str] = field(default_factory=list)
+    hash_issues: list[HashIssue] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # format-specific flags, e.g. reference=EXTERNAL
+    streams: list[tuple[str, int, int]] | None = None  # probe: (stream, text size, compressed size)
 
 
 class Extractor(Protocol):
