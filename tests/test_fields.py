@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from genotel.batches import Strings
 from genotel.stats.fields import gather, separators_text, split_fields
 from genotel.stats.gain import GainProbe
-from genotel.stats.sam_streams import add_sam_lines
+from genotel.stats.sam_fields import SamDictionaryAccumulator, SamText, add_sam_streams, name_tokens
 from genotel.textio import split_lines
 
 from conftest import FIXTURES
@@ -36,7 +37,7 @@ def test_sam_streams_cover_every_byte_of_the_records() -> None:
     records = text[header_size:]
     data, starts, ends = lines_of(records)
     probe = GainProbe(chunk_bytes=1 << 16)
-    add_sam_lines(probe, data, starts, ends)
+    add_sam_streams(probe, SamText.from_lines(data, starts, ends))
     sizes = {size.name: size.text_size for size in probe.result()}
     assert sum(sizes.values()) == len(records)
     lines = records.split(b"\n")[:-1]
@@ -48,3 +49,28 @@ def test_sam_streams_cover_every_byte_of_the_records() -> None:
             tag_sizes[tag[:4].decode()] = tag_sizes.get(tag[:4].decode(), 0) + len(tag)
     assert {name: sizes[name] for name in tag_sizes} == tag_sizes
     assert sizes["Other"] == sum(line.count(b"\t") + 1 for line in lines)
+
+
+def test_name_tokens_cut_at_separators() -> None:
+    names = Strings.from_list([b"A00910:85:HY:1", b"SRR1.57", b"plain", b""])
+    tokens = [token.to_list() for token in name_tokens(names)]
+    assert tokens == [
+        [b"A00910", b"SRR1", b"plain", b""],
+        [b"85", b"57", b"", b""],
+        [b"HY", b"", b"", b""],
+        [b"1", b"", b"", b""],
+    ]
+
+
+def test_sam_dictionary_fields_of_a_fixture() -> None:
+    text = (FIXTURES / "aln_qname.sam").read_bytes()
+    header_size = sum(len(line) + 1 for line in text.split(b"\n") if line.startswith(b"@"))
+    lines = text[header_size:].split(b"\n")[:-1]
+    dictionary = SamDictionaryAccumulator()
+    dictionary.add(SamText.from_lines(*lines_of(text[header_size:])))
+    results = {result.name: result for result in dictionary.results(len(lines))}
+    assert results["QNAME"].distinct == len({line.split(b"\t")[0] for line in lines})
+    assert results["CIGAR"].distinct == len({line.split(b"\t")[5] for line in lines})
+    assert results["RNAME"].examples == ["ec536_a"]
+    assert results["QNAME1"].parent == "QNAME"
+    assert "RG:Z" in results and "MD:Z" in results and "AS:i" not in results
