@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import genotel.cli
+import genotel.runner
 
 from conftest import FIXTURES, run_cli
 
@@ -48,12 +48,17 @@ def test_records_never_hold_names_or_paths() -> None:
 
 def test_a_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
     (tmp_path / "empty.bam").write_bytes(b"")
-    result = run_cli("record", tmp_path / "empty.bam", FIXTURES / "aln_bwa.bam", tmp_path / "missing", "--json")
+    files = (tmp_path / "empty.bam", FIXTURES / "aln_bwa.bam", tmp_path / "missing")
+    result = run_cli("record", *files, "--json", "--jobs", "1")
     assert result.code == 2
     assert result.json()["data_type"] == "BAM"  # type: ignore[index]
+    assert result.json()["flags"].endswith("file_i=2/3")  # type: ignore[index]
     assert result.err.splitlines() == [
         f"genotel: error: {tmp_path / 'empty.bam'}: is empty",
         f"genotel: error: {tmp_path / 'missing'}: no such file",
+        "genotel: 3 files: 1 recorded, 2 failed",
+        f"  failed: {tmp_path / 'empty.bam'}: is empty",
+        f"  failed: {tmp_path / 'missing'}: no such file",
     ]
 
 
@@ -69,15 +74,15 @@ def test_usage_errors_exit_2_with_one_line(argv: list[str]) -> None:
 
 
 def test_a_bug_exits_1_and_still_does_the_other_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = genotel.cli.make_record
+    real = genotel.runner.make_record
 
     def make_record_with_a_bug(path: str, *args: object) -> object:
         if str(path).endswith(".sam"):
             raise RuntimeError("simulated bug")
         return real(path, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(genotel.cli, "make_record", make_record_with_a_bug)
-    result = run_cli("record", FIXTURES / "aln_qname.sam", FIXTURES / "aln_bwa.bam", "--json")
+    monkeypatch.setattr(genotel.runner, "make_record", make_record_with_a_bug)
+    result = run_cli("record", FIXTURES / "aln_qname.sam", FIXTURES / "aln_bwa.bam", "--json", "--jobs", "1")
     assert result.code == 1
     assert "internal error (a bug)" in result.err and "simulated bug" in result.err
     assert result.json()["data_type"] == "BAM"  # type: ignore[index]

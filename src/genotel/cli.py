@@ -13,17 +13,17 @@ import json
 import os
 import sys
 import tempfile
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
 from . import __version__
-from .engine import make_record
 from .errors import GenotelError, UsageError
 from .options import DEFAULT_CODEC_LEVEL, Options
+from .progress import BatchProgress
 from .record import Record
+from .runner import JsonlOutput, default_jobs, expand_inputs, make_tasks, run_dask, run_local
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     record = commands.add_parser("record", help="make the telemetry record of each file")
     record.set_defaults(handler=_record)
-    record.add_argument("files", nargs="+", metavar="FILE", help="SAM/BAM/CRAM, VCF/BCF, GFF/GTF, FASTQ or FASTA")
+    record.add_argument("files", nargs="+", metavar="FILE",
+                        help="SAM/BAM/CRAM, VCF/BCF, GFF/GTF, FASTQ or FASTA files, or folders to search")  # fmt: skip
     record.add_argument(
         "--telemetry", nargs="?", const=SEND_ONCE, metavar="PATH",
         help="with PATH: write the exact record(s) to PATH and send nothing; alone: send this run's records",
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compress only a fraction F (0 < F <= 1) of each field stream, and scale")  # fmt: skip
     record.add_argument("--no-gain", dest="gain", action="store_false", help="skip the compressibility probe")
     record.add_argument("--redact", action="store_true", help="hash the example values in hash_issues")
+    record.add_argument("--jobs", type=_positive_int, metavar="N",
+                        help="files in parallel (default: one per core for inputs of 64 MiB or more)")  # fmt: skip
+    record.add_argument("--output", metavar="FILE", help="append one JSON line per recorded file as files finish")
+    record.add_argument("--resume", action="store_true", help="with --output: skip the files already in FILE")
+    record.add_argument("--dask", metavar="tcp://HOST:PORT", help="run on this Dask scheduler (genotel[dask])")
     for module_name in COMMAND_MODULES:
         module = _optional_module(module_name)
         if module is not None:
@@ -128,23 +134,48 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         sample=args.sample, reference=args.reference, threads=args.threads, gain=args.gain,
         codec_level=args.codec, gain_sample=args.gain_sample, redact=args.redact,
     )  # fmt: skip
-    records: list[Record] = []
+    if args.resume and not args.output:
+        raise UsageError("--resume needs --output FILE (the records already made are read from it)")
+    paths = expand_inputs(args.files)
+    if not paths:
+        raise UsageError(f"no genomics files found in {', '.join(args.files)}")
+    tasks = make_tasks(paths)
+    output = JsonlOutput(Path(args.output), fresh=not args.resume) if args.output else None
+    to_run = [task for task in tasks if output is None or task.path not in output.done]
+    jobs = args.jobs or default_jobs(to_run)
+    outcomes = run_dask(to_run, options, args.dask) if args.dask else run_local(to_run, options, jobs)
+    by_index: dict[int, Record] = {}
+    failures: list[str] = []
     exit_code = EXIT_OK
-    for index, name in enumerate(args.files, start=1):
-        try:
-            record = make_record(name, options, index, len(args.files))
-        except GenotelError as exc:
-            print(f"genotel: error: {exc}", file=err)
-            exit_code = max(exit_code, EXIT_BAD_INPUT) if exit_code != EXIT_BUG else EXIT_BUG
-            continue
-        except Exception:  # a bug: say so loudly, but still do the other files
-            print(f"genotel: internal error (a bug) while reading {name}:", file=err)
-            traceback.print_exc(file=err)
-            exit_code = EXIT_BUG
-            continue
-        records.append(record)
-        if not args.json:
-            print_summary(name, record, out)
+    with BatchProgress(err, to_run) as progress:
+        for outcome in outcomes:
+            progress.advance(outcome)
+            if outcome.error is not None:
+                progress.say(f"genotel: error: {outcome.error}")
+                failures.append(outcome.error)
+                exit_code = max(exit_code, EXIT_BAD_INPUT) if exit_code != EXIT_BUG else EXIT_BUG
+                continue
+            if outcome.bug is not None:  # a bug: say so loudly, but still do the other files
+                progress.say(f"genotel: internal error (a bug) while reading {outcome.task.path}:\n{outcome.bug}")
+                failures.append(f"{outcome.task.path}: internal error (a bug)")
+                exit_code = EXIT_BUG
+                continue
+            record = Record.from_dict(outcome.record)  # type: ignore[arg-type]
+            by_index[outcome.task.index] = record
+            if output is not None:
+                output.write(outcome)
+            if not args.json:
+                print_summary(outcome.task.path, record, out)
+    if output is not None:
+        output.close()
+    if len(tasks) > 1:
+        print_batch_summary(len(tasks), len(to_run), failures, err)
+    records = [by_index[index] for index in sorted(by_index)]
+    return _deliver(args, records, exit_code, out, err)
+
+
+def _deliver(args: argparse.Namespace, records: list[Record], exit_code: int, out: TextIO, err: TextIO) -> int:
+    """Print, write and send the records of a run, as the options say."""
     client = _optional_module(CLIENT_MODULE)
     if client is not None and records:
         records = client.stamp(records)  # license_num = the activated licence, in every copy of the record
@@ -159,6 +190,16 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     elif send_once:
         raise UsageError("--telemetry without a PATH sends records, but this genotel has no upload client")
     return exit_code
+
+
+def print_batch_summary(total: int, ran: int, failures: list[str], err: TextIO) -> None:
+    """The end of a batch: how many files were recorded, and what failed and why."""
+    skipped = total - ran
+    done = ran - len(failures)
+    parts = [f"{done} recorded", f"{len(failures)} failed"] + ([f"{skipped} already recorded"] if skipped else [])
+    print(f"genotel: {total} files: {', '.join(parts)}", file=err)
+    for failure in failures:
+        print(f"  failed: {failure}", file=err)
 
 
 def _records_json(records: list[Record]) -> str:
