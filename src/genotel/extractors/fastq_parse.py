@@ -1,0 +1,292 @@
+"""FASTQ records parsed and validated with numpy, four lines per record, a whole chunk at a time.
+
+This is the default FASTQ reader (see `fastq.py` for the pyfastx fallback). It sits on
+`textio.line_batches`: each chunk of decompressed text arrives split into lines, and every
+check and every gather below is one numpy operation over the whole chunk, never a Python loop
+over records or bases. Every record is validated, because a telemetry record computed from a
+silently misread file would be wrong without anyone knowing:
+
+- line 1 starts with `@`, line 3 starts with `+` (its optional repeated name is not compared);
+- the sequence and quality lines have the same length;
+- every quality character is within `!`..`~` (phred+33, values 0..93);
+- the file does not end inside a record.
+
+A trailing `\\r` is stripped from every line (Windows line endings), the last line may lack its
+newline, and blank lines are accepted only after the last record. Multi-line (wrapped) FASTQ
+is rejected: nearly no tool writes it and the four-line rule is what makes the checks exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..batches import Strings
+from ..errors import FormatError, line_where
+from ..textio import CHUNK_BYTES, LineBatch, line_batches
+
+LINES_PER_RECORD = 4
+PHRED_OFFSET = 33
+QUAL_LOWEST = ord("!")
+QUAL_HIGHEST = ord("~")
+_AT, _PLUS, _CR = ord("@"), ord("+"), ord("\r")
+_SHOWN_CHARS = 40  # a bad line is quoted in the error message up to this many characters
+
+
+@dataclass
+class FastqBatch:
+    """Consecutive FASTQ records in columnar form.
+
+    `sequences` holds the bases as stored (ASCII, line endings removed), `qualities` the phred
+    values (character - 33), one per base. Header line `i` (without its `@`) is
+    `header_text[header_starts[i]:header_ends[i]]`: the header spans point into the text the
+    records were read from, so no bytes are copied for them unless asked for.
+    """
+
+    first_record: int  # 1-based number of the batch's first record in the file
+    sequences: Strings
+    qualities: Strings
+    header_text: np.ndarray  # uint8
+    header_starts: np.ndarray  # int64
+    header_ends: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return len(self.header_starts)
+
+    def head(self, count: int) -> FastqBatch:
+        """The batch's first `count` records."""
+        return FastqBatch(
+            first_record=self.first_record,
+            sequences=_first_strings(self.sequences, count),
+            qualities=_first_strings(self.qualities, count),
+            header_text=self.header_text,
+            header_starts=self.header_starts[:count],
+            header_ends=self.header_ends[:count],
+        )
+
+    def headers(self, limit: int) -> list[bytes]:
+        """The first `limit` header lines of the batch, without the `@`."""
+        text = self.header_text
+        spans = zip(self.header_starts[:limit].tolist(), self.header_ends[:limit].tolist(), strict=True)
+        return [text[start:end].tobytes() for start, end in spans]
+
+
+def _first_strings(strings: Strings, count: int) -> Strings:
+    offsets = strings.offsets[: count + 1]
+    return Strings(strings.buffer[: offsets[-1]], offsets)
+
+
+def show(line: bytes) -> str:
+    """A line as quoted in an error message: cut short, non-ASCII bytes escaped."""
+    if not line:
+        return "an empty line"
+    text = line[:_SHOWN_CHARS].decode("ascii", errors="backslashreplace")
+    return repr(text + ("..." if len(line) > _SHOWN_CHARS else ""))
+
+
+class NumpyFastqReader:
+    """Iterate over the FASTQ records of a file as validated `FastqBatch`es.
+
+    `text_size` is the number of decompressed bytes once iteration has finished.
+    """
+
+    def __init__(self, path: Path, codec: str, chunk_bytes: int = CHUNK_BYTES) -> None:
+        self.path = path
+        self.codec = codec
+        self.chunk_bytes = chunk_bytes
+        self.text_size = 0
+
+    def __iter__(self) -> Iterator[FastqBatch]:
+        carry: LineBatch | None = None  # lines of a record that continues in the next chunk
+        blank_from: int | None = None  # a run of blank lines that may be the end of the file
+        next_record = 1
+        for chunk in line_batches(self.path, self.codec, self.chunk_bytes):
+            self.text_size += len(chunk.data)
+            if blank_from is not None:
+                if np.any(_strip_cr(chunk.data, chunk.starts, chunk.ends) > chunk.starts):
+                    raise self._error(blank_from, "expected a header line starting with '@', found an empty line")
+                continue
+            lines = _join(carry, chunk)
+            ends = _strip_cr(lines.data, lines.starts, lines.ends)
+            whole = len(lines) - len(lines) % LINES_PER_RECORD
+            batch, problem = _parse(lines.data, lines.starts[:whole], ends[:whole], next_record)
+            carry = _tail(lines, whole)
+            if problem is not None:
+                index, offset, message = problem
+                line = index * LINES_PER_RECORD + offset
+                if offset != 0 or np.any(ends[line:] > lines.starts[line:]):
+                    raise self._error(lines.first_line + line, message)
+                # Nothing but blank lines from here on: the end of the file, unless more follows.
+                blank_from, carry = lines.first_line + line, None
+                batch = batch.head(index)
+            if len(batch):
+                next_record += len(batch)
+                yield batch
+        if carry is not None and np.any(_strip_cr(carry.data, carry.starts, carry.ends) > carry.starts):
+            problem = f"truncated record: the file ends after {len(carry)} of its {LINES_PER_RECORD} lines"
+            raise self._error(carry.first_line, problem)
+
+    def _error(self, line_number: int, problem: str) -> FormatError:
+        return FormatError(self.path, problem, line_where(line_number))
+
+
+def _strip_cr(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Line ends with a trailing `\\r` removed."""
+    if not len(ends):
+        return ends
+    last = data[np.maximum(ends - 1, 0)]
+    return ends - ((ends > starts) & (last == _CR))
+
+
+def _join(carry: LineBatch | None, chunk: LineBatch) -> LineBatch:
+    """The carried lines of an unfinished record followed by the lines of the next chunk."""
+    if carry is None:
+        return chunk
+    shift = len(carry.data)
+    return LineBatch(
+        data=np.concatenate([carry.data, chunk.data]),
+        starts=np.concatenate([carry.starts, chunk.starts + shift]),
+        ends=np.concatenate([carry.ends, chunk.ends + shift]),
+        first_line=carry.first_line,
+        ends_with_newline=chunk.ends_with_newline,
+    )
+
+
+def _tail(lines: LineBatch, first: int) -> LineBatch | None:
+    """Lines `first..` (an unfinished record) as a LineBatch of their own, or None."""
+    if first == len(lines):
+        return None
+    origin = int(lines.starts[first])
+    return LineBatch(
+        data=lines.data[origin:].copy(),  # a copy, so the chunk's memory can be freed
+        starts=lines.starts[first:] - origin,
+        ends=lines.ends[first:] - origin,
+        first_line=lines.first_line + first,
+        ends_with_newline=lines.ends_with_newline,
+    )
+
+
+def _parse(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, first_record: int
+) -> tuple[FastqBatch, tuple[int, int, str] | None]:
+    """Columns of whole records (4 lines each, `\\r` already cut from `ends`) and their first problem.
+
+    The problem, if any, is (record index, line within the record, message); the columns are
+    gathered by line position alone, so they are well defined even then.
+    """
+    seq_lengths = ends[1::4] - starts[1::4]
+    qual_lengths = ends[3::4] - starts[3::4]
+    bases, qualities = _gather(data, starts, ends, seq_lengths, qual_lengths)
+    problem = _first_problem(data, starts, ends, seq_lengths, qual_lengths, qualities)
+    # In place: the gathered array is our own copy. Values of invalid characters do not matter,
+    # the batch is cut before them or the file is rejected.
+    np.subtract(qualities, np.uint8(PHRED_OFFSET), out=qualities)
+    batch = FastqBatch(
+        first_record=first_record,
+        sequences=Strings(bases, _offsets(seq_lengths)),
+        qualities=Strings(qualities, _offsets(qual_lengths)),
+        header_text=data,
+        header_starts=starts[0::4] + 1,
+        header_ends=ends[0::4],
+    )
+    return batch, problem
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def _first_problem(
+    data: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    seq_lengths: np.ndarray,
+    qual_lengths: np.ndarray,
+    qualities: np.ndarray,
+) -> tuple[int, int, str] | None:
+    """The first invalid record: (record index, line within it, problem), or None."""
+    if not len(starts):
+        return None
+    first_byte = data[np.minimum(starts, len(data) - 1)]
+    present = ends > starts
+    # Each check gives its first failing record; the earliest record wins, and within one
+    # record the earlier line, then the order of the checks (length before characters).
+    candidates: list[tuple[int, int, int, str]] = []
+    bad_header = ~(present[0::4] & (first_byte[0::4] == _AT))
+    if bad_header.any():
+        index = int(np.argmax(bad_header))
+        line = _line(data, starts[4 * index], ends[4 * index])
+        candidates.append((index, 0, 0, f"expected a header line starting with '@', found {show(line)}"))
+    bad_plus = ~(present[2::4] & (first_byte[2::4] == _PLUS))
+    if bad_plus.any():
+        index = int(np.argmax(bad_plus))
+        line = _line(data, starts[4 * index + 2], ends[4 * index + 2])
+        candidates.append((index, 2, 0, f"expected a '+' line, found {show(line)}"))
+    bad_length = seq_lengths != qual_lengths
+    if bad_length.any():
+        index = int(np.argmax(bad_length))
+        problem = f"sequence has {seq_lengths[index]} bases but quality has {qual_lengths[index]} characters"
+        candidates.append((index, 3, 0, problem))
+    # One comparison: characters below '!' wrap around to large values after the subtraction.
+    outside = (qualities - np.uint8(QUAL_LOWEST)) > np.uint8(QUAL_HIGHEST - QUAL_LOWEST)
+    if outside.any():
+        position = int(np.argmax(outside))
+        index = int(np.searchsorted(np.cumsum(qual_lengths), position, side="right"))
+        char = int(qualities[position])
+        shown = repr(chr(char)) if char < 128 else f"'\\x{char:02x}'"
+        candidates.append((index, 3, 1, f"quality character {shown} (byte {char}) is outside '!'..'~'"))
+    if not candidates:
+        return None
+    index, offset, _, problem = min(candidates)
+    return index, offset, problem
+
+
+def _line(data: np.ndarray, start: int, end: int) -> bytes:
+    return data[start:end].tobytes()
+
+
+def _gather(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, seq_lengths: np.ndarray, qual_lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes of every sequence line and of every quality line, each concatenated."""
+    if len(seq_lengths) and _all_equal(seq_lengths) and _all_equal(qual_lengths):
+        # Most files have one read length: each line is then a row of a sliding-window view of
+        # the chunk, and fancy indexing copies whole rows (10x faster than per-byte indexes).
+        return _rows(data, starts[1::4], int(seq_lengths[0])), _rows(data, starts[3::4], int(qual_lengths[0]))
+    labels = _span_labels(len(data), starts[1::4], ends[1::4], starts[3::4], ends[3::4])
+    return data[labels == 1], data[labels == 2]
+
+
+def _rows(data: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """The `length` bytes from each start, concatenated."""
+    if length == 0:
+        return np.empty(0, dtype=np.uint8)
+    return sliding_window_view(data, length)[starts].ravel()
+
+
+def _all_equal(values: np.ndarray) -> bool:
+    return bool((values == values[0]).all())
+
+
+def _span_labels(
+    size: int, seq_starts: np.ndarray, seq_ends: np.ndarray, qual_starts: np.ndarray, qual_ends: np.ndarray
+) -> np.ndarray:
+    """Per byte of the chunk: 1 inside a sequence line, 2 inside a quality line, else 0.
+
+    The chunk is cut into runs (gap, sequence, gap, quality per record) and one `np.repeat`
+    writes every run's label: a single pass over the chunk, where a Python loop would slice
+    each record (and a running sum over +/- marks at the span ends was several times slower).
+    """
+    bounds = np.empty(4 * len(seq_starts) + 2, dtype=np.int64)
+    bounds[0] = 0
+    bounds[1:-1:4], bounds[2:-1:4], bounds[3:-1:4], bounds[4:-1:4] = seq_starts, seq_ends, qual_starts, qual_ends
+    bounds[-1] = size
+    values = np.zeros(len(bounds) - 1, dtype=np.uint8)
+    values[1::4], values[3::4] = 1, 2
+    return np.repeat(values, np.diff(bounds))
