@@ -35,3 +35,12 @@ def run_cli(*args: str | Path) -> CliResult:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own GENOTEL_HOME: a licence activated on this machine must never make
+    a test upload or stamp records, and tests never touch the user's configuration or salt."""
+    home = tmp_path_factory.mktemp("genotel-home")
+    monkeypatch.setenv("GENOTEL_HOME", str(home))
+    return home

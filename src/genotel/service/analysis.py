@@ -1,0 +1,199 @@
+"""The first analysis: where does compression do badly?
+
+Records are grouped by the combination of data type, sequencer, mapper, variant caller and base
+caller, all derived from the record's `features` and `programs` strings when it is stored. Each
+group gets its record count, its median `genozip_gain` (records without a gain are counted but
+left out of the median), and the fields with the largest mean share of the compressed size
+(from `fields_gain`). A group whose median gain is more than 20 % below the median of its data
+type is flagged: that combination compresses worse than its peers. The functions here are pure
+(no web framework); `analyse_database` pages through the table so memory stays bounded by the
+number of groups, not of records.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from .db import Database, records
+
+FLAG_RATIO = 0.8  # flagged: group median < 80 % of its data type's median
+TOP_FIELDS = 5
+PAGE_ROWS = 5000
+GROUP_KEYS = ("data_type", "sequencer", "mapper", "variant_caller", "base_caller")
+
+# (pattern, name): a program token containing the pattern (case-insensitive) names the tool.
+# More specific patterns first, so that e.g. "Mutect2" is not taken for some generic name.
+VARIANT_CALLERS: tuple[tuple[str, str], ...] = (
+    ("haplotypecaller", "GATK HaplotypeCaller"),
+    ("mutect", "GATK Mutect2"),
+    ("unifiedgenotyper", "GATK UnifiedGenotyper"),
+    ("genotypegvcfs", "GATK GenotypeGVCFs"),
+    ("deepvariant", "DeepVariant"),
+    ("deepsomatic", "DeepSomatic"),
+    ("dragen", "DRAGEN"),
+    ("bcftools_call", "bcftools call"),
+    ("freebayes", "freebayes"),
+    ("varscan", "VarScan"),
+    ("strelka", "Strelka"),
+    ("octopus", "Octopus"),
+    ("platypus", "Platypus"),
+    ("clair", "Clair"),
+    ("longshot", "Longshot"),
+    ("lofreq", "LoFreq"),
+    ("vardict", "VarDict"),
+    ("sentieon", "Sentieon"),
+    ("glnexus", "GLnexus"),
+    ("manta", "Manta"),
+    ("delly", "DELLY"),
+    ("sniffles", "Sniffles"),
+    ("gencall", "Illumina GenCall"),
+)
+BASE_CALLERS: tuple[tuple[str, str], ...] = (
+    ("dorado", "dorado"),
+    ("guppy", "guppy"),
+    ("albacore", "albacore"),
+    ("bonito", "bonito"),
+    ("deepconsensus", "DeepConsensus"),
+    ("ccs", "ccs"),
+    ("bcl2fastq", "bcl2fastq"),
+    ("bcl-convert", "BCL Convert"),
+    ("bclconvert", "BCL Convert"),
+)
+
+
+def parse_items(features: str | None) -> dict[str, str]:
+    """`key=value;` items as a dict (first occurrence wins)."""
+    items: dict[str, str] = {}
+    for item in (features or "").split(";"):
+        key, sep, value = item.partition("=")
+        if sep and key.strip() and key.strip() not in items:
+            items[key.strip()] = value.strip()
+    return items
+
+
+def program_tokens(programs: str | None) -> list[str]:
+    return [token.strip() for token in (programs or "").split(";") if token.strip()]
+
+
+def _first_known(tokens: Iterable[str], table: tuple[tuple[str, str], ...]) -> str | None:
+    for token in tokens:
+        lowered = token.lower()
+        for pattern, name in table:
+            if pattern in lowered:
+                return name
+    return None
+
+
+def derive_columns(data_type: str, programs: str | None, features: str | None) -> dict[str, str | None]:
+    """The analysis columns of one record: sequencer, mapper, variant caller, base caller."""
+    items = parse_items(features)
+    tokens = program_tokens(programs)
+    is_variants = data_type in ("VCF", "BCF")
+    return {
+        "sequencer": items.get("sequencer") or None,
+        "mapper": items.get("mapper") or None,
+        "variant_caller": _first_known(tokens, VARIANT_CALLERS) if is_variants else None,
+        "base_caller": None if is_variants else _first_known(tokens, BASE_CALLERS),
+    }
+
+
+def parse_fields_gain(fields_gain: str | None) -> dict[str, float]:
+    """`NAME,P%,RX; ...` as {NAME: P}; malformed items are skipped (the analysis must not fail)."""
+    shares: dict[str, float] = {}
+    for item in (fields_gain or "").split(";"):
+        parts = item.strip().rsplit(",", 2)  # a name could hold a comma; the numbers cannot
+        if len(parts) != 3 or not parts[1].endswith("%"):
+            continue
+        try:
+            shares[parts[0]] = shares.get(parts[0], 0.0) + float(parts[1][:-1])
+        except ValueError:
+            continue
+    return shares
+
+
+@dataclass
+class _Group:
+    count: int = 0
+    gains: list[float] = field(default_factory=list)
+    share_sums: dict[str, float] = field(default_factory=dict)
+    with_fields: int = 0
+
+    def add(self, gain: float | None, fields_gain: str | None) -> None:
+        self.count += 1
+        if gain is not None:
+            self.gains.append(gain)
+        shares = parse_fields_gain(fields_gain)
+        if shares:
+            self.with_fields += 1
+            for name, share in shares.items():
+                self.share_sums[name] = self.share_sums.get(name, 0.0) + share
+
+    def top_fields(self) -> list[dict[str, object]]:
+        ranked = sorted(self.share_sums.items(), key=lambda item: (-item[1], item[0]))[:TOP_FIELDS]
+        return [{"field": name, "share": round(total / self.with_fields, 1)} for name, total in ranked]
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None
+
+
+def analyse(rows: Iterable[Mapping[str, object]]) -> dict[str, object]:
+    """The analysis of `rows` (mappings with the GROUP_KEYS, `genozip_gain` and `fields_gain`)."""
+    groups: dict[tuple[object, ...], _Group] = {}
+    by_type: dict[str, _Group] = {}
+    total = 0
+    for row in rows:
+        total += 1
+        gain = row["genozip_gain"]
+        gain = float(gain) if gain is not None else None  # type: ignore[arg-type]
+        key = tuple(row[name] for name in GROUP_KEYS)
+        groups.setdefault(key, _Group()).add(gain, row["fields_gain"])  # type: ignore[arg-type]
+        by_type.setdefault(str(row["data_type"]), _Group()).add(gain, None)
+    type_medians = {name: _median(group.gains) for name, group in by_type.items()}
+    out_groups = []
+    for key, group in groups.items():
+        median = _median(group.gains)
+        reference = type_medians[str(key[0])]
+        relative = round(100.0 * (median - reference) / reference, 1) if median is not None and reference else None
+        out_groups.append(
+            {
+                **dict(zip(GROUP_KEYS, key, strict=True)),
+                "count": group.count,
+                "median_genozip_gain": median,
+                "vs_data_type_percent": relative,
+                "top_fields": group.top_fields(),
+                "flagged": median is not None and bool(reference) and median < FLAG_RATIO * reference,  # type: ignore[operator]
+            }
+        )
+    out_groups.sort(key=lambda g: (str(g["data_type"]), -int(g["count"]), tuple(str(g[k]) for k in GROUP_KEYS)))  # type: ignore[call-overload]
+    data_types = [
+        {"data_type": name, "count": group.count, "median_genozip_gain": type_medians[name]}
+        for name, group in sorted(by_type.items())
+    ]
+    return {"records": total, "flag_ratio": FLAG_RATIO, "data_types": data_types, "groups": out_groups}
+
+
+def analyse_database(database: Database, licence: int | None = None) -> dict[str, object]:
+    """The analysis over every stored record, or over one licence's records."""
+    columns = [records.c[name] for name in GROUP_KEYS] + [records.c.genozip_gain, records.c.fields_gain]
+
+    def pages() -> Iterable[Mapping[str, object]]:
+        last_id = 0
+        while True:  # keyset pages: short reads, no transaction held across the whole table
+            query = sa.select(records.c.id, *columns).where(records.c.id > last_id).order_by(records.c.id)
+            if licence is not None:
+                query = query.where(records.c.license_num == licence)
+            with database.read() as connection:
+                page = connection.execute(query.limit(PAGE_ROWS)).mappings().all()
+            yield from page
+            if len(page) < PAGE_ROWS:
+                return
+            last_id = int(page[-1]["id"])
+
+    result = analyse(pages())
+    result["scope"] = "all" if licence is None else f"licence {licence}"
+    return result

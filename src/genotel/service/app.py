@@ -1,0 +1,236 @@
+"""The collector's FastAPI app: `create_app(settings)` builds it, `genotel serve` runs it.
+
+Endpoints (all under /v1; every one but the health check authenticated, see `auth.py`):
+upload a record, read a licence's type, export and delete a licence's records, create a
+licence (operator), and the analysis. The OpenAPI description at /openapi.json is generated
+from these declarations, so it stays accurate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from genotel import __version__
+from genotel.record import SCHEMA, Record
+
+from . import analysis, licences, protocol, records
+from .auth import Admin, AnyCaller, Owner, Signed, document_security, replayed
+from .db import Database
+from .limits import BodySizeLimit
+from .settings import Settings
+from .writer import Writer
+
+log = logging.getLogger("genotel.service")
+NDJSON = "application/x-ndjson"
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    schema_version: str | None
+
+
+class UploadResult(BaseModel):
+    record_id: str
+    stored: bool = Field(description="true: stored now (201); false: already stored before (200)")
+
+
+class LicenceInfo(BaseModel):
+    licence: int
+    type: str
+    telemetry_mandatory: bool
+
+
+class NewLicence(BaseModel):
+    type: str = Field(pattern="^(" + "|".join(protocol.LICENCE_TYPES) + ")$")
+
+
+class CreatedLicence(LicenceInfo):
+    key: str
+
+
+class Deleted(BaseModel):
+    licence: int
+    deleted: int
+
+
+class FieldShare(BaseModel):
+    field: str
+    share: float = Field(description="mean % of the compressed size taken by this field")
+
+
+class AnalysisGroup(BaseModel):
+    data_type: str
+    sequencer: str | None
+    mapper: str | None
+    variant_caller: str | None
+    base_caller: str | None
+    count: int
+    median_genozip_gain: float | None
+    vs_data_type_percent: float | None = Field(description="group median vs its data type's median, in %")
+    top_fields: list[FieldShare]
+    flagged: bool = Field(description="median gain more than 20 % below the data type's median")
+
+
+class DataTypeSummary(BaseModel):
+    data_type: str
+    count: int
+    median_genozip_gain: float | None
+
+
+class Analysis(BaseModel):
+    scope: str
+    records: int
+    flag_ratio: float
+    data_types: list[DataTypeSummary]
+    groups: list[AnalysisGroup]
+
+
+def _schema_error(field: str, message: str) -> HTTPException:
+    """A 422 in FastAPI's own validation-error shape, so clients parse one format."""
+    return HTTPException(
+        422,  # (a literal: the constant's name differs between Starlette versions)
+        [{"loc": ["body", field], "msg": message, "type": "value_error"}],
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The collector app; its database is opened and upgraded when the app starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database_url)
+        app.state.database = database
+        app.state.schema_version = await run_in_threadpool(database.upgrade)
+        app.state.licences = licences.LicenceCache(database)
+        app.state.writer = writer = Writer(database)
+        writer.start()
+        housekeeping = asyncio.create_task(_housekeeping(database, settings))
+        try:
+            yield
+        finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            await run_in_threadpool(writer.stop)
+            database.dispose()
+
+    app = FastAPI(
+        title="genotel collector",
+        version=__version__,
+        description="Collects genotel telemetry records per licence. Requests are signed with the licence key "
+        "(HMAC-SHA256, see docs/service.md) or carry the operator's bearer token.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    v1 = protocol.API_PREFIX
+
+    @app.get(f"{v1}/health", response_model=Health, tags=["service"])
+    def health() -> Health:
+        """Unauthenticated liveness check: the collector runs and its schema is current."""
+        return Health(status="ok", version=__version__, schema_version=app.state.schema_version)
+
+    @app.post(
+        f"{v1}/records",
+        response_model=UploadResult,
+        status_code=status.HTTP_201_CREATED,
+        tags=["records"],
+        responses={200: {"model": UploadResult, "description": "already stored (a retried upload)"}},
+    )
+    async def upload(record: Record, response: Response, caller: Signed) -> UploadResult:
+        """Store one record for the signing licence. Idempotent on `record_id`."""
+        if caller.licence is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "records are uploaded by a licence, not the operator")
+        if record.schema_ != SCHEMA:
+            raise _schema_error("schema", f"unsupported record schema {record.schema_!r}; expected {SCHEMA!r}")
+        try:
+            uuid.UUID(record.record_id)
+        except ValueError:
+            raise _schema_error("record_id", "record_id must be a UUID") from None
+        if len(record.created) > 64:
+            raise _schema_error("created", "created must be an ISO-8601 time")
+        if record.license_num not in (None, caller.licence):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "the record's license_num is not the signing licence")
+        row = records.record_row(record.model_copy(update={"license_num": caller.licence}), caller.licence,
+                                 int(time.time()))  # fmt: skip
+        # The nonce and the record go into the same transaction (group commit, see writer.py).
+        accepted, stored = await app.state.writer.submit(caller.licence, caller.nonce, caller.seen_at, row)
+        if not accepted:
+            raise replayed()
+        if not stored:
+            response.status_code = status.HTTP_200_OK
+        return UploadResult(record_id=record.record_id, stored=stored)
+
+    @app.post(f"{v1}/licences", response_model=CreatedLicence, status_code=201, tags=["licences"])
+    def create(new: NewLicence, _: Admin) -> CreatedLicence:
+        """Operator: create a licence; the answer holds its secret key (shown only here)."""
+        made = licences.create_licence(app.state.database, new.type)
+        return CreatedLicence(key=made.key, **made.public())  # type: ignore[arg-type]
+
+    @app.get(f"{v1}/licences/{{licence}}", response_model=LicenceInfo, tags=["licences"])
+    def licence_info(licence: int, _: Owner) -> LicenceInfo:
+        """The licence's type and whether it must send telemetry (used by `genotel activate`)."""
+        found = app.state.licences.get(licence)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no licence {licence}")
+        return LicenceInfo(**found.public())
+
+    @app.get(
+        f"{v1}/licences/{{licence}}/records",
+        response_class=StreamingResponse,
+        tags=["records"],
+        responses={200: {"content": {NDJSON: {"schema": {"type": "string"}}}, "description": "one record per line"}},
+    )
+    def export(licence: int, _: Owner) -> StreamingResponse:
+        """Every record of the licence, as JSON lines, oldest first."""
+        return StreamingResponse(records.export_records(app.state.database, licence), media_type=NDJSON)
+
+    @app.delete(f"{v1}/licences/{{licence}}/records", response_model=Deleted, tags=["records"])
+    def delete(licence: int, _: Owner) -> Deleted:
+        """Delete every record of the licence."""
+        return Deleted(licence=licence, deleted=records.delete_records(app.state.database, licence))
+
+    @app.get(f"{v1}/analysis", response_model=Analysis, tags=["analysis"])
+    def get_analysis(
+        caller: AnyCaller,
+        licence: Annotated[int | None, Query(description="operator only: restrict to one licence")] = None,
+    ) -> dict[str, Any]:
+        """Records grouped by data type, sequencer, mapper, variant and base caller; weak groups flagged.
+        The operator sees every record; a licence sees its own records only."""
+        if not caller.admin:
+            if licence not in (None, caller.licence):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "a licence may only analyse its own records")
+            licence = caller.licence
+        return analysis.analyse_database(app.state.database, licence)
+
+    document_security(app, open_paths={f"{v1}/health"})
+    return app
+
+
+async def _housekeeping(database: Database, settings: Settings) -> None:
+    """Forget nonces past the replay window; purge records past retention (at start, then hourly)."""
+    last_purge = 0.0
+    while True:
+        try:
+            now = time.time()
+            await run_in_threadpool(records.forget_nonces, database, int(now) - 2 * settings.replay_window_seconds)
+            if now - last_purge >= 3600:
+                purged = await run_in_threadpool(records.purge_expired, database, settings.retention_days)
+                last_purge = now
+                if purged:
+                    log.warning("retention: purged %d records older than %d days", purged, settings.retention_days)
+        except Exception:  # the database may be briefly unreachable; try again next round
+            log.exception("housekeeping failed")
+        await asyncio.sleep(settings.housekeeping_seconds)

@@ -1,0 +1,153 @@
+"""The collector's commands: `genotel serve` and `genotel admin ...`.
+
+Like datasette, the CLI only parses options and hands over: `serve` builds `Settings`, calls
+`create_app` and runs uvicorn; `admin` works on the database directly (no server needed).
+Imports of FastAPI, SQLAlchemy and uvicorn happen inside the handlers, so that `genotel record`
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, TextIO
+
+from .errors import UsageError
+
+LICENCE_TYPES = ("student", "evaluation", "research", "standard", "enterprise")
+
+
+def register(commands: Any) -> None:
+    """Add `serve` and `admin` to the genotel command parser."""
+    serve = commands.add_parser("serve", help="run the collector service")
+    serve.set_defaults(handler=_serve)
+    _database_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8740, help="port to listen on (default 8740)")
+    serve.add_argument(
+        "--retention-days", type=_positive, default=365, metavar="N", help="purge records older than N days"
+    )
+    serve.add_argument(
+        "--admin-token", metavar="TOKEN", help="operator bearer token (better: the GENOTEL_ADMIN_TOKEN variable)"
+    )
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+
+    admin = commands.add_parser("admin", help="collector administration on the database")
+    _database_option(admin)
+    # type(admin): genotel's parser class, which turns usage errors into exit code 2.
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True, parser_class=type(admin))
+    licence = admin_commands.add_parser("licence", help="licences")
+    licence_commands = licence.add_subparsers(dest="licence_command", required=True, parser_class=type(licence))
+    create = licence_commands.add_parser("create", help="create a licence and print its number and key")
+    create.add_argument("--type", required=True, choices=LICENCE_TYPES)
+    create.add_argument("--json", action="store_true", help='print {"licence": N, "key": "..."}')
+    create.set_defaults(handler=_licence_create)
+    listing = licence_commands.add_parser("list", help="list licences with their record counts")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_licence_list)
+    purge = admin_commands.add_parser("purge", help="delete records older than the retention period now")
+    purge.add_argument("--retention-days", type=_positive, default=365, metavar="N")
+    purge.set_defaults(handler=_purge)
+    migrate = admin_commands.add_parser("migrate", help="upgrade the database schema and print its version")
+    migrate.set_defaults(handler=_migrate)
+
+
+def _database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="URL",
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in the data directory)",
+    )  # fmt: skip
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _open_database(url: str | None) -> Any:
+    """The database at `url` (or the default), upgraded to the current schema."""
+    import sqlalchemy.exc
+
+    from .service.db import Database
+    from .service.settings import default_database_url, display_url
+
+    url = url or default_database_url()
+    try:
+        database = Database(url)
+        database.upgrade()
+    except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
+        raise UsageError(f"cannot open the database {display_url(url)}: {str(exc).splitlines()[0]}") from exc
+    return database
+
+
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import uvicorn
+
+    from .service.app import create_app
+    from .service.settings import Settings, display_url
+
+    _open_database(args.db).dispose()  # fail with one line, before uvicorn starts, if the database is unusable
+    settings = Settings.from_environment(args.db, retention_days=args.retention_days, admin_token=args.admin_token)
+    print(f"genotel collector on http://{args.host}:{args.port} (database {display_url(settings.database_url)})",
+          file=err, flush=True)  # fmt: skip
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level="warning",
+        access_log=args.access_log, timeout_graceful_shutdown=5, proxy_headers=False,
+    )  # fmt: skip
+    return 0
+
+
+def _licence_create(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .service.licences import create_licence
+
+    database = _open_database(args.db)
+    try:
+        licence = create_licence(database, args.type)
+    finally:
+        database.dispose()
+    if args.json:
+        print(json.dumps({"licence": licence.number, "key": licence.key, "type": licence.type}), file=out)
+    else:
+        print(f"licence {licence.number} ({licence.type})\nkey     {licence.key}", file=out)
+    return 0
+
+
+def _licence_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .service.licences import list_licences
+
+    database = _open_database(args.db)
+    try:
+        rows = list_licences(database)
+    finally:
+        database.dispose()
+    if args.json:
+        print(json.dumps(rows), file=out)
+    for row in [] if args.json else rows:
+        print(f"{row['licence']}  {row['type']:<10}  {row['records']} records", file=out)
+    return 0
+
+
+def _purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .service.records import purge_expired
+
+    database = _open_database(args.db)
+    try:
+        purged = purge_expired(database, args.retention_days)
+    finally:
+        database.dispose()
+    print(f"purged {purged} records older than {args.retention_days} days", file=out)
+    return 0
+
+
+def _migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    database = _open_database(args.db)
+    try:
+        print(f"schema version {database.schema_version()}", file=out)
+    finally:
+        database.dispose()
+    return 0
