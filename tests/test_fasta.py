@@ -1,4 +1,4 @@
-"""FASTA: counts and alphabet, agreement with pyfastx, the .fai rules, bad input, nothing written."""
+"""FASTA: counts, alphabet, agreement with pyfastx, the .fai rules, probe streams, bad input, nothing written."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import numpy as np
 import pyfastx
 import pysam
 import pytest
+import zstandard
 
 from genotel.engine import make_record
 from genotel.extractors.fasta import (
     ALPHABET_SAMPLE_BYTES,
     AMINO_ACIDS,
     NUCLEOTIDE,
+    STREAM_NAMES,
     FastaCounts,
     FastaExtractor,
     FastaParser,
@@ -23,7 +25,10 @@ from genotel.extractors.fasta import (
 )
 from genotel.extractors.fasta_index import FaiEntry, read_fai
 from genotel.options import Options
+from genotel.record import render_fields_gain
 from genotel.sniff import sniff
+from genotel.stats.gain import GainProbe
+from genotel.stats.text_streams import add_grouped, group_ranges
 from genotel.textio import line_batches
 
 from conftest import FIXTURES, run_cli
@@ -37,12 +42,13 @@ def write(tmp_path: Path, text: str | bytes, name: str = "in.fa") -> Path:
     return path
 
 
-def record_of(path: Path) -> dict[str, object]:
-    return make_record(path, Options()).to_dict()
+def record_of(path: Path, gain: bool = True) -> dict[str, object]:
+    return make_record(path, Options(gain=gain)).to_dict()
 
 
-def uses_index(path: Path) -> bool:
-    return FastaExtractor().read_header(path, sniff(path), Options()).index is not None
+def uses_index(path: Path, gain: bool = False) -> bool:
+    """Whether the .fai shortcut is taken (only ever with --no-gain: the probe needs every byte)."""
+    return FastaExtractor().read_header(path, sniff(path), Options(gain=gain)).index is not None
 
 
 def pyfastx_totals(path: Path) -> tuple[int, int]:
@@ -168,8 +174,8 @@ def indexed(tmp_path: Path) -> Path:
 def test_fresh_valid_index_is_used(indexed: Path) -> None:
     assert read_fai(indexed) == [FaiEntry("ec536_a", 25000, 58, 60, 61), FaiEntry("ec536_b", 20000, 25533, 60, 61)]
     assert uses_index(indexed)
-    assert record_of(indexed)["features"] == record_of(FIXTURES / "ref_gzip.fa.gz")["features"]
-    assert record_of(indexed)["source"]["num_lines"] == 2  # type: ignore[index]
+    assert record_of(indexed, gain=False)["features"] == record_of(FIXTURES / "ref_gzip.fa.gz")["features"]
+    assert record_of(indexed, gain=False)["source"]["num_lines"] == 2  # type: ignore[index]
 
 
 def test_index_as_old_as_the_fasta_is_fresh(indexed: Path) -> None:
@@ -183,7 +189,7 @@ def test_stale_index_is_not_used(indexed: Path) -> None:
     os.utime(Path(f"{indexed}.fai"), (stamp - 10, stamp - 10))
     assert read_fai(indexed) is None
     assert not uses_index(indexed)
-    assert record_of(indexed)["features"] == "ref_contigs=2 (45000);Nucleotide_bases=true;"
+    assert record_of(indexed, gain=False)["features"] == "ref_contigs=2 (45000);Nucleotide_bases=true;"
 
 
 INVALID_INDEXES = [
@@ -208,7 +214,7 @@ def test_invalid_index_is_not_used(indexed: Path, text: str) -> None:
     index.write_bytes(text.encode("latin-1"))
     os.utime(index, (stamp, stamp))
     assert read_fai(indexed) is None
-    assert record_of(indexed)["features"] == "ref_contigs=2 (45000);Nucleotide_bases=true;"
+    assert record_of(indexed, gain=False)["features"] == "ref_contigs=2 (45000);Nucleotide_bases=true;"
 
 
 def test_index_of_an_edited_fasta_is_not_used(indexed: Path) -> None:
@@ -218,7 +224,7 @@ def test_index_of_an_edited_fasta_is_not_used(indexed: Path) -> None:
     indexed.write_text(text)
     os.utime(indexed, (stamp - 1, stamp - 1))
     assert read_fai(indexed) is None
-    assert record_of(indexed)["features"] == "ref_contigs=2 (45001);Nucleotide_bases=true;"
+    assert record_of(indexed, gain=False)["features"] == "ref_contigs=2 (45001);Nucleotide_bases=true;"
 
 
 def test_index_made_by_samtools_on_crlf_and_unterminated_files(tmp_path: Path) -> None:
@@ -229,9 +235,19 @@ def test_index_made_by_samtools_on_crlf_and_unterminated_files(tmp_path: Path) -
         Path(f"{fasta}.fai").unlink(missing_ok=True)
         pysam.samtools.faidx(str(fasta))  # samtools, bundled with pysam
         assert uses_index(fasta)
-        assert record_of(fasta)["features"] == f"ref_contigs=1 ({bases});Nucleotide_bases=true;"
+        assert record_of(fasta, gain=False)["features"] == f"ref_contigs=1 ({bases});Nucleotide_bases=true;"
         Path(f"{fasta}.fai").unlink()
         assert record_of(fasta)["features"] == f"ref_contigs=1 ({bases});Nucleotide_bases=true;"  # the pass agrees
+
+
+def test_the_probe_reads_the_file_even_with_a_fresh_index(indexed: Path) -> None:
+    assert uses_index(indexed, gain=False)
+    assert not uses_index(indexed, gain=True)
+    probed, shortcut = record_of(indexed), record_of(indexed, gain=False)
+    assert probed["features"] == shortcut["features"]
+    assert str(probed["fields_gain"]).startswith("SEQ,")
+    assert (shortcut["fields_gain"], shortcut["genozip_gain"]) == (None, None)
+    assert "codec=none" in str(shortcut["flags"])
 
 
 def test_index_of_many_short_sequences_is_not_worth_it(tmp_path: Path) -> None:
@@ -239,6 +255,89 @@ def test_index_of_many_short_sequences_is_not_worth_it(tmp_path: Path) -> None:
     pysam.samtools.faidx(str(fasta))  # samtools, bundled with pysam
     assert not uses_index(fasta)  # checking 100 entries costs more than reading 1.5 kB
     assert record_of(fasta)["features"] == "ref_contigs=100 (800);Nucleotide_bases=true;"
+
+
+# ---- the probe's streams -----------------------------------------------------------------------
+
+
+def reference_streams(text: bytes) -> dict[str, bytes]:
+    """The streams as the module docstring defines them, line by line in plain Python."""
+    streams: dict[str, bytearray] = {"Other": bytearray(), "DESC": bytearray(), "SEQ": bytearray()}
+    if text.startswith(b"\xef\xbb\xbf"):
+        streams["Other"] += text[:3]
+        text = text[3:]
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip(b"\r\n")
+        name = "DESC" if body.startswith(b">") else "Other" if not body or body.startswith(b";") else "SEQ"
+        streams[name] += body
+        streams["Other"] += line[len(body) :]
+    return {name: bytes(value) for name, value in streams.items() if value}
+
+
+def probe_streams(path: Path) -> dict[str, tuple[int, int]]:
+    extraction = FastaExtractor().extract(path, sniff(path), Options())
+    assert extraction.streams is not None
+    return {name: (text, compressed) for name, text, compressed in extraction.streams}
+
+
+def assert_fields_gain_contract(record: dict[str, object], streams: dict[str, tuple[int, int]]) -> None:
+    """Shares add up to 100, ratios are text over compressed size, largest compressed first."""
+    items = [item.split(",") for item in str(record["fields_gain"]).split("; ")]
+    assert [name for name, _, _ in items] == sorted(streams, key=lambda name: (-streams[name][1], name))
+    total_text, total_compressed = (sum(size[i] for size in streams.values()) for i in (0, 1))
+    # Each share is rounded on its own (record.py), so the sum is 100 within half a unit per item.
+    assert abs(sum(float(share.rstrip("%")) for _, share, _ in items) - 100) <= 0.05 * len(items) + 1e-9
+    for name, share, ratio in items:
+        text, compressed = streams[name]
+        assert (share, ratio) == (f"{100 * compressed / total_compressed:.1f}%", f"{text / compressed:.1f}X")
+    assert record["genozip_gain"] == round(total_text / total_compressed, 1)
+    assert sum(text for text, _ in streams.values()) == record["source"]["txt_size"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", FASTA_FIXTURES)
+def test_streams_hold_every_byte_as_defined(name: str) -> None:
+    path = FIXTURES / name
+    text = (FIXTURES / "ref.fa" if name.endswith(".gz") else path).read_bytes()
+    expected = reference_streams(text)
+    compressor = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False)
+    got = probe_streams(path)
+    assert got == {key: (len(value), len(compressor.compress(value))) for key, value in expected.items()}
+    record = record_of(path)
+    assert_fields_gain_contract(record, got)
+    assert (record["fields_gain"], record["genozip_gain"]) == render_fields_gain(
+        (key, text, compressed) for key, (text, compressed) in got.items()
+    )
+    assert str(record["flags"]).startswith("codec=zstd-3; ")
+    assert record["hash_issues"] == []  # FASTA has no dictionary field
+
+
+def test_streams_of_headers_comments_crlf_and_a_byte_order_mark(tmp_path: Path) -> None:
+    text = b"\xef\xbb\xbf;comment\r\n>a desc\r\nAC GT\r\n\r\n>b\nNN\n;x\nTT"
+    sizes = {key: text for key, (text, _) in probe_streams(write(tmp_path, text)).items()}
+    # Other: the mark, ';comment\r\n', three '\r\n', two '\n', ';x\n'
+    assert sizes == {"Other": 3 + 10 + 3 * 2 + 2 * 1 + 3, "DESC": 7 + 2, "SEQ": 5 + 2 + 2}
+    assert sum(sizes.values()) == len(text)
+    assert sizes == {key: len(value) for key, value in reference_streams(text).items()}
+
+
+@pytest.mark.parametrize("chunk_bytes", [7, 100, 5000])
+def test_streams_do_not_depend_on_chunk_boundaries(chunk_bytes: int) -> None:
+    path = FIXTURES / "proteins.faa"
+    parser, probe = FastaParser(path, streams=True), GainProbe()
+    for lines in line_batches(path, "NONE", chunk_bytes):
+        batch = parser.parse(lines)
+        assert batch.ranges is not None and batch.data is not None
+        add_grouped(probe, group_ranges(batch.data, *batch.ranges, len(STREAM_NAMES)), STREAM_NAMES)
+    small = {size.name: (size.text_size, size.compressed_size) for size in probe.result()}
+    assert small == probe_streams(path)
+
+
+def test_no_gain_leaves_the_probe_out() -> None:
+    result = run_cli("record", FIXTURES / "ref_bgzf.fa.gz", "--json", "--no-gain")
+    assert result.code == 0
+    record = result.json()
+    assert (record["fields_gain"], record["genozip_gain"]) == (None, None)  # type: ignore[index]
+    assert record["features"] == "ref_contigs=2 (45000);Nucleotide_bases=true;"  # type: ignore[index]
 
 
 # ---- bad input -------------------------------------------------------------------------------

@@ -1,18 +1,26 @@
-"""GFF3/GTF: every programs rule, every feature, every bad input, and nothing written beside the file."""
+"""GFF3/GTF: programs rules, features, probe streams, hash_issues, bad input, nothing written beside the file."""
 
 from __future__ import annotations
 
 import gzip
 import shutil
+from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pysam
 import pytest
+import zstandard
 
 from genotel.engine import make_record
-from genotel.extractors.gff import GffParser, GffSummary
+from genotel.extractors.base import Extraction
+from genotel.extractors.gff import GffExtractor, GffParser, GffSummary
 from genotel.extractors.gff_programs import comment_program, program_name, strip_version
 from genotel.options import Options
+from genotel.sniff import sniff
+from genotel.stats.gain import GainProbe
+from genotel.stats.gff_streams import GffStreams
+from genotel.stats.text_streams import GATHER_BLOCK_BYTES, gather_blocked
 from genotel.textio import line_batches
 
 from conftest import FIXTURES, run_cli
@@ -370,3 +378,311 @@ def test_nothing_is_written_beside_the_input(tmp_path: Path, name: str) -> None:
     before = sorted(path.name for path in tmp_path.iterdir())
     assert run_cli("record", tmp_path / name).code == 0
     assert sorted(path.name for path in tmp_path.iterdir()) == before
+
+
+# ---- the probe's streams ----------------------------------------------------------------------
+
+COLUMN_STREAMS = ("SEQID", "SOURCE", "TYPE", "START", "END", "SCORE", "STRAND", "PHASE")
+ZSTD = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False)
+
+
+def split_text_lines(text: bytes) -> list[bytes]:
+    """Lines with their `\\n` (the last one may lack it); only `\\n` ends a line, as in genotel."""
+    parts = text.split(b"\n")
+    return [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def reference_streams(text: bytes, gtf: bool) -> dict[str, bytes]:
+    """The streams as stats/gff_streams.py's docstring defines them, in plain Python, line by line."""
+    out: dict[str, bytearray] = defaultdict(bytearray)
+    keys: dict[bytes, bool] = {}  # key -> has a stream (the first 128 plain keys)
+    state = "header"
+    for number, line in enumerate(split_text_lines(text)):
+        body = line.rstrip(b"\n")
+        body = body[:-1] if body.endswith(b"\r") else body
+        ending = line[len(body) :]
+        bom = b"\xef\xbb\xbf" if number == 0 and body.startswith(b"\xef\xbb\xbf") else b""
+        content = body[len(bom) :]
+        if state != "fasta" and (content.startswith(b">") or content.strip() == b"##FASTA"):
+            state = "fasta"
+            if content.startswith(b"##"):
+                out["Other"] += line
+                continue
+        feature = content and not content.startswith(b"#") and content.count(b"\t") == 8
+        if state == "header" and not feature and state != "fasta":
+            out["TXT_HEADER"] += line
+            continue
+        if state == "fasta":
+            name = "DESC" if content.startswith(b">") else "Other" if not content or content[:1] == b";" else "SEQ"
+            out["Other"] += bom
+            out[name] += content
+            out["Other"] += ending
+            continue
+        state = "body"
+        if not feature:
+            out["Other"] += line
+            continue
+        out["Other"] += bom
+        columns = content.split(b"\t")
+        for name, column in zip(COLUMN_STREAMS, columns, strict=False):
+            out[name] += column
+            out["Other"] += b"\t"
+        for index, raw_item in enumerate(columns[8].split(b";")):
+            out["Other"] += b";" if index else b""
+            item = raw_item.lstrip(b" ")
+            out["Other"] += raw_item[: len(raw_item) - len(item)]
+            at = item.find(b" " if gtf else b"=")
+            key = item[:at]
+            if 0 < at <= 64 and key not in keys:
+                plain = all(0x21 <= byte <= 0x7E and byte != 0x2C for byte in key)
+                keys[key] = plain and sum(keys.values()) < 128
+            if not (0 < at <= 64 and keys[key]):
+                out["Other"] += item
+                continue
+            prefix, value, suffix = item[: at + 1], item[at + 1 :], b""
+            if gtf:
+                spaces = len(value) - len(value.lstrip(b" "))
+                prefix, value = prefix + value[:spaces], value[spaces:]
+                if len(value) >= 2 and value[:1] == value[-1:] == b'"':
+                    prefix, value, suffix = prefix + b'"', value[1:-1], b'"'
+            out["Other"] += prefix
+            out[f"ATTR/{key.decode()}"] += value
+            out["Other"] += suffix
+        out["Other"] += ending
+    return {name: bytes(value) for name, value in out.items() if value}
+
+
+def extraction_of(path: Path, options: Options | None = None) -> Extraction:
+    return GffExtractor().extract(path, sniff(path), options or Options())
+
+
+def probe_streams(path: Path) -> dict[str, tuple[int, int]]:
+    streams = extraction_of(path).streams
+    assert streams is not None
+    return {name: (text, compressed) for name, text, compressed in streams}
+
+
+def expected_streams(text: bytes, gtf: bool) -> dict[str, tuple[int, int]]:
+    return {name: (len(value), len(ZSTD.compress(value))) for name, value in reference_streams(text, gtf).items()}
+
+
+GFF_FIXTURES = ["genes.gff", "genes.gtf", "genes_fasta.gff", "genes_gffread.gff", "genes.gff.gz"]
+
+
+@pytest.mark.parametrize("name", GFF_FIXTURES)
+def test_streams_hold_every_byte_as_defined(name: str) -> None:
+    path = FIXTURES / name
+    text = gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes()
+    got = probe_streams(path)
+    assert got == expected_streams(text, gtf=name.endswith(".gtf"))  # sizes and compressed sizes
+    assert sum(size for size, _ in got.values()) == len(text)
+
+
+@pytest.mark.parametrize("name", GFF_FIXTURES)
+def test_fields_gain_follows_the_contract(name: str) -> None:
+    record, streams = record_of(FIXTURES / name), probe_streams(FIXTURES / name)
+    items = [item.split(",") for item in str(record["fields_gain"]).split("; ")]
+    assert [key for key, _, _ in items] == sorted(streams, key=lambda key: (-streams[key][1], key))
+    total = sum(compressed for _, compressed in streams.values())
+    assert all(share == f"{100 * streams[key][1] / total:.1f}%" for key, share, _ in items)
+    # Each share is rounded on its own (record.py), so the sum is 100 within half a unit per item.
+    assert abs(sum(float(share.rstrip("%")) for _, share, _ in items) - 100) <= 0.05 * len(items) + 1e-9
+    assert all(ratio == f"{streams[key][0] / streams[key][1]:.1f}X" for key, _, ratio in items)
+    assert record["genozip_gain"] == round(sum(s[0] for s in streams.values()) / sum(s[1] for s in streams.values()), 1)
+    assert sum(size for size, _ in streams.values()) == record["source"]["txt_size"]  # type: ignore[index]
+    assert str(record["flags"]).startswith("codec=zstd-3; sample=all;")
+
+
+def test_prodigal_streams_by_name() -> None:
+    streams = probe_streams(FIXTURES / "genes.gff")
+    attributes = ["ID", "partial", "start_type", "rbs_motif", "rbs_spacer", "gc_cont", "conf", "score", "cscore"]
+    attributes += ["sscore", "rscore", "uscore", "tscore"]
+    assert list(streams) == ["Other", "TXT_HEADER", *COLUMN_STREAMS, *(f"ATTR/{key}" for key in attributes)]
+    # TXT_HEADER is the three lines before the first feature (prodigal's second '# Sequence Data' is Other).
+    header = b"".join((FIXTURES / "genes.gff").read_bytes().split(b"\n", 3)[:3]) + b"\n" * 3
+    assert streams["TXT_HEADER"][0] == len(header)
+    identifiers = [f"1_{index}" for index in range(1, 23)] + [f"2_{index}" for index in range(1, 19)]
+    assert streams["ATTR/ID"][0] == len("".join(identifiers))
+
+
+INLINE_CASES = {
+    "crlf_and_bom": "\ufeff" + (GFF3 + "# c\n" + feature() + feature(attrs="ID=g2;Name=x")).replace("\n", "\r\n"),
+    "bom_on_a_feature_line": "\ufeff" + feature() + feature(),
+    "no_header": feature() + "# middle\n\n" + feature(attrs="ID=g2") + "###\n",
+    "only_a_header": GFF3 + "# nothing else\n",
+    "spaces_and_odd_items": GFF3 + feature(attrs="ID=a; Name=b;  Note=c d;;flag;=v;.;x,y=1;Note=;ID=z;"),
+    "dot_attributes": GFF3 + feature(attrs=".") + feature(attrs=""),
+    "long_keys": GFF3 + feature(attrs=f"{'k' * 64}=kept;{'q' * 65}=other;{'k' * 64}=again"),
+    "fasta_directive": GFF3 + feature() + "##FASTA\n>c1 d\r\nACGT\n\n;c\nAC\n>c2\nGG",
+    "implicit_fasta": GFF3 + feature() + feature() + ">c1\nACGT\n",
+    "fasta_only": GFF3 + "##FASTA\n>c1\nAC\n",
+    "no_final_newline": GFF3 + feature().rstrip("\n"),
+    "non_ascii_key": GFF3 + feature(attrs="ID=a;n\u00e9=v;Name=\u00e9t\u00e9"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INLINE_CASES))
+def test_streams_of_inline_gff3(tmp_path: Path, case: str) -> None:
+    text = INLINE_CASES[case].encode()
+    got = probe_streams(write(tmp_path, text))
+    assert got == expected_streams(text, gtf=False)
+    assert sum(size for size, _ in got.values()) == len(text)
+
+
+def test_attribute_items_split_as_documented(tmp_path: Path) -> None:
+    got = probe_streams(write(tmp_path, INLINE_CASES["spaces_and_odd_items"].encode()))
+    assert {name: size for name, (size, _) in got.items() if name.startswith("ATTR/")} == {
+        "ATTR/ID": 2,  # a, z
+        "ATTR/Name": 1,
+        "ATTR/Note": 3,  # 'c d' and an empty value
+    }  # 'flag', '=v', '.' (no key) and 'x,y' (a comma) are Other
+    long_keys = probe_streams(write(tmp_path, INLINE_CASES["long_keys"].encode()))
+    assert [name for name in long_keys if name.startswith("ATTR/")] == [f"ATTR/{'k' * 64}"]
+    assert long_keys[f"ATTR/{'k' * 64}"][0] == len("keptagain")
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        'gene_id "g1"; transcript_id "t1";',
+        'gene_id "g 1";transcript_id  "t1"; exon_number 3; note "";  tag "a;',
+        'gene_id "g1"; level 2; odd "x; "y" ;',
+    ],
+)
+def test_streams_of_inline_gtf(tmp_path: Path, attrs: str) -> None:
+    text = ("##description: x\n" + gtf_feature(attrs=attrs) * 3).encode()
+    path = write(tmp_path, text, "in.gtf")
+    assert sniff(path).data_type == "GTF"
+    assert probe_streams(path) == expected_streams(text, gtf=True)
+
+
+def test_gtf_values_lose_their_quotes(tmp_path: Path) -> None:
+    path = write(tmp_path, gtf_feature(attrs='gene_id "g1"; transcript_id "t10";'), "in.gtf")
+    sizes = {name: size for name, (size, _) in probe_streams(path).items()}
+    assert (sizes["ATTR/gene_id"], sizes["ATTR/transcript_id"]) == (2, 3)
+
+
+def test_at_most_128_attribute_streams(tmp_path: Path) -> None:
+    attrs = ";".join(f"k{index}=v" for index in range(130))
+    text = (GFF3 + feature(attrs=attrs) * 2).encode()
+    got = probe_streams(write(tmp_path, text))
+    assert [name for name in got if name.startswith("ATTR/")] == [f"ATTR/k{index}" for index in range(128)]
+    assert got == expected_streams(text, gtf=False)
+
+
+@pytest.mark.parametrize("chunk_bytes", [40, 333, 4096])
+def test_streams_do_not_depend_on_chunk_boundaries(tmp_path: Path, chunk_bytes: int) -> None:
+    text = (FIXTURES / "genes_fasta.gff").read_bytes().replace(b"\n", b"\r\n", 60)  # some CRLF lines
+    path = write(tmp_path, text)
+    parser, probe = GffParser(path, gtf=False), GainProbe()
+    streams = GffStreams(probe, gtf=False)
+    for lines in line_batches(path, "NONE", chunk_bytes):
+        batch = parser.parse(lines)
+        assert batch.layout is not None
+        streams.add(batch.layout)
+    assert {name: (text, compressed) for name, text, compressed in streams.streams() or []} == probe_streams(path)
+    assert probe_streams(path) == expected_streams(text, gtf=False)
+
+
+def test_no_gain_gives_no_streams() -> None:
+    result = run_cli("record", FIXTURES / "genes.gff", "--json", "--no-gain")
+    assert result.code == 0
+    record = result.json()
+    assert (record["fields_gain"], record["genozip_gain"]) == (None, None)  # type: ignore[index]
+    assert str(record["flags"]).startswith("codec=none; ")  # type: ignore[index]
+
+
+# ---- hash_issues form 1 ---------------------------------------------------------------------------
+
+
+def test_unique_prodigal_ids_stay_within_the_table_model() -> None:
+    # 40 unique IDs in 40 records: the table is sized from them (next power of two >= 5 x 40 = 256),
+    # so the occupancy is 40/256 = 15 % and nothing is reported -- as the contract intends.
+    path = FIXTURES / "genes.gff"
+    parser, streams = GffParser(path, gtf=False), GffStreams(None, gtf=False)
+    for lines in line_batches(path, "NONE"):
+        batch = parser.parse(lines)
+        assert batch.layout is not None
+        streams.add(batch.layout)
+    results = {accumulator.name: accumulator.result() for accumulator in streams.cardinality.values()}
+    identifiers = results["ID"]
+    assert (identifiers.distinct, identifiers.table_entries, identifiers.occupancy_percent) == (40, 256, 15)
+    assert identifiers.examples == ["1_1", "1_2", "1_3", "2_16", "2_17", "2_18"]
+    assert results["partial"].distinct == 3
+    assert {accumulator.parent for accumulator in streams.cardinality.values()} == {"ATTR"}
+    assert streams.reported() == []
+    assert record_of(path)["hash_issues"] == []
+
+
+def late_unique_values(gtf: bool) -> str:
+    """10,000 features with one Name, then 200 with unique Names: unique only after the model's records."""
+    names = ["same"] * 10_000 + [f"u{index}" for index in range(1, 201)]
+    if gtf:
+        return "".join(gtf_feature(attrs=f'gene_id "g"; gene_name "{name}";') for name in names)
+    return GFF3 + "".join(feature(attrs=f"ID=g;Name={name}") for name in names)
+
+
+@pytest.mark.parametrize(("gtf", "field"), [(False, "Name"), (True, "gene_name")])
+@pytest.mark.parametrize("options", [[], ["--no-gain"], ["--sample", "10100"]])
+def test_values_unique_after_the_model_records_are_reported(
+    tmp_path: Path, gtf: bool, field: str, options: list[str]
+) -> None:
+    path = write(tmp_path, late_unique_values(gtf), "in.gtf" if gtf else "in.gff")
+    result = run_cli("record", path, "--json", *options)
+    assert result.code == 0, result.err
+    # One distinct value in the first 10,000 records -> a table of 8 entries; the distinct count is
+    # 201 (101 with --sample 10100), so the occupancy is 2512 % (1262 %).
+    if options[:1] == ["--sample"]:
+        expected = f"{field},ATTR,8 B,1262%,same,u1,u2,u98,u99,u100"
+    else:
+        expected = f"{field},ATTR,8 B,2512%,same,u1,u2,u198,u199,u200"
+    assert result.json()["hash_issues"] == [expected]  # type: ignore[index]
+
+
+def test_sample_within_the_model_records_reports_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path, late_unique_values(gtf=False))
+    result = run_cli("record", path, "--json", "--sample", "10000")
+    assert result.code == 0
+    assert result.json()["hash_issues"] == []  # type: ignore[index]
+
+
+def test_redact_hashes_the_examples(tmp_path: Path) -> None:
+    path = write(tmp_path, late_unique_values(gtf=False))
+    (entry,) = run_cli("record", path, "--json", "--redact").json()["hash_issues"]  # type: ignore[index]
+    assert entry.startswith("Name,ATTR,8 B,2512%,")
+    assert "same" not in entry and "u200" not in entry
+
+
+def test_streams_of_a_file_of_many_gather_blocks(tmp_path: Path) -> None:
+    text = late_unique_values(gtf=False).encode()  # 650 kB: ten blocks of the gather and more
+    assert probe_streams(write(tmp_path, text)) == expected_streams(text, gtf=False)
+
+
+def test_gather_blocked_matches_slicing() -> None:
+    generator = np.random.default_rng(20240601)
+    data = generator.integers(0, 256, 300_000, dtype=np.uint8)
+    lengths = generator.choice([0, 1, 5, 40, 70_000], size=60, p=[0.2, 0.3, 0.3, 0.15, 0.05])
+    gaps = generator.integers(0, 50, size=60)
+    starts = np.cumsum(gaps + np.concatenate(([0], lengths[:-1])))
+    starts, lengths = starts[starts + lengths <= len(data)], lengths[starts + lengths <= len(data)]
+    expected = b"".join(data[start : start + length].tobytes() for start, length in zip(starts, lengths, strict=True))
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    assert gather_blocked(data, starts, lengths, offsets).tobytes() == expected
+    assert len(expected) > 3 * GATHER_BLOCK_BYTES
+
+
+def test_ever_new_keys_stay_bounded(tmp_path: Path) -> None:
+    # 3,000 lines, each with two keys never seen before (one with a comma, so rejected), then ID.
+    body = "".join(feature(attrs=f"a,{index}=x;k{index}=v;ID=g") for index in range(3000))
+    text = (GFF3 + body).encode()
+    got = probe_streams(write(tmp_path, text))
+    attributes = [name for name in got if name.startswith("ATTR/")]
+    assert attributes == ["ATTR/k0", "ATTR/ID", *(f"ATTR/k{index}" for index in range(1, 127))]  # 128 streams
+    assert sum(size for size, _ in got.values()) == len(text)
+    assert got["ATTR/ID"][0] == 3000  # a known key keeps its stream on every line
+    assert got == expected_streams(text, gtf=False)  # the 512-key bound changes nothing here
+    # 600 rejected keys fill the 512 remembered ones: a plain key after them is Other too
+    text = (GFF3 + "".join(feature(attrs=f"a,{index}=x") for index in range(600)) + feature(attrs="late=1")).encode()
+    got = probe_streams(write(tmp_path, text))
+    assert not [name for name in got if name.startswith("ATTR/")]
+    assert sum(size for size, _ in got.values()) == len(text)

@@ -1,5 +1,8 @@
 """Reading an existing `.fai` (samtools faidx index) beside a plain FASTA, only when it can be trusted.
 
+Only with `--no-gain`: the compressibility probe needs every byte of the file, so by default
+the FASTA is read in full and the index is not looked at.
+
 A `.fai` lists, per sequence, its name, length, the byte offset of its first base, the bases per
 line and the bytes per line. It is used instead of a pass over the FASTA only when:
 

@@ -17,6 +17,11 @@ Choices where RECORD.md is silent:
   line starting with `>`; `num_fasta_sequences` (its `>` lines) is written whenever there is one.
 - A feature line must have exactly 9 tab-separated columns (a trailing tab makes 10: an error),
   and start and end must be unsigned integers of at most 18 digits.
+
+Each batch also carries where its fields are (`GffLayout`: header bytes, feature lines and
+their tab positions, FASTA-section lines); `stats/gff_streams.py` cuts them into the probe's
+field streams and feeds the attribute values to hash_issues form 1 (its docstring lists the
+choices).
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ import numpy as np
 from ..errors import FormatError, line_where
 from ..options import Options
 from ..sniff import Sniffed
+from ..stats.gain import GainProbe
+from ..stats.gff_streams import GffLayout, GffStreams
 from ..textio import LineBatch, line_batches
-from .base import Extraction, require_bgzf_eof
+from .base import Extraction, HashIssue, require_bgzf_eof
 from .gff_programs import comment_program, has_prodigal_scores, program_name
 
 COLUMNS = 9
@@ -64,6 +71,7 @@ class GffBatch:
     fasta_sequences: int = 0
     gff_version: str | None = None
     programs: list[tuple[int, str]] = field(default_factory=list)  # (line, name), line order
+    layout: GffLayout | None = None  # where the chunk's fields are, for the probe and hash_issues
 
 
 class GffSummary:
@@ -115,8 +123,14 @@ class GffExtractor:
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         header = self.read_header(path, sniffed, options)
         summary = GffSummary()
+        probe = None
+        if options.gain:
+            probe = GainProbe(level=options.codec_level, sample_fraction=options.gain_sample, threads=2)
+        streams = GffStreams(probe, gtf=header.data_type == "GTF", sample=options.sample)
         for batch in self.batches(path, header, options):
             summary.add(batch)
+            if batch.layout is not None:
+                streams.add(batch.layout)
         version = summary.gff_version or ("GTF" if sniffed.data_type == "GTF" else "none")
         features: list[tuple[str, object]] = [("GFF_version", version), ("num_lines", summary.feature_lines)]
         if summary.fasta_section:
@@ -129,6 +143,11 @@ class GffExtractor:
             num_lines=summary.feature_lines,
             features=features,
             programs=summary.programs,
+            hash_issues=[
+                HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)
+                for found in streams.reported()
+            ],
+            streams=streams.streams(),
         )
 
 
@@ -150,15 +169,21 @@ class GffParser:
         if lines.first_line == 1 and data[:3].tobytes() == _BOM:
             starts[0] += 3
         ends = lines.ends - ((lines.ends > starts) & (data[np.maximum(lines.ends - 1, 0)] == _CR))
-        out = GffBatch(first_line=lines.first_line, text_size=len(data))
-        fasta_from = 0 if self.in_fasta else self._annotation(lines, starts, ends, out)
+        layout = GffLayout(data)
+        out = GffBatch(first_line=lines.first_line, text_size=len(data), layout=layout)
+        fasta_from = 0 if self.in_fasta else self._annotation(lines, starts, ends, out, layout)
         if fasta_from is not None:
             out.fasta_section = self.in_fasta = True
             out.fasta_sequences = self._fasta(lines, starts[fasta_from:], ends[fasta_from:], fasta_from)
+            layout.fasta_starts, layout.fasta_ends = starts[fasta_from:], ends[fasta_from:]
         return out
 
-    def _annotation(self, lines: LineBatch, starts: np.ndarray, ends: np.ndarray, out: GffBatch) -> int | None:
+    def _annotation(
+        self, lines: LineBatch, starts: np.ndarray, ends: np.ndarray, out: GffBatch, layout: GffLayout
+    ) -> int | None:
         """Handle the annotation lines of the chunk; return the index of its first FASTA-section line.
+
+        `layout` gets where the chunk's header bytes and feature lines are.
 
         None when the FASTA section does not start in this chunk; the chunk's length when it
         starts with a `##FASTA` directive on the chunk's last line.
@@ -196,7 +221,9 @@ class GffParser:
         # Header-block comments (before the file's first feature line) may be a tool's signature.
         header_open = self.in_header_block
         first_feature = int(feature_rows[0]) if len(feature_rows) else fasta_from
-        if header_open:
+        layout.feature_starts, layout.feature_ends, layout.columns = starts[feature_rows], ends[feature_rows], columns
+        if header_open:  # TXT_HEADER: every byte before the file's first feature line (or FASTA section)
+            layout.header_end = int(lines.starts[first_feature]) if first_feature < count else len(data)
             rows = np.union1d(rows, comment_rows[comment_rows < first_feature])
             if len(feature_rows):
                 self.in_header_block = False
