@@ -41,6 +41,15 @@ def test_sampled_probe_scales_to_the_whole_stream() -> None:
 
 def test_fields_gain_string() -> None:
     text, gain = render_fields_gain([("SEQ", 1000, 100), ("QUAL", 1500, 300), ("Other", 50, 1), ("EMPTY", 0, 0)])
-    assert text == "QUAL,74.8%,5.0X; SEQ,24.9%,10.0X; Other,0.2%,50.0X"
+    assert text == "QUAL,74.8%,5.0X; SEQ,24.9%,10.0X; Other,0.3%,50.0X"  # largest remainder: 0.249 -> 0.3
     assert gain == 6.4  # 2,550 / 401
     assert render_fields_gain([]) == ("", 0.0)
+
+
+def test_shares_always_add_up_to_exactly_100() -> None:
+    streams = [(f"S{index}", 1000, 7 + index) for index in range(23)]
+    text, _ = render_fields_gain(streams)
+    shares = [float(item.split(",")[1].rstrip("%")) for item in text.split("; ")]
+    assert round(sum(shares), 1) == 100.0
+    exact = [100 * (7 + index) / sum(7 + i for i in range(23)) for index in range(23)]
+    assert all(abs(share - value) < 0.1 for share, value in zip(sorted(shares), sorted(exact), strict=True))

@@ -68,8 +68,17 @@ def assemble_record(extraction: Extraction, options: Options, file_index: int, f
         flags=render_flags(flags),
         programs=render_programs(extraction.programs) if extraction.programs is not None else None,
         qual_acgt=render_qual_acgt(extraction.qual_counts) if extraction.qual_counts is not None else None,
-        hash_issues=[render_hash_issue(issue, options.redact) for issue in extraction.hash_issues],
+        hash_issues=[render_hash_issue(issue, options.redact) for issue in capped_issues(extraction.hash_issues)],
     )
+
+
+MAX_FIELD_ISSUES = 8  # form-1 entries per record: the record stays a few KiB
+
+
+def capped_issues(issues: list[HashIssue]) -> list[HashIssue]:
+    """At most MAX_FIELD_ISSUES form-1 entries (the fullest tables first), then the others."""
+    fields = sorted((issue for issue in issues if issue.form == 1), key=lambda issue: -issue.occupancy_percent)
+    return fields[:MAX_FIELD_ISSUES] + [issue for issue in issues if issue.form != 1]
 
 
 def render_hash_issue(issue: HashIssue, redact: bool) -> str:

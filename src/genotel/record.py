@@ -169,6 +169,7 @@ def render_fields_gain(streams: Iterable[tuple[str, int, int]]) -> tuple[str, fl
     """fields_gain and genozip_gain from (name, text size, compressed size) per stream.
 
     Items `NAME,P%,RX` sorted by compressed size, largest first (ties by name), joined by `; `.
+    Shares are rounded by largest remainder, so that they always add up to exactly 100.0.
     """
     rows = [(name, text, compressed) for name, text, compressed in streams if compressed > 0]
     total_compressed = sum(compressed for _, _, compressed in rows)
@@ -176,7 +177,19 @@ def render_fields_gain(streams: Iterable[tuple[str, int, int]]) -> tuple[str, fl
     if not total_compressed:
         return "", 0.0
     rows.sort(key=lambda row: (-row[2], row[0]))
+    tenths = largest_remainder([1000 * compressed / total_compressed for _, _, compressed in rows], 1000)
     items = [
-        f"{name},{100 * compressed / total_compressed:.1f}%,{text / compressed:.1f}X" for name, text, compressed in rows
+        f"{name},{share / 10:.1f}%,{text / compressed:.1f}X"
+        for (name, text, compressed), share in zip(rows, tenths, strict=True)
     ]
     return "; ".join(items), one_decimal(total_text / total_compressed)
+
+
+def largest_remainder(values: Sequence[float], total: int) -> list[int]:
+    """Round `values` (which add up to `total`) to integers that still add up to `total`."""
+    floors = [int(value) for value in values]
+    missing = total - sum(floors)
+    by_remainder = sorted(range(len(values)), key=lambda index: (floors[index] - values[index], index))
+    for index in by_remainder[:missing]:
+        floors[index] += 1
+    return floors

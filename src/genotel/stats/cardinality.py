@@ -129,8 +129,8 @@ class CardinalityAccumulator:
         if count == 0:
             return
         hashes = hash_strings(values)
-        self.sketch.add(hashes)
         unique, first_index = np.unique(hashes, return_index=True)
+        self.sketch.add(unique)  # repeats cannot raise a register: the batch's distinct hashes suffice
         if self.exact is not None:
             fresh = ~self.exact.contains(unique)
             self.exact.insert_new(unique[fresh])
