@@ -56,10 +56,7 @@ def test_a_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
     assert result.err.splitlines() == [
         f"genotel: error: {tmp_path / 'empty.bam'}: is empty",
         f"genotel: error: {tmp_path / 'missing'}: no such file",
-        "genotel: 3 files: 1 recorded, 2 failed",
-        f"  failed: {tmp_path / 'empty.bam'}: is empty",
-        f"  failed: {tmp_path / 'missing'}: no such file",
-    ]
+    ]  # a few named files: each failure is its one line, no batch summary
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from .errors import GenotelError, UsageError
 from .options import DEFAULT_CODEC_LEVEL, Options
 from .progress import BatchProgress
 from .record import Record
-from .runner import JsonlOutput, default_jobs, expand_inputs, make_tasks, run_dask, run_local
+from .runner import FileTask, JsonlOutput, default_jobs, expand_inputs, make_tasks, run_dask, run_local
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -168,7 +168,7 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 print_summary(outcome.task.path, record, out)
     if output is not None:
         output.close()
-    if len(tasks) > 1:
+    if is_batch(args, tasks):
         print_batch_summary(len(tasks), len(to_run), failures, err)
     records = [by_index[index] for index in sorted(by_index)]
     return _deliver(args, records, exit_code, out, err)
@@ -190,6 +190,18 @@ def _deliver(args: argparse.Namespace, records: list[Record], exit_code: int, ou
     elif send_once:
         raise UsageError("--telemetry without a PATH sends records, but this genotel has no upload client")
     return exit_code
+
+
+BATCH_MIN_FILES = 10
+
+
+def is_batch(args: argparse.Namespace, tasks: list[FileTask]) -> bool:
+    """A batch (a folder, --output, --dask or many files) ends with a summary of its failures.
+
+    A plain `genotel record a.bam b.vcf` does not: each failure is already its one line.
+    """
+    folders = any(Path(name).is_dir() for name in args.files)
+    return folders or bool(args.output) or bool(args.dask) or len(tasks) > BATCH_MIN_FILES
 
 
 def print_batch_summary(total: int, ran: int, failures: list[str], err: TextIO) -> None:
