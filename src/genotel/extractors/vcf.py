@@ -3,7 +3,9 @@
 VCF text is read with genotel's own numpy pass (`vcf_text`): cyvcf2 would make a Python object
 per record and is the slowest full-pass reader (PERF-NOTES). BCF is binary, so cyvcf2 (htslib)
 decodes it: its header text, and each record rendered as the VCF text line that
-`bcftools view` would print, batched into the same arrays as VCF text.
+`bcftools view` would print, batched into the same arrays as VCF text. Both feed the same
+statistics: counts and gVCF (`stats.variants`), and the field streams of the compressibility
+probe and the dictionary fields of hash_issues (`stats.vcf_fields`, `stats.vcf_dictionary`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from ..errors import FormatError, record_where
 from ..options import Options
 from ..record import format_contigs
 from ..sniff import GZIP_MAGIC, Sniffed, is_bgzf, sniff
-from ..stats.variants import VariantCountsAccumulator
+from ..stats.gain import GainProbe
+from ..stats.variants import VariantCountsAccumulator, VariantFieldsAccumulator
+from ..stats.vcf_dictionary import VcfDictionaryAccumulator
 from ..textio import split_lines
-from .base import Extraction, require_bgzf_eof
+from .base import Extraction, HashIssue, require_bgzf_eof
 from .vcf_header import VcfHeader, chrom_line_columns, parse_header, vcf_programs
 from .vcf_text import TextScan, VcfBatch, make_batch
 
@@ -58,14 +62,26 @@ class VcfExtractor:
     def batches(self, path: Path, header: VcfHeader, options: Options) -> Iterator[VcfBatch]:
         """Record batches in file order (the header is read again and `header` not needed)."""
         sniffed = sniff(path)
-        with self._scan(path, sniffed, options) as (_, batches):
+        with self._scan(path, sniffed, options) as (_, _, batches):
             yield from batches
 
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         counts = VariantCountsAccumulator()
-        with self._scan(path, sniffed, options) as (header, batches):
-            for batch in batches:
-                counts.add(batch)
+        with self._scan(path, sniffed, options) as (header, header_text, batches):
+            probe = None
+            if options.gain:
+                probe = GainProbe(level=options.codec_level, sample_fraction=options.gain_sample, threads=2)
+            dictionary = VcfDictionaryAccumulator(header.info_text_keys, header.format_text_keys)
+            fields = VariantFieldsAccumulator(probe, dictionary, options.sample)
+            try:
+                fields.add_header(header_text)
+                for batch in batches:
+                    counts.add(batch)
+                    fields.add(batch)
+            except BaseException:
+                fields.abort()  # bad input: the cutting threads stop, their work is dropped
+                raise
+            fields.close()
         features: list[tuple[str, object]] = [
             ("num_lines", counts.records),
             ("num_samples", header.num_samples),
@@ -80,19 +96,36 @@ class VcfExtractor:
             num_lines=counts.records,
             features=features,
             programs=list(header.programs),
+            hash_issues=[
+                HashIssue(
+                    form=1,
+                    examples=result.examples,
+                    name=result.name,
+                    parent=result.parent,
+                    table_entries=result.table_entries,
+                    occupancy_percent=result.occupancy_percent,
+                )
+                for result in fields.dictionary_results()
+                if result.reported
+            ],
+            streams=fields.streams(),
         )
 
     @contextlib.contextmanager
-    def _scan(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[tuple[VcfHeader, Iterator[VcfBatch]]]:
-        """The header and the record batches of one pass over the file."""
+    def _scan(
+        self, path: Path, sniffed: Sniffed, options: Options
+    ) -> Iterator[tuple[VcfHeader, bytes, Iterator[VcfBatch]]]:
+        """The header, its text, and the record batches of one pass over the file."""
         if _bgzf_container(path, sniffed):
             require_bgzf_eof(path)
         if sniffed.data_type == "BCF":
             with open_bcf(path, options) as variants:
-                yield bcf_header(path, variants), bcf_batches(path, variants, options.batch_size)
+                text = variants.raw_header.encode()
+                yield bcf_header(path, variants), text, bcf_batches(path, variants, options.batch_size)
         else:
             scan = TextScan(path, sniffed.codec)
-            yield scan.read_header(), scan.batches()
+            header = scan.read_header()
+            yield header, scan.header_text, scan.batches()
 
 
 def _bgzf_container(path: Path, sniffed: Sniffed) -> bool:

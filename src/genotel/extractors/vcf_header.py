@@ -14,6 +14,8 @@ from dataclasses import dataclass
 # The eight fixed columns of the #CHROM line; FORMAT and the sample names follow when present.
 FIXED_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 FORMAT_COLUMN = "FORMAT"
+# INFO/FORMAT value types whose keys are dictionary fields (text, not numbers or flags).
+TEXT_TYPES = ("String", "Character")
 
 # `##<key>=<value>` lines whose whole value names a program (RECORD.md, programs).
 VALUE_KEYS = ("source", "imputation", "phasing", "annotator")
@@ -57,6 +59,9 @@ class VcfHeader:
     num_contigs: int
     contig_bases: int  # sum of the ##contig length= values (0 for a contig without one)
     text_size: int  # bytes of the header as text, line ends included
+    # INFO and FORMAT keys declared Type=String or Character: the dictionary fields (hash_issues)
+    info_text_keys: tuple[str, ...] = ()
+    format_text_keys: tuple[str, ...] = ()
 
     @property
     def record_columns(self) -> tuple[int, ...]:
@@ -81,11 +86,16 @@ def parse_header(meta_lines: Sequence[str], num_columns: int, text_size: int) ->
     """Header facts from the `##` lines and the #CHROM line's column count."""
     contigs = 0
     bases = 0
+    text_keys: dict[str, list[str]] = {"INFO": [], "FORMAT": []}
     for line in meta_lines:
         if line.startswith("##contig=<"):
             contigs += 1
             length = structured_fields(line).get("length", "")
             bases += int(length) if length.isdigit() else 0
+        elif line.startswith(("##INFO=<", "##FORMAT=<")):
+            definition = structured_fields(line)
+            if definition.get("Type") in TEXT_TYPES and definition.get("ID"):
+                text_keys[line[2 : line.index("=")]].append(definition["ID"])
     samples = num_columns - len(FIXED_COLUMNS) - 1 if num_columns > len(FIXED_COLUMNS) else 0
     return VcfHeader(
         programs=tuple(vcf_programs(meta_lines)),
@@ -94,6 +104,8 @@ def parse_header(meta_lines: Sequence[str], num_columns: int, text_size: int) ->
         num_contigs=contigs,
         contig_bases=bases,
         text_size=text_size,
+        info_text_keys=tuple(text_keys["INFO"]),
+        format_text_keys=tuple(text_keys["FORMAT"]),
     )
 
 

@@ -159,6 +159,12 @@ class TextScan:
         self._pending: LineBatch | None = None  # the chunk holding the end of the header
         self._first_record_line = 0  # index in _pending of the first record line
         self.header: VcfHeader | None = None
+        self._header_parts: list[bytes] = []  # the header's bytes, for the probe's TXT_HEADER
+
+    @property
+    def header_text(self) -> bytes:
+        """The header's bytes as in the file (after `read_header`): `header.text_size` of them."""
+        return b"".join(self._header_parts)
 
     def read_header(self) -> VcfHeader:
         meta: list[str] = []
@@ -177,6 +183,7 @@ class TextScan:
             last_line = lines.first_line + len(lines) - 1
             if stop == len(lines):
                 size += len(data)
+                self._header_parts.append(data.tobytes())
                 continue
             chrom = lines.line(stop).decode("utf-8", errors="replace")
             where = lines.where(stop)
@@ -191,7 +198,9 @@ class TextScan:
                     where,
                 )
             record_start = stop + 1
-            size += int(lines.starts[record_start]) if record_start < len(lines) else len(data)
+            header_end = int(lines.starts[record_start]) if record_start < len(lines) else len(data)
+            size += header_end
+            self._header_parts.append(data[:header_end].tobytes())
             self._pending, self._first_record_line = lines, record_start
             self.header = parse_header(meta, columns, size)
             return self.header

@@ -1,0 +1,97 @@
+"""Distinct values of the VCF dictionary fields, for hash_issues form 1.
+
+The dictionary fields of a VCF (RECORD.md: "VCF ID/INFO/FORMAT text keys") are the ID column
+and every INFO or FORMAT key whose header definition says `Type=String` or `Type=Character`,
+except the genotype `GT`: it is declared a String but is a genotype code of a few characters,
+never a dictionary, and hashing it for every sample of a many-sample file would cost more than
+the rest of the pass. A value is one record's ID, one INFO value (the text after `key=`, for
+each record that has the key), or one sample's sub-field (for each sample that has it), as
+written: a missing value `.` is a value like any other, as it is a word of the field's
+dictionary. Entries are named by the key with `INFO` or `FORMAT` as parent (`ID` has none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..batches import Strings
+from .cardinality import CardinalityAccumulator, CardinalityResult
+from .vcf_fields import VcfFieldSplitter, VcfText, gather_ranges
+
+ID_COLUMN = 2
+NOT_DICTIONARY = frozenset({"GT"})
+
+
+class VcfDictionaryAccumulator:
+    """One `CardinalityAccumulator` per dictionary field, in order of first value."""
+
+    def __init__(self, info_text_keys: Iterable[str] = (), format_text_keys: Iterable[str] = ()) -> None:
+        self.info_text_keys = frozenset(info_text_keys)
+        self.format_text_keys = frozenset(format_text_keys) - NOT_DICTIONARY
+        self.fields: dict[tuple[str, str], CardinalityAccumulator] = {}
+
+    @property
+    def needs_info(self) -> bool:
+        """Whether any INFO key is a dictionary field (else the INFO items need not be cut)."""
+        return bool(self.info_text_keys)
+
+    @property
+    def needs_samples(self) -> bool:
+        """Whether any FORMAT key is a dictionary field (else the samples need not be cut)."""
+        return bool(self.format_text_keys)
+
+    def add(self, text: VcfText, splitter: VcfFieldSplitter, limit: int | None = None) -> None:
+        """Feed the values of the batch's first `limit` lines (all lines when None)."""
+        self.add_values(self.values(text, splitter, limit))
+
+    def values(
+        self, text: VcfText, splitter: VcfFieldSplitter, limit: int | None = None
+    ) -> list[tuple[str, str, Strings]]:
+        """The values of the batch's first `limit` lines per field: (name, parent, values).
+
+        Needs no state of the accumulator (it may run in another thread); fields come in order of
+        first sight in the batch.
+        """
+        lines = text.records if limit is None else min(limit, text.records)
+        if lines <= 0:
+            return []
+        ids = text.fixed[ID_COLUMN]
+        found: list[tuple[int, str, str, Strings]] = [
+            (-1, "ID", "", _strings(text.data, ids.starts[:lines], ids.ends[:lines]))
+        ]
+        for parent, pieces, names, wanted, starts in (
+            ("INFO", text.info, splitter.info_keys.names, self.info_text_keys, text.info_values),
+            ("FORMAT", text.samples, splitter.format_key_names, self.format_text_keys, text.samples.starts),
+        ):
+            if pieces.keys is None:
+                continue
+            keys = pieces.keys[: pieces.first_lines(lines)]
+            for key, name in enumerate(names):
+                if name in wanted:
+                    chosen = np.flatnonzero(keys == key)
+                    if len(chosen):
+                        strings = _strings(text.data, starts[chosen], pieces.ends[chosen])
+                        found.append((int(chosen[0]), name, parent, strings))
+        found[1:] = sorted(found[1:], key=lambda item: (item[2] != "INFO", item[0]))
+        return [(name, parent, strings) for _, name, parent, strings in found]
+
+    def add_values(self, values: list[tuple[str, str, Strings]]) -> None:
+        """Feed values from `values()`, batch after batch in file order."""
+        for name, parent, strings in values:
+            field = self.fields.get((name, parent))
+            if field is None:
+                field = self.fields[(name, parent)] = CardinalityAccumulator(name, parent)
+            field.add(strings)
+
+    def results(self) -> list[CardinalityResult]:
+        """Each field's table model over the values it was fed (within `--sample`)."""
+        return [field.result() for field in self.fields.values()]
+
+
+def _strings(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Strings:
+    lengths = ends - starts
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return Strings(gather_ranges(data, starts, ends), offsets)
