@@ -17,9 +17,20 @@ def test_sizes_per_stream_equal_zstd_of_each_chunk() -> None:
     sizes = {size.name: size for size in probe.result()}
     assert sizes["QUAL"].text_size == 3200 and sizes["POS"].text_size == 6
     compressor = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False)
-    expected = sum(len(compressor.compress(qual[i : i + 1200])) for i in (0, 1200, 2400))
+    expected = sum(len(compressor.compress(qual[i : i + 1000])) for i in (0, 1000, 2000, 3000))
     assert sizes["QUAL"].compressed_size == expected
     assert [size.name for size in probe.result()] == ["QUAL", "POS"]
+
+
+def test_sizes_do_not_depend_on_how_text_is_split_into_adds() -> None:
+    text = bytes(range(256)) * 50 + b"ACGT" * 3000
+    results = []
+    for piece in (1, 7, 300, 999, 5000):
+        probe = GainProbe(chunk_bytes=1000)
+        for start in range(0, len(text), piece):
+            probe.add("S", text[start : start + piece])
+        results.append(probe.result()[0].compressed_size)
+    assert len(set(results)) == 1
 
 
 def test_chunk_sampling_is_deterministic_and_keeps_the_first() -> None:

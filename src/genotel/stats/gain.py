@@ -18,9 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import zstandard
 
-DEFAULT_LEVEL = 3  # chosen by measurement: see benchmarks/RESULTS.md, "probe codec level"
+from ..options import DEFAULT_CODEC_LEVEL
+
+DEFAULT_LEVEL = DEFAULT_CODEC_LEVEL
 CHUNK_BYTES = 4 << 20
 MAX_IN_FLIGHT_PER_THREAD = 2
+# Total text held in stream buffers. Past it the fullest buffer is compressed early (a file with
+# hundreds of INFO keys would otherwise hold 4 MB per key); only then do chunk boundaries, and so
+# the compressed sizes, depend on how the extractor batched its adds.
+MAX_BUFFERED_BYTES = 256 << 20
 
 
 @dataclass
@@ -53,6 +59,7 @@ class GainProbe:
         self._chunks: dict[str, int] = {}
         self._sampled_text: dict[str, int] = {}
         self._compressed: dict[str, int] = {}
+        self._total_buffered = 0
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="genotel-probe")
         self._in_flight: deque[tuple[str, Future[int]]] = deque()
@@ -73,15 +80,30 @@ class GainProbe:
         self.text_size[name] += len(chunk)
         self._parts[name].append(chunk)
         self._buffered[name] += len(chunk)
+        self._total_buffered += len(chunk)
         if self._buffered[name] >= self.chunk_bytes:
-            self._flush(name)
+            # Cut at exact multiples of chunk_bytes, so that the chunks, and the compressed
+            # sizes, do not depend on how the text was split into add() calls.
+            text = b"".join(self._parts[name])
+            whole = len(text) - len(text) % self.chunk_bytes
+            for start in range(0, whole, self.chunk_bytes):
+                self._submit(name, text[start : start + self.chunk_bytes])
+            self._parts[name] = [text[whole:]] if whole < len(text) else []
+            self._buffered[name] = len(text) - whole
+            self._total_buffered -= whole
+        while self._total_buffered > MAX_BUFFERED_BYTES:
+            self._flush(max(self._buffered, key=self._buffered.__getitem__))
 
     def _flush(self, name: str) -> None:
         if not self._buffered[name]:
             return
         chunk = b"".join(self._parts[name])
+        self._total_buffered -= len(chunk)
         self._parts[name] = []
         self._buffered[name] = 0
+        self._submit(name, chunk)
+
+    def _submit(self, name: str, chunk: bytes) -> None:
         index = self._chunks[name]
         self._chunks[name] += 1
         if not chunk_selected(index, self.sample_fraction):
@@ -101,6 +123,16 @@ class GainProbe:
     def _collect_oldest(self) -> None:
         name, future = self._in_flight.popleft()
         self._compressed[name] += future.result()
+
+    def close(self) -> None:
+        """Stop the worker threads without waiting for the result (e.g. after a FormatError)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> GainProbe:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def result(self) -> list[StreamSize]:
         """Finish every stream; sizes per stream in order of first appearance."""
