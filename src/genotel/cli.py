@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import TextIO
 
 from . import __version__
+from .argtypes import fraction, positive_int, probe_codec
 from .errors import GenotelError, UsageError
 from .options import DEFAULT_CODEC_LEVEL, Options
 from .progress import BatchProgress
@@ -57,16 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="with PATH: write the exact record(s) to PATH and send nothing; alone: send this run's records",
     )  # fmt: skip
     record.add_argument("--json", action="store_true", help="print the record(s) as JSON on stdout")
-    record.add_argument("--sample", type=_positive_int, metavar="N", help="statistics over the first N records only")
+    record.add_argument("--sample", type=positive_int, metavar="N", help="statistics over the first N records only")
     record.add_argument("--reference", type=Path, metavar="FASTA", help="reference FASTA, for CRAM")
-    record.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="decompression threads per file")
-    record.add_argument("--codec", type=_probe_codec, default=DEFAULT_CODEC_LEVEL, metavar="zstd-N",
+    record.add_argument("--threads", type=positive_int, default=1, metavar="N", help="decompression threads per file")
+    record.add_argument("--codec", type=probe_codec, default=DEFAULT_CODEC_LEVEL, metavar="zstd-N",
                         help=f"codec of the compressibility probe (default zstd-{DEFAULT_CODEC_LEVEL})")  # fmt: skip
-    record.add_argument("--gain-sample", type=_fraction, metavar="F",
+    record.add_argument("--gain-sample", type=fraction, metavar="F",
                         help="compress only a fraction F (0 < F <= 1) of each field stream, and scale")  # fmt: skip
     record.add_argument("--no-gain", dest="gain", action="store_false", help="skip the compressibility probe")
     record.add_argument("--redact", action="store_true", help="hash the example values in hash_issues")
-    record.add_argument("--jobs", type=_positive_int, metavar="N",
+    record.add_argument("--jobs", type=positive_int, metavar="N",
                         help="files in parallel (default: one per core for inputs of 64 MiB or more)")  # fmt: skip
     record.add_argument("--output", metavar="FILE", help="append one JSON line per recorded file as files finish")
     record.add_argument("--resume", action="store_true", help="with --output: skip the files already in FILE")
@@ -86,33 +87,6 @@ def _optional_module(name: str) -> ModuleType | None:
         if exc.name != name:
             raise
         return None
-
-
-def _probe_codec(text: str) -> int:
-    prefix, _, level = text.partition("-")
-    if prefix != "zstd" or not level.lstrip("-").isdigit() or not -7 <= int(level) <= 22:
-        raise argparse.ArgumentTypeError(f"expected zstd-N with N from -7 to 22: {text!r}")
-    return int(level)
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1: {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:

@@ -12,6 +12,7 @@ import argparse
 import json
 from typing import Any, TextIO
 
+from .argtypes import positive_int
 from .errors import UsageError
 
 LICENCE_TYPES = ("student", "evaluation", "research", "standard", "enterprise")
@@ -25,7 +26,7 @@ def register(commands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8740, help="port to listen on (default 8740)")
     serve.add_argument(
-        "--retention-days", type=_positive, default=365, metavar="N", help="purge records older than N days"
+        "--retention-days", type=positive_int, default=365, metavar="N", help="purge records older than N days"
     )
     serve.add_argument(
         "--admin-token", metavar="TOKEN", help="operator bearer token (better: the GENOTEL_ADMIN_TOKEN variable)"
@@ -46,7 +47,7 @@ def register(commands: Any) -> None:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_licence_list)
     purge = admin_commands.add_parser("purge", help="delete records older than the retention period now")
-    purge.add_argument("--retention-days", type=_positive, default=365, metavar="N")
+    purge.add_argument("--retention-days", type=positive_int, default=365, metavar="N")
     purge.set_defaults(handler=_purge)
     migrate = admin_commands.add_parser("migrate", help="upgrade the database schema and print its version")
     migrate.set_defaults(handler=_migrate)
@@ -57,16 +58,6 @@ def _database_option(parser: argparse.ArgumentParser) -> None:
         "--db", metavar="URL",
         help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in the data directory)",
     )  # fmt: skip
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def _open_database(url: str | None) -> Any:
