@@ -2,7 +2,9 @@
 
 The per-record loop here is the portable path that works for every file htslib reads; the
 statistics it feeds are vectorised over whole batches (one numpy call per batch, none per
-read).
+read). A BGZF BAM goes first to the fast reader of `bam_fast` (own inflate, numpy parsing),
+which gives the same statistics or declines the file (`CannotProve`) and leaves it to this
+path; `GENOTEL_BAM_READER=pysam` forces this path.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import gzip
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import TextIO
@@ -25,8 +28,10 @@ from ..options import Options
 from ..record import format_contigs, format_percent
 from ..sniff import Sniffed
 from ..stats.alignment import AlignmentCountsAccumulator
-from ..stats.qual import QualAcgtAccumulator
+from ..stats.qual import QualAcgtAccumulator, count_code_pairs
+from . import bam_fast
 from .base import Extraction, require_bgzf_eof
+from .bgzf import CannotProve
 from .sam_header import SamHeader, header_aligner, header_programs, parse_header
 
 # htslib's own messages would duplicate (and garble) genotel's one-line errors.
@@ -58,6 +63,15 @@ class SamExtractor:
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         if sniffed.codec == "BGZF":
             require_bgzf_eof(path)
+        if sniffed.data_type == "BAM" and sniffed.codec == "BGZF" and bam_fast.fast_path_wanted():
+            # htslib reads the header (its verdict and text are the reference), the fast path the rest.
+            header = self.read_header(path, sniffed, replace(options, threads=1))
+            try:
+                counts, quality = bam_fast.read_bam(path, header, options)
+            except CannotProve:
+                pass  # read below by htslib, which gives the same numbers or the right error
+            else:
+                return self._extraction(path, sniffed, options, header, counts, quality)
         counts = AlignmentCountsAccumulator()
         quality = QualAcgtAccumulator()
         with self._open(path, sniffed, options) as alignments:
@@ -66,6 +80,17 @@ class SamExtractor:
                 counts.add(batch)
                 if options.sample is None or batch.first_record <= options.sample:
                     add_qualities(quality, batch, options.sample)
+        return self._extraction(path, sniffed, options, header, counts, quality)
+
+    def _extraction(
+        self,
+        path: Path,
+        sniffed: Sniffed,
+        options: Options,
+        header: SamHeader,
+        counts: AlignmentCountsAccumulator,
+        quality: QualAcgtAccumulator,
+    ) -> Extraction:
         programs = header_programs(header)
         if AGENT_TRIMMER in counts.tag_signatures:
             programs.append(AGENT_TRIMMER)
@@ -103,10 +128,23 @@ class SamExtractor:
                 alignments = pysam.AlignmentFile(str(path), _OPEN_MODES[sniffed.data_type], **kwargs)
             except (OSError, ValueError) as exc:
                 raise header_error(path, sniffed) from exc
-            stack.enter_context(alignments)
+            stack.enter_context(_closing(alignments))
             if sniffed.data_type == "CRAM":
                 check_reference_lengths(path, parse_header(str(alignments.header)), reference, options.reference)
             yield alignments
+
+
+@contextlib.contextmanager
+def _closing(alignments: pysam.AlignmentFile) -> Iterator[pysam.AlignmentFile]:
+    """Close the file; after a read error, quietly: htslib repeats the error on close, and
+    pysam would raise it from close() in place of the error already being reported."""
+    try:
+        yield alignments
+    except BaseException:
+        with contextlib.suppress(OSError):
+            alignments.close()
+        raise
+    alignments.close()
 
 
 def prepare_reference(path: Path, reference: Path | None, stack: contextlib.ExitStack) -> str | None:
@@ -219,6 +257,10 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
 
 def add_qualities(quality: QualAcgtAccumulator, batch: AlignmentBatch, sample: int | None) -> None:
     """Feed the records with both sequence and qualities (within --sample) to qual_acgt."""
+    if batch.packed is not None:  # BAM's own layout: counted without decoding the bases
+        within = len(batch) if sample is None else max(0, min(len(batch), sample - batch.first_record + 1))
+        quality.add_code_counts(*count_code_pairs(batch.packed, within))
+        return
     sequence_lengths = batch.sequences.lengths
     keep = (sequence_lengths > 0) & (batch.qualities.lengths == sequence_lengths)
     if sample is not None:

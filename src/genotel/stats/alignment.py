@@ -89,9 +89,7 @@ class AlignmentCountsAccumulator:
             return
         assert other.first_position_key is not None and other.first_name_key is not None
         assert self.last_position_key is not None and self.last_name_key is not None
-        self.by_position = (
-            self.by_position and other.by_position and other.first_position_key >= self.last_position_key
-        )
+        self.by_position = self.by_position and other.by_position and other.first_position_key >= self.last_position_key
         self.by_name = self.by_name and other.by_name and not other.first_name_key < self.last_name_key
         self.records += other.records
         self.paired += other.paired
