@@ -1,4 +1,7 @@
-"""FASTQ: counts, qual_acgt, interleaving, both readers, chunk boundaries, and every bad input."""
+"""FASTQ: counts, qual_acgt, interleaving, both readers, chunk boundaries, and every bad input.
+
+Read names (flavour, hash_issues) and the probe's streams are in tests/test_fastq_names.py.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +33,16 @@ FASTQ_FIXTURES = [
     "reads_interleaved.fastq",
     "trimmed_R1.fastq.gz",
     "trimmed_R2.fastq.gz",
+    "names_unparsed.fastq",
+    "names_sra.fastq.gz",
 ]
 GOOD = b"@r1/1\nACGTN\n+\nIIII#\n@r1/2\nacgg\n+r1/2\n!~5I\n@r2/1\nGGT\n+\nABC\n"
 BASES = "ACGT"
 
 
 def extract(path: Path, reader: str = "numpy", **options: object) -> Extraction:
+    """The extraction, without the probe unless `gain=True` (its streams are tested in test_fastq_names.py)."""
+    options.setdefault("gain", False)
     return FastqExtractor(reader).extract(path, sniff(path), Options(**options))  # type: ignore[arg-type]
 
 
@@ -80,7 +87,7 @@ def test_fixture_counts_equal_a_plain_python_count(name: str) -> None:
     assert extraction.programs is None
     sequence_lengths = [len(line) for line in text.split(b"\n")[1::4]]
     assert features(extraction)["read_len"] == f"{sum(sequence_lengths) / records:.1f}"
-    assert list(features(extraction)) == ["num_lines", "read_len", "interleaved"]
+    assert list(features(extraction)) == ["num_lines", "QNAME", "sequencer", "read_len", "interleaved"]
 
 
 def test_interleaved_only_for_the_interleaved_fixture() -> None:
@@ -89,19 +96,23 @@ def test_interleaved_only_for_the_interleaved_fixture() -> None:
 
 
 @pytest.mark.parametrize("sample", [1, 99, 100, 1001])
-def test_sample_limits_qual_acgt_only(sample: int) -> None:
+def test_sample_limits_qual_acgt_but_not_the_counts(sample: int) -> None:
     path = FIXTURES / "reads_interleaved.fastq"
     extraction = extract(path, sample=sample)
     assert extraction.qual_counts == reference_counts(path.read_bytes(), sample)
     assert extraction.num_lines == 1000
+    assert extraction.txt_size == path.stat().st_size
+    assert extract(path, sample=sample, gain=True).streams == extract(path, gain=True).streams  # the whole file
 
 
 @pytest.mark.parametrize("name", FASTQ_FIXTURES)
-@pytest.mark.parametrize(("sample", "batch_size"), [(None, 8192), (1234, 8192), (None, 1000)])
-def test_pyfastx_reader_gives_the_same_extraction(name: str, sample: int | None, batch_size: int) -> None:
+@pytest.mark.parametrize(
+    ("sample", "batch_size", "gain"), [(None, 8192, True), (1234, 8192, False), (None, 1000, False)]
+)
+def test_pyfastx_reader_gives_the_same_extraction(name: str, sample: int | None, batch_size: int, gain: bool) -> None:
     path = FIXTURES / name
-    numpy_path = extract(path, "numpy", sample=sample)
-    assert extract(path, "pyfastx", sample=sample, batch_size=batch_size) == numpy_path
+    numpy_path = extract(path, "numpy", sample=sample, gain=gain)
+    assert extract(path, "pyfastx", sample=sample, batch_size=batch_size, gain=gain) == numpy_path
 
 
 def test_pyfastx_reader_writes_nothing_beside_the_input(tmp_path: Path) -> None:
@@ -207,7 +218,9 @@ def test_small_inline_file_in_detail(tmp_path: Path) -> None:
     extraction = extract(write(tmp_path, GOOD, "GZ"))
     assert (extraction.codec, extraction.num_lines, extraction.txt_size) == ("GZ", 3, len(GOOD))
     # r1/1 + r1/2 are mates; the odd last record is not a pair.
-    assert extraction.features == [("num_lines", 3), ("read_len", "4.0"), ("interleaved", "true")]
+    assert extraction.features == [
+        ("num_lines", 3), ("QNAME", "Unknown"), ("sequencer", "unknown"), ("read_len", "4.0"), ("interleaved", "true")
+    ]  # fmt: skip
     counts = extraction.qual_counts
     assert counts is not None
     seen = {(BASES[b], chr(q + 33)): n for b in range(4) for q, n in enumerate(counts[b]) if n}
@@ -307,14 +320,12 @@ BAD_CASES = {
 def assert_one_error(result: object, path: Path, line: int | None, problem: str) -> None:
     code, out, err = result.code, result.out, result.err  # type: ignore[attr-defined]
     assert code == 2
-    # One line for the bad file, then the CLI's summary of the invocation (no traceback).
-    message, summary, failed = err.splitlines()
+    # One line for the bad file (no traceback; a few named files get no batch summary).
+    (message,) = err.splitlines()
     assert message.startswith(f"genotel: error: {path}: ")
     assert problem in message
     if line is not None:
         assert message.endswith(f" at line {line}")
-    assert summary == "genotel: 2 files: 1 recorded, 1 failed"
-    assert failed == "  failed: " + message.removeprefix("genotel: error: ")
     assert '"data_type": "FASTQ"' in out  # the good file of the same invocation was done
 
 

@@ -1,4 +1,4 @@
-"""FASTQ (plain, gzip or BGZF): record counts, mean read length, interleaving and qual_acgt.
+"""FASTQ (plain, gzip or BGZF): counts, read length, read names, interleaving, qual_acgt, probe.
 
 Two readers produce the same `FastqBatch`es:
 
@@ -16,10 +16,27 @@ Two readers produce the same `FastqBatch`es:
 
 The reader is chosen by `FastqExtractor(reader=...)` or the environment variable
 `GENOTEL_FASTQ_READER` (`numpy` or `pyfastx`).
+
+Choices where RECORD.md is silent:
+- Features, in RECORD.md's order: `num_lines` (records), `QNAME=<flavour>`,
+  `sequencer=<technology>`, `read_len=<mean, one decimal>`, `interleaved=true|false`. The
+  flavour comes from the first 10,000 read names (`stats/readnames.py`); a file without
+  records says `QNAME=Unknown;sequencer=unknown;`.
+- The read name is the header after `@` up to the first space or tab; the rest is the
+  comment, which only helps an archive accession find its technology. hash_issues form 2's
+  examples are such names (without `@` and comment): the text the parser classified.
+- hash_issues form 1 looks at `QNAME` (the read name) and its tokens `QNAME1`, `QNAME2`... (cut
+  at `: _ . / - #` and space, parent `QNAME`), as for SAM. Entries are in form order: the
+  form-1 fields first (QNAME, then its tokens), then the form-2 entry.
+- `--sample N`: qual_acgt, the read-name flavour, interleaving and the dictionary fields see
+  the first N records (the form-1 table model then takes N as the file's record count);
+  counts, read length and the probe always cover the whole file.
+- The probe's streams are in `stats/fastq_streams.py` (the `@` goes to `Other`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,11 +50,22 @@ from ..batches import Strings
 from ..errors import FormatError, UsageError, record_where
 from ..options import Options
 from ..sniff import Sniffed
+from ..stats.fastq_streams import add_fastq_streams
+from ..stats.gain import GainProbe
 from ..stats.qual import QualAcgtAccumulator
-from ..stats.reads import ReadLengthAccumulator, ReadNameSample, is_interleaved
-from ..textio import read_chunks
-from .base import Extraction, require_bgzf_eof
-from .fastq_parse import PHRED_OFFSET, QUAL_HIGHEST, QUAL_LOWEST, FastqBatch, NumpyFastqReader
+from ..stats.reads import FastqNameStats, ReadLengthAccumulator, head
+from ..textio import line_batches, read_chunks
+from .base import Extraction, HashIssue, require_bgzf_eof
+from .fastq_parse import (
+    PHRED_OFFSET,
+    QUAL_HIGHEST,
+    QUAL_LOWEST,
+    FastqBatch,
+    NumpyFastqReader,
+    TextLayout,
+    strip_cr,
+    text_batch,
+)
 
 READER_VARIABLE = "GENOTEL_FASTQ_READER"
 READERS = ("numpy", "pyfastx")
@@ -76,29 +104,49 @@ class FastqExtractor:
     def open_reader(self, path: Path, header: FastqHeader, options: Options) -> FastqReader:
         name = reader_name(self.reader)
         if name == "pyfastx":
-            return PyfastxFastqReader(path, header.codec, options.batch_size)
+            return PyfastxFastqReader(path, header.codec, options.batch_size, layouts=options.gain)
         return NumpyFastqReader(path, header.codec)
 
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         if sniffed.codec == "BGZF":
             require_bgzf_eof(path)
         lengths = ReadLengthAccumulator()
-        names = ReadNameSample()
+        names = FastqNameStats(options.sample)
         quality = QualAcgtAccumulator()
         reader = self.open_reader(path, self.read_header(path, sniffed, options), options)
-        for batch in reader:
-            lengths.add(batch.sequences.lengths)
-            if names.wanted > 0:
-                names.add(batch.headers(names.wanted))
-            if options.sample is None or batch.first_record <= options.sample:
-                add_qualities(quality, batch, options.sample)
+        streams = None
+        with contextlib.ExitStack() as stack:
+            probe = None
+            if options.gain:  # closed on bad input: its threads stop, their work is dropped
+                probe = GainProbe(level=options.codec_level, sample_fraction=options.gain_sample, threads=2)
+                stack.enter_context(probe)
+            for batch in reader:
+                lengths.add(batch.sequences.lengths)
+                wanted = names.wanted(len(batch))
+                # The probe's DESC stream is every header; without it only the sampled ones are cut out.
+                headers = batch.header_strings(None if probe is not None else wanted)
+                if wanted:
+                    names.add(headers if wanted == len(headers) else head(headers, wanted))
+                if probe is not None and batch.layout is not None:
+                    add_streams(probe, batch, batch.layout, headers)
+                if options.sample is None or batch.first_record <= options.sample:
+                    add_qualities(quality, batch, options.sample)
+            if probe is not None:
+                streams = [(size.name, size.text_size, size.compressed_size) for size in probe.result()]
+        flavour = names.flavour_result()
         features: list[tuple[str, object]] = [
             ("num_lines", lengths.records),
-            # The read-name flavour (`QNAME=`) and `sequencer=` go here, in this order, when
-            # they are detected (from `names`); RECORD.md puts them before read_len.
+            ("QNAME", flavour.flavour),
+            ("sequencer", flavour.technology),
             ("read_len", f"{lengths.mean():.1f}"),
-            ("interleaved", "true" if is_interleaved(names.result()) else "false"),
+            ("interleaved", "true" if names.interleaved() else "false"),
         ]
+        issues = [
+            HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)
+            for found in names.reported_fields()
+        ]
+        if flavour.misfits:
+            issues.append(HashIssue(2, flavour.misfits))
         return Extraction(
             data_type="FASTQ",
             codec=sniffed.codec,
@@ -108,7 +156,17 @@ class FastqExtractor:
             features=features,
             programs=None,  # RECORD.md: null for FASTQ
             qual_counts=quality.result(),
+            hash_issues=issues,
+            streams=streams,
         )
+
+
+def add_streams(probe: GainProbe, batch: FastqBatch, layout: TextLayout, headers: Strings) -> None:
+    """The batch's text into the probe's streams, reusing what the parser gathered already."""
+    own = None
+    if len(batch) and layout.first_phase == 0 and len(layout.line_starts) == 4 * len(batch):
+        own = (headers, batch.sequences, batch.qualities)
+    add_fastq_streams(probe, layout.data, layout.size, layout.line_starts, layout.line_ends, layout.first_phase, own)
 
 
 def reader_name(explicit: str | None = None) -> str:
@@ -135,13 +193,16 @@ class PyfastxFastqReader:
     """FASTQ records through pyfastx's streaming iterator, as the same batches as the parser.
 
     Checks what a batch at a time can check (equal lengths, quality characters); it cannot
-    see the line structure, so problems are located by record number, not line.
+    see the line structure, so problems are located by record number, not line. Its record
+    batches have no `layout`; with `layouts`, the text is read once more at the end and comes
+    as batches of no records whose layouts cover it (for the probe).
     """
 
-    def __init__(self, path: Path, codec: str, batch_size: int) -> None:
+    def __init__(self, path: Path, codec: str, batch_size: int, layouts: bool = False) -> None:
         self.path = path
         self.codec = codec
         self.batch_size = batch_size
+        self.layouts = layouts
         self.text_size = 0
 
     def __iter__(self) -> Iterator[FastqBatch]:
@@ -167,7 +228,14 @@ class PyfastxFastqReader:
             first_record += len(chunk)
         # pyfastx does not report the text size, and a truncated gzip file simply ends its
         # iteration: decompressing the whole file once more gives the size and catches that.
-        self.text_size = sum(len(block) for block in read_chunks(self.path, self.codec))
+        if not self.layouts:
+            self.text_size = sum(len(block) for block in read_chunks(self.path, self.codec))
+            return
+        for lines in line_batches(self.path, self.codec):
+            self.text_size += len(lines.data)
+            ends = strip_cr(lines.data, lines.starts, lines.ends)
+            layout = TextLayout(lines.data, len(lines.data), lines.starts, ends, (lines.first_line - 1) % 4)
+            yield text_batch(first_record, layout)
 
     def _batch(self, chunk: list[tuple[str, str, str, str | None]], first_record: int) -> FastqBatch:
         _, sequences, qualities, _ = zip(*chunk, strict=True)

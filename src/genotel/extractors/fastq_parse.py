@@ -14,6 +14,10 @@ silently misread file would be wrong without anyone knowing:
 A trailing `\\r` is stripped from every line (Windows line endings), the last line may lack its
 newline, and blank lines are accepted only after the last record. Multi-line (wrapped) FASTQ
 is rejected: nearly no tool writes it and the four-line rule is what makes the checks exact.
+
+Every batch also says where its text is (`TextLayout`), for the compressibility probe: the
+batches' text pieces follow each other and together are the whole decompressed file, byte for
+byte. Blank lines after the last record travel in batches of zero records.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..batches import Strings
 from ..errors import FormatError, line_where
+from ..stats.fields import gather
 from ..textio import CHUNK_BYTES, LineBatch, line_batches
 
 LINES_PER_RECORD = 4
@@ -35,6 +40,22 @@ QUAL_LOWEST = ord("!")
 QUAL_HIGHEST = ord("~")
 _AT, _PLUS, _CR = ord("@"), ord("+"), ord("\r")
 _SHOWN_CHARS = 40  # a bad line is quoted in the error message up to this many characters
+
+
+@dataclass
+class TextLayout:
+    """The plain text a batch accounts for: `data[:size]`, which follows the previous batch's.
+
+    `line_starts`/`line_ends` are the whole lines inside it (ends before any `\\r`); line 0 is
+    line `first_phase` of a record (0: the `@` line, 1: the sequence, 2: the `+` line, 3: the
+    qualities). Bytes outside those lines (line ends, blank lines) are in the text all the same.
+    """
+
+    data: np.ndarray  # uint8
+    size: int
+    line_starts: np.ndarray  # int64
+    line_ends: np.ndarray  # int64
+    first_phase: int = 0
 
 
 @dataclass
@@ -53,12 +74,13 @@ class FastqBatch:
     header_text: np.ndarray  # uint8
     header_starts: np.ndarray  # int64
     header_ends: np.ndarray  # int64
+    layout: TextLayout | None = None  # where the batch's text is (the pyfastx reader's batches: None)
 
     def __len__(self) -> int:
         return len(self.header_starts)
 
     def head(self, count: int) -> FastqBatch:
-        """The batch's first `count` records."""
+        """The batch's first `count` records (without a layout: the reader sets it)."""
         return FastqBatch(
             first_record=self.first_record,
             sequences=_first_strings(self.sequences, count),
@@ -67,6 +89,14 @@ class FastqBatch:
             header_starts=self.header_starts[:count],
             header_ends=self.header_ends[:count],
         )
+
+    def header_strings(self, limit: int | None = None) -> Strings:
+        """The header lines (without `@`) of the first `limit` records (all by default), as Strings."""
+        starts, ends = self.header_starts[:limit], self.header_ends[:limit]
+        lengths = ends - starts
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return Strings(gather(self.header_text, starts, ends), offsets)
 
     def headers(self, limit: int) -> list[bytes]:
         """The first `limit` header lines of the batch, without the `@`."""
@@ -107,34 +137,55 @@ class NumpyFastqReader:
         for chunk in line_batches(self.path, self.codec, self.chunk_bytes):
             self.text_size += len(chunk.data)
             if blank_from is not None:
-                if np.any(_strip_cr(chunk.data, chunk.starts, chunk.ends) > chunk.starts):
+                if np.any(strip_cr(chunk.data, chunk.starts, chunk.ends) > chunk.starts):
                     raise self._error(blank_from, "expected a header line starting with '@', found an empty line")
+                yield _blank_text(chunk.data, next_record)
                 continue
             lines = _join(carry, chunk)
-            ends = _strip_cr(lines.data, lines.starts, lines.ends)
+            ends = strip_cr(lines.data, lines.starts, lines.ends)
             whole = len(lines) - len(lines) % LINES_PER_RECORD
             batch, problem = _parse(lines.data, lines.starts[:whole], ends[:whole], next_record)
             carry = _tail(lines, whole)
+            # The batch's text ends where the carried lines (the next batch's) begin.
+            size = len(lines.data) if carry is None else int(lines.starts[whole])
             if problem is not None:
                 index, offset, message = problem
                 line = index * LINES_PER_RECORD + offset
                 if offset != 0 or np.any(ends[line:] > lines.starts[line:]):
                     raise self._error(lines.first_line + line, message)
                 # Nothing but blank lines from here on: the end of the file, unless more follows.
-                blank_from, carry = lines.first_line + line, None
+                blank_from, carry, size = lines.first_line + line, None, len(lines.data)
                 batch = batch.head(index)
-            if len(batch):
+            used = LINES_PER_RECORD * len(batch)
+            batch.layout = TextLayout(lines.data, size, lines.starts[:used], ends[:used])
+            if len(batch) or size:
                 next_record += len(batch)
                 yield batch
-        if carry is not None and np.any(_strip_cr(carry.data, carry.starts, carry.ends) > carry.starts):
-            problem = f"truncated record: the file ends after {len(carry)} of its {LINES_PER_RECORD} lines"
-            raise self._error(carry.first_line, problem)
+        if carry is not None:
+            if np.any(strip_cr(carry.data, carry.starts, carry.ends) > carry.starts):
+                problem = f"truncated record: the file ends after {len(carry)} of its {LINES_PER_RECORD} lines"
+                raise self._error(carry.first_line, problem)
+            yield _blank_text(carry.data, next_record)  # blank lines after the last record
 
     def _error(self, line_number: int, problem: str) -> FormatError:
         return FormatError(self.path, problem, line_where(line_number))
 
 
-def _strip_cr(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def text_batch(first_record: int, layout: TextLayout) -> FastqBatch:
+    """A batch of no records that carries text: blank lines after the last record, or (for the
+    pyfastx reader) the file's lines read once more for the probe."""
+    none = np.zeros(0, dtype=np.int64)
+    empty = Strings(np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int64))
+    return FastqBatch(first_record, empty, empty, layout.data, none, none, layout)
+
+
+def _blank_text(data: np.ndarray, first_record: int) -> FastqBatch:
+    """Blank lines after the last record: a batch of no records, all of its text `Other`."""
+    none = np.zeros(0, dtype=np.int64)
+    return text_batch(first_record, TextLayout(data, len(data), none, none))
+
+
+def strip_cr(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Line ends with a trailing `\\r` removed."""
     if not len(ends):
         return ends

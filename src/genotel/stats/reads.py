@@ -1,7 +1,16 @@
-"""Statistics over unaligned reads (FASTQ): read lengths, a sample of read names, interleaving.
+"""Statistics over unaligned reads (FASTQ): read lengths, read names, interleaving.
 
-The read-name sample is kept in file order, so that a later part of a split file merges
-after the earlier one; it also feeds the read-name flavour once that is detected.
+`FastqNameStats` takes the header lines of the records and cuts each into the read name (up
+to the first space or tab) and the comment (the rest), as RECORD.md's read-name parser wants
+them. From the names it keeps:
+
+- the read-name flavour and technology (`readnames.ReadNameAccumulator`, first 10,000 names)
+  and up to six names that do not fit the flavour (hash_issues form 2);
+- a sample of whole headers, in file order, to decide interleaving (first 2,000 records);
+- the distinct values of `QNAME` and of its tokens `QNAME1`, `QNAME2`... (hash_issues form 1),
+  with the same fields and names as the SAM side (`sam_fields.SamDictionaryAccumulator`).
+
+With `--sample N` all of these see the first N records only, as qual_acgt does.
 """
 
 from __future__ import annotations
@@ -9,6 +18,12 @@ from __future__ import annotations
 import re
 
 import numpy as np
+
+from ..batches import Strings
+from .cardinality import CardinalityResult
+from .fields import gather
+from .readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameAccumulator, ReadNameResult
+from .sam_fields import SamDictionaryAccumulator
 
 # Interleaving is decided over the first this-many consecutive pairs (records 1+2, 3+4, ...).
 INTERLEAVE_PAIRS = 1000
@@ -18,6 +33,12 @@ INTERLEAVE_PAIRS = 1000
 INTERLEAVE_MIN_SHARE = 0.9
 
 _NAME_END = re.compile(rb"[ \t]")
+_SPACE, _TAB = ord(" "), ord("\t")
+# The dictionary fields take at most this many names at a time, which bounds the temporaries of
+# a chunk of very short reads. Not fewer: measured on 2.7 M distinct ART names, one field took
+# 1.1 s CPU in pieces of 18,000 (a 4 MiB chunk of 100 bp reads) and 1.8 s in pieces of 4,096
+# (each piece is looked up in every level of the exact distinct set).
+CARDINALITY_SLICE = 1 << 16
 _MATE_SUFFIX = re.compile(rb"/([12])$")
 _CASAVA_MATE = re.compile(rb"([12]):")
 
@@ -102,3 +123,75 @@ def is_interleaved(headers: list[bytes]) -> bool:
         return False
     mates = sum(are_mates(first, second) for first, second in pairs)
     return mates >= INTERLEAVE_MIN_SHARE * len(pairs)
+
+
+def split_headers(headers: Strings) -> tuple[Strings, np.ndarray]:
+    """Each header's read name (up to its first space or tab) and where its comment starts.
+
+    The comment starts are offsets into `headers.buffer` (the header's end when it has none).
+    """
+    buffer, starts, ends = headers.buffer, headers.offsets[:-1], headers.offsets[1:]
+    blanks = np.flatnonzero((buffer == _SPACE) | (buffer == _TAB))
+    if not len(blanks):
+        return headers, ends
+    first = blanks[np.minimum(np.searchsorted(blanks, starts), len(blanks) - 1)]
+    has_comment = (first >= starts) & (first < ends)
+    name_ends = np.where(has_comment, first, ends)
+    lengths = name_ends - starts
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return Strings(gather(buffer, starts, name_ends), offsets), np.where(has_comment, first + 1, ends)
+
+
+def head(strings: Strings, count: int, start: int = 0) -> Strings:
+    """Strings `start..start+count` of `strings`, as Strings of their own (no copy)."""
+    offsets = strings.offsets[start : start + count + 1]
+    return Strings(strings.buffer[offsets[0] : offsets[-1]], offsets - offsets[0])
+
+
+class FastqNameStats:
+    """Read-name flavour, interleaving sample and dictionary fields of a FASTQ file's first records.
+
+    `add` takes the headers of consecutive records in file order, already cut to `wanted`.
+    There is no `merge`: the distinct-value counting has none yet (cardinality.py).
+    """
+
+    def __init__(self, sample: int | None = None) -> None:
+        self.sample = sample
+        self.records = 0
+        self.flavour = ReadNameAccumulator()
+        self.pairs = ReadNameSample()
+        self.dictionary = SamDictionaryAccumulator()
+
+    def wanted(self, count: int) -> int:
+        """How many of the next `count` records the statistics take (all but past --sample)."""
+        if self.sample is None:
+            return count
+        return max(0, min(count, self.sample - self.records))
+
+    def add(self, headers: Strings) -> None:
+        count = len(headers)
+        if count == 0:
+            return
+        names, comment_starts = split_headers(headers)
+        for start in range(0, count, CARDINALITY_SLICE):
+            self.dictionary.add_names(head(names, min(CARDINALITY_SLICE, count - start), start))
+        listed = min(count, max(self.flavour.sample_names - len(self.flavour.names), self.pairs.wanted))
+        if listed > 0:  # the first few thousand records only: Python objects are affordable here
+            text = headers.buffer[: headers.offsets[listed]].tobytes()
+            ends = headers.offsets[1 : listed + 1].tolist()
+            comments = [text[start:end] for start, end in zip(comment_starts[:listed].tolist(), ends, strict=True)]
+            self.flavour.add(head(names, listed).to_list(), comments)
+            self.pairs.add(head(headers, listed).to_list())
+        self.records += count
+
+    def flavour_result(self) -> ReadNameResult:
+        """Flavour, technology and misfits; `Unknown`/`unknown` and none without any name."""
+        return self.flavour.result() or ReadNameResult(UNKNOWN, UNKNOWN_TECHNOLOGY)
+
+    def interleaved(self) -> bool:
+        return is_interleaved(self.pairs.result())
+
+    def reported_fields(self) -> list[CardinalityResult]:
+        """QNAME and its tokens where they overflow the table model (hash_issues form 1)."""
+        return [result for result in self.dictionary.results(self.records) if result.reported]
