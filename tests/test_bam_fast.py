@@ -22,12 +22,15 @@ import pytest
 from genotel.errors import FormatError
 from genotel.extractors import bam_fast
 from genotel.extractors.bam_aux import nul_in_word
+from genotel.extractors.bam_records import Contigs
+from genotel.extractors.bam_text import integer_column
 from genotel.extractors.bgzf import CannotProve
 from genotel.extractors.sam import SamExtractor, add_qualities, read_batches
 from genotel.extractors.sam_header import parse_header
 from genotel.options import Options
 from genotel.sniff import sniff
 from genotel.stats.qual import QualAcgtAccumulator
+from genotel.stats.sam_fields import SamText
 
 from conftest import FIXTURES, run_cli
 
@@ -58,7 +61,10 @@ def fast_and_pysam(path: Path, monkeypatch: pytest.MonkeyPatch, **options: objec
 
 def read_fast(path: Path, **options: object) -> tuple[object, object]:
     chosen = Options(**options)  # type: ignore[arg-type]
-    return bam_fast.read_bam(path, SamExtractor().read_header(path, sniff(path), chosen), chosen, split_min_bytes=0)
+    counts, quality, _ = bam_fast.read_bam(
+        path, SamExtractor().read_header(path, sniff(path), chosen), chosen, split_min_bytes=0
+    )
+    return counts, quality
 
 
 def htslib_text_size(path: Path) -> int:
@@ -409,7 +415,7 @@ def test_two_processes_equal_one(tmp_path: Path) -> None:
     for path, child_counts in ((FIXTURES / "aln_bwa.bam", True), (straddling, False)):
         one_counts, one_quality = read_fast(path)
         first, second = parts_of(path, 2)
-        two_counts, two_quality = bam_fast.finish([first, second], path)
+        two_counts, two_quality, _ = bam_fast.finish([first, second], path)
         assert vars(two_counts) == vars(one_counts)
         assert np.array_equal(two_quality.counts, one_quality.counts)  # type: ignore[attr-defined]
         assert two_quality.records_with_quality == one_quality.records_with_quality  # type: ignore[attr-defined]
@@ -521,3 +527,95 @@ def test_corrupt_block_and_two_processes(how: str, block: int, parts: int, tmp_p
         bam_fast.finish(results, path)
     assert str(two.value) == str(one.value)
     assert "truncated BAM file at record" in str(one.value)
+
+
+# ---- the SAM text columns (probe streams, dictionary fields) equal those cut from htslib's lines ----
+
+
+DICTIONARY_COLUMNS = ("QNAME", "RNAME", "CIGAR")
+
+
+def assert_same_text(mine: SamText, theirs: SamText, full: bool) -> None:
+    wanted = [name for name in theirs.columns if full or name in DICTIONARY_COLUMNS or name[3:] in ("Z", "H")]
+    assert list(mine.columns) == wanted
+    assert mine.records == theirs.records
+    for name in wanted:
+        ours, reference = mine.columns[name], theirs.columns[name]
+        assert ours.text().tobytes() == reference.text().tobytes(), name
+        assert ours.strings(skip=5).to_list() == reference.strings(skip=5).to_list(), name
+        if reference.records is None:
+            assert ours.records is None, name
+        else:
+            assert ours.records is not None and ours.records.tolist() == reference.records.tolist(), name
+    if full:
+        assert mine.fields_per_record.tolist() == theirs.fields_per_record.tolist()
+
+
+@pytest.mark.parametrize("name", [*BAM_FIXTURES, "synthetic"])
+@pytest.mark.parametrize("batch_size", [7, 8192])
+def test_sam_text_equals_the_columns_of_htslib_lines(
+    name: str, batch_size: int, synthetic_bam: Path, tmp_path: Path
+) -> None:
+    path = synthetic_bam if name == "synthetic" else FIXTURES / name
+    if batch_size == 7:  # records straddling blocks take the other walk
+        path = reblock(path, tmp_path / "reblocked.bam", 999)
+    options = Options(batch_size=batch_size)
+    sniffed = sniff(path)
+    header = SamExtractor().read_header(path, sniffed, options)
+    fast = list(bam_fast.iter_batches(path, header, options))
+    with pysam.AlignmentFile(str(path)) as bam:
+        slow = list(read_batches(bam, path, sniffed, options, parse_header(str(bam.header))))
+    assert [len(batch) for batch in fast] == [len(batch) for batch in slow]
+    for mine, theirs in zip(fast, slow, strict=True):
+        assert mine.sam_text is not None and theirs.sam_text is not None
+        reference = theirs.sam_text(True)
+        assert_same_text(mine.sam_text(True), reference, full=True)
+        assert_same_text(mine.sam_text(False), reference, full=False)
+
+
+def test_integer_text_of_every_width() -> None:
+    values = np.array([0, 9, 10, -1, -10, 65535, 65536, 2**31 - 1, -(2**31), 2**32 - 1, 99999, -100000])
+    column = integer_column(values)
+    assert column.strings().to_list() == [str(value).encode() for value in values.tolist()]
+    assert integer_column(np.array([3, 200, 65535])).strings().to_list() == [b"3", b"200", b"65535"]
+
+
+@pytest.mark.parametrize("gain", [True, False])
+def test_records_equal_between_readers(gain: bool, synthetic_bam: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for path in (synthetic_bam, FIXTURES / "aln_bwa.bam"):
+        result = run_cli("record", path, "--json", *([] if gain else ["--no-gain"]))
+        monkeypatch.setenv(bam_fast.ENV_READER, "pysam")
+        reference = run_cli("record", path, "--json", *([] if gain else ["--no-gain"]))
+        monkeypatch.delenv(bam_fast.ENV_READER)
+        assert result.code == reference.code == 0
+        mine, theirs = result.json(), reference.json()
+        for key in ("features", "fields_gain", "genozip_gain", "hash_issues", "source", "flags"):
+            assert mine[key] == theirs[key], key  # type: ignore[index]
+        assert (mine["fields_gain"] is None) is not gain  # type: ignore[index]
+
+
+def test_two_processes_merge_the_diagnostics() -> None:
+    path = FIXTURES / "aln_bwa.bam"
+    options = Options()
+    header = SamExtractor().read_header(path, sniff(path), options)
+    contigs, first_block, size, skip = _whole(path, header)
+    _, _, one = bam_fast.finish([bam_fast.read_part(path, contigs, first_block, size, options, skip)], path)
+    first, second = parts_of(path, 2)
+    assert second.by_child
+    _, _, two = bam_fast.finish([first, second], path)
+    assert two.read_names(header.text) == one.read_names(header.text)
+    assert [vars(result) for result in two.dictionary.results(6722)] == [
+        vars(result) for result in one.dictionary.results(6722)
+    ]
+    ones = {name: (text, packed) for name, text, packed in one.stream_sizes(b"@HD", options) or []}
+    twos = {name: (text, packed) for name, text, packed in two.stream_sizes(b"@HD", options) or []}
+    assert ones.keys() == twos.keys()
+    for name, (text, packed) in ones.items():
+        assert twos[name][0] == text, name  # text sizes add up exactly
+        assert abs(twos[name][1] - packed) <= max(40, packed // 10), name  # two chunks compress a little worse
+
+
+def _whole(path: Path, header: object) -> tuple[Contigs, int, int, int]:
+    size = path.stat().st_size
+    bam, first_block, skip = bam_fast.read_bam_header(path, size)
+    return bam_fast.check_header(bam, header), first_block, size, skip  # type: ignore[arg-type]

@@ -8,9 +8,13 @@ from pathlib import Path
 import pysam
 import pytest
 
+from genotel.batches import Strings
 from genotel.engine import make_record
+from genotel.extractors.sam import SamExtractor
 from genotel.extractors.sam_header import header_aligner, parse_header, program_name, strip_program_id
 from genotel.options import Options
+from genotel.sniff import sniff
+from genotel.stats.cardinality import CardinalityAccumulator
 
 from conftest import FIXTURES, run_cli
 
@@ -204,13 +208,15 @@ def test_bam_features_match_samtools_view() -> None:
         reads = list(bam.fetch(until_eof=True))
         text_size = len(str(bam.header)) + sum(len(read.to_string()) + 1 for read in reads)
     paired = sum(read.is_paired for read in reads)
-    assert features(record) == {
-        "num_lines": str(len(reads)),
-        "sorted_by": "POS",
-        "hdr_contigs": "2 (45000)",
-        "mapper": "bwa",
-        "paired": f"{100 * paired / len(reads):.1f}%",
-    }
+    assert list(features(record).items()) == [
+        ("num_lines", str(len(reads))),
+        ("sorted_by", "POS"),
+        ("hdr_contigs", "2 (45000)"),
+        ("mapper", "bwa"),
+        ("QNAME", "Unknown"),  # ART's names (ec536_a-1213) fit no read-name flavour
+        ("sequencer", "Illumina"),  # so the technology is the header's @RG PL:ILLUMINA
+        ("paired", f"{100 * paired / len(reads):.1f}%"),
+    ]
     assert record["source"] == {
         "codec": "BGZF",
         "disk_size": (FIXTURES / "aln_bwa.bam").stat().st_size,
@@ -255,7 +261,7 @@ def test_cram_record_equals_bam_record_apart_from_source() -> None:
         assert cram[key] == bam[key], key
     assert cram["source"]["num_lines"] == bam["source"]["num_lines"]  # type: ignore[index]
     assert cram["source"]["codec"] == "CRAM"  # type: ignore[index]
-    assert cram["flags"] == "sample=all; reference=EXTERNAL; file_i=1/1"
+    assert cram["flags"] == "codec=zstd-3; sample=all; reference=EXTERNAL; file_i=1/1"
 
 
 def test_reference_without_index_is_not_indexed_beside_it(tmp_path: Path) -> None:
@@ -342,3 +348,117 @@ def test_cram_with_a_reference_of_other_lengths(tmp_path: Path) -> None:
 def test_cram_with_a_missing_reference_file(tmp_path: Path) -> None:
     result = run_cli("record", FIXTURES / "aln_bwa.cram", "--reference", tmp_path / "absent.fa")
     assert_one_line_error(result, "absent.fa does not exist")
+
+
+# ---- read names, dictionary fields (hash_issues) and the probe (fields_gain) -------------------
+
+ALIGNMENT_FIXTURES = ["aln_bwa.bam", "aln_minimap2.bam", "aln_trimmed.bam", "aln_bwa.cram", "aln_qname.sam"]
+
+
+@pytest.mark.parametrize("reader", ["fast", "pysam"])
+@pytest.mark.parametrize("name", ALIGNMENT_FIXTURES)
+def test_streams_add_up_to_the_text_size(name: str, reader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if reader == "pysam":
+        monkeypatch.setenv("GENOTEL_BAM_READER", "pysam")
+    path = FIXTURES / name
+    sniffed = sniff(path)
+    extraction = SamExtractor().extract(path, sniffed, Options(reference=FIXTURES / "ref.fa"))
+    assert extraction.streams is not None
+    sizes = {stream: text for stream, text, _ in extraction.streams}
+    assert sum(sizes.values()) == extraction.txt_size
+    with pysam.AlignmentFile(str(path), reference_filename=str(FIXTURES / "ref.fa")) as alignments:
+        assert sizes["TXT_HEADER"] == len(str(alignments.header).encode())
+        reads = list(alignments.fetch(until_eof=True))
+    assert sizes["QNAME"] == sum(len(read.query_name) for read in reads)
+    assert sizes["Other"] == sum(11 + len(read.get_tags()) for read in reads)  # the TABs and newlines
+    if name.endswith(".sam"):
+        assert extraction.txt_size == path.stat().st_size
+    record = record_of(path, reference=FIXTURES / "ref.fa")
+    items = [item.split(",") for item in str(record["fields_gain"]).split("; ")]
+    assert abs(sum(float(share.rstrip("%")) for _, share, _ in items) - 100.0) <= 0.1
+    by_name = {stream: (text, packed) for stream, text, packed in extraction.streams}
+    for stream, _, ratio in items:
+        text, packed = by_name[stream]
+        assert ratio == f"{text / packed:.1f}X"
+    packed_sizes = [by_name[stream][1] for stream, _, _ in items]
+    assert packed_sizes == sorted(packed_sizes, reverse=True)
+    assert record["genozip_gain"] == round(sum(sizes.values()) / sum(packed for _, packed in by_name.values()), 1)
+
+
+def test_no_gain_leaves_out_the_probe() -> None:
+    record = record_of(FIXTURES / "aln_bwa.bam", gain=False)
+    assert record["fields_gain"] is None and record["genozip_gain"] is None
+    assert str(record["flags"]).startswith("codec=none; ")
+    assert record["hash_issues"] == record_of(FIXTURES / "aln_bwa.bam")["hash_issues"]
+
+
+def test_text_sizes_are_bytes(tmp_path: Path) -> None:
+    header = HEADER + "@CO\tcafé\n"
+    path = write_sam(tmp_path, sam_line("r1", tags="XZ:Z:naïve") + sam_line("r2", pos=5))
+    path.write_text(header + sam_line("r1", tags="XZ:Z:naïve") + sam_line("r2", pos=5))
+    extraction = SamExtractor().extract(path, sniff(path), Options())
+    assert extraction.txt_size == path.stat().st_size  # bytes, not characters
+    assert sum(text for _, text, _ in extraction.streams or []) == extraction.txt_size
+
+
+ILLUMINA_NAMES = [f"A00123:8:H7KLMDSXY:1:1101:{1000 + i}:{2000 + i}" for i in range(20)]
+
+
+@pytest.mark.parametrize(
+    ("names", "read_groups", "flavour", "sequencer", "misfits"),
+    [
+        (ILLUMINA_NAMES, "", "Illumina", "Illumina", []),
+        (ILLUMINA_NAMES, "@RG\tID:a\tPL:PACBIO\n", "Illumina", "Illumina", []),  # the names win
+        ([str(i) for i in range(20)], "@RG\tID:a\tPL:ONT\n", "Numeric", "ONT", []),  # the header fills in
+        ([f"q{i}" for i in range(20)], "@RG\tID:a\tPL:ILLUMINA\n@RG\tID:b\tPL:ILLUMINA\n@RG\tID:c\tPL:LS454\n",
+         "Unknown", "Illumina", ["q0", "q1", "q2", "q3", "q4", "q5"]),
+        ([f"q{i}" for i in range(20)], "", "Unknown", "unknown", ["q0", "q1", "q2", "q3", "q4", "q5"]),
+        (["x", "x", *ILLUMINA_NAMES[:8]], "", "Illumina", "Illumina", ["x"]),  # a repeated misfit once
+    ],
+)  # fmt: skip
+def test_read_name_flavour_and_sequencer(
+    names: list[str], read_groups: str, flavour: str, sequencer: str, misfits: list[str], tmp_path: Path
+) -> None:
+    body = "".join(sam_line(name, pos=1 + index) for index, name in enumerate(names))
+    record = record_of(write_sam(tmp_path, body, HEADER + read_groups))
+    found = features(record)
+    assert list(found)[4:7] == ["QNAME", "sequencer", "paired"]
+    assert (found["QNAME"], found["sequencer"]) == (flavour, sequencer)
+    form_2 = [issue for issue in record["hash_issues"] if str(issue).startswith("QNAME,,,,")]  # type: ignore[attr-defined]
+    assert form_2 == (["QNAME,,,," + ",".join(misfits)] if misfits else [])
+
+
+def late_values_bam(tmp_path: Path) -> Path:
+    """12,000 records (numeric names) whose XZ tag is one value for 10,000 records, then a new value each."""
+    values = ["same" if i < 10_000 else f"u{i}" for i in range(12_000)]
+    lines = [sam_line(str(i), pos=1 + i % 900, tags=f"XZ:Z:{value}") for i, value in enumerate(values)]
+    sam = write_sam(tmp_path, "".join(lines))
+    bam = tmp_path / "late.bam"
+    pysam.view("-b", "-o", str(bam), str(sam), catch_stdout=False)
+    return bam
+
+
+@pytest.mark.parametrize("reader", ["fast", "pysam"])
+def test_a_field_outgrowing_its_table_is_reported(reader: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bam = late_values_bam(tmp_path)
+    if reader == "pysam":
+        monkeypatch.setenv("GENOTEL_BAM_READER", "pysam")
+    # 1 distinct value in the first 10,000 records -> 1.2 expected -> a table of 8 entries; 2,001 found.
+    assert record_of(bam)["hash_issues"] == ["XZ:Z,,8 B,25012%,same,u10000,u10001,u11997,u11998,u11999"]
+    # --sample 10000: the fields see the first 10,000 records only, where nothing grows.
+    assert record_of(bam, sample=10_000)["hash_issues"] == []
+    redacted = record_of(bam, redact=True)["hash_issues"]
+    assert str(redacted[0]).startswith("XZ:Z,,8 B,25012%,") and "same" not in str(redacted)  # type: ignore[index]
+
+
+def test_cardinality_merge_equals_one_pass() -> None:
+    values = [f"v{i % 7000}".encode() for i in range(9000)] + [f"w{i}".encode() for i in range(3000)]
+    for split in (4000, 9500, 11_999):
+        one, first, second = (CardinalityAccumulator("X") for _ in range(3))
+        for start in range(0, len(values), 1000):
+            chunk = Strings.from_list(values[start : start + 1000])
+            one.add(chunk)
+        first.add(Strings.from_list(values[:split]))
+        second.add(Strings.from_list(values[split:]))
+        first.merge(second)
+        assert vars(first.result(12_000)) == vars(one.result(12_000)), split

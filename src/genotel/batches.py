@@ -11,8 +11,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .stats.sam_fields import SamText
 
 
 @dataclass
@@ -86,6 +90,10 @@ def gather_strings(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) 
     lengths = lengths.astype(np.int64)
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
+    width = int(lengths[0]) if len(lengths) else 0
+    if width and (lengths == width).all() and int(starts.max()) + width <= len(buffer):
+        # Equal lengths (reads of one length): one memcpy per string, not index arithmetic per byte.
+        return Strings(byte_rows(buffer, starts, width).ravel(), offsets)
     positions = np.repeat(starts.astype(np.int64) - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
     return Strings(buffer[positions], offsets)
 
@@ -129,6 +137,9 @@ class AlignmentBatch:
     `text_size` is the batch's size as SAM text lines, newlines included. A BAM reader may
     also give `packed`: the same bases and qualities as BAM stores them, for counting without
     decoding (then `sequences` and `qualities` are built from it on first use).
+    `sam_text(full)` builds the batch's SAM text columns when asked (all of them, or without
+    `full` only the dictionary fields QNAME, RNAME, CIGAR and Z/H tags); `text_size` is its
+    size in bytes.
     """
 
     first_record: int
@@ -141,6 +152,7 @@ class AlignmentBatch:
     text_size: int
     tag_signatures: frozenset[str] = frozenset()  # names of tag signatures seen (e.g. AGeNT)
     packed: PackedBases | None = None
+    sam_text: Callable[[bool], SamText] | None = None
 
     def __len__(self) -> int:
         return len(self.flag)

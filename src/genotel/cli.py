@@ -25,6 +25,7 @@ from .options import DEFAULT_CODEC_LEVEL, Options
 from .progress import BatchProgress
 from .record import Record
 from .runner import FileTask, JsonlOutput, default_jobs, expand_inputs, make_tasks, run_dask, run_local
+from .sniff import sniff
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compress only a fraction F (0 < F <= 1) of each field stream, and scale")  # fmt: skip
     record.add_argument("--no-gain", dest="gain", action="store_false", help="skip the compressibility probe")
     record.add_argument("--redact", action="store_true", help="hash the example values in hash_issues")
+    record.add_argument("--deep", nargs="+", type=Path, metavar="FASTQ",
+                        help="pair these FASTQ reads (R1 [R2]) with the alignments of each SAM/BAM/CRAM")  # fmt: skip
     record.add_argument("--jobs", type=positive_int, metavar="N",
                         help="files in parallel (default: one per core for inputs of 64 MiB or more)")  # fmt: skip
     record.add_argument("--output", metavar="FILE", help="append one JSON line per recorded file as files finish")
@@ -106,13 +109,15 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     options = Options(
         sample=args.sample, reference=args.reference, threads=args.threads, gain=args.gain,
-        codec_level=args.codec, gain_sample=args.gain_sample, redact=args.redact,
+        codec_level=args.codec, gain_sample=args.gain_sample, redact=args.redact, deep=tuple(args.deep or ()),
     )  # fmt: skip
     if args.resume and not args.output:
         raise UsageError("--resume needs --output FILE (the records already made are read from it)")
     paths = expand_inputs(args.files)
     if not paths:
         raise UsageError(f"no genomics files found in {', '.join(args.files)}")
+    if options.deep:
+        check_deep(options.deep, paths)
     tasks = make_tasks(paths)
     output = JsonlOutput(Path(args.output), fresh=not args.resume) if args.output else None
     to_run = [task for task in tasks if output is None or task.path not in output.done]
@@ -164,6 +169,19 @@ def _deliver(args: argparse.Namespace, records: list[Record], exit_code: int, ou
     elif send_once:
         raise UsageError("--telemetry without a PATH sends records, but this genotel has no upload client")
     return exit_code
+
+
+def check_deep(fastqs: tuple[Path, ...], paths: list[str]) -> None:
+    """--deep takes one or two FASTQ files and pairs them with alignment files only."""
+    if len(fastqs) > 2:
+        raise UsageError(f"--deep takes one or two FASTQ files (R1 [R2]), got {len(fastqs)}; put it after the FILEs")
+    for path in paths:
+        try:
+            data_type = sniff(path).data_type
+        except GenotelError:
+            continue  # reported with the file itself
+        if data_type not in ("SAM", "BAM", "CRAM"):
+            raise UsageError(f"--deep pairs FASTQ reads with alignments, but {path} is {data_type}, not SAM/BAM/CRAM")
 
 
 BATCH_MIN_FILES = 10

@@ -99,12 +99,26 @@ def key_code(key: bytes) -> int:
 
 
 @dataclass
+class TagPositions:
+    """Every tag of a segment in file order: its record, where it starts and where it ends.
+
+    Tag i is `buffer[start[i]:end[i]]` (key, type, value; a Z/H value with its NUL), of record
+    `record[i]` (an index into the walked records).
+    """
+
+    record: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+@dataclass
 class AuxSummary:
     """Per record: the number of tags, their text length (TABs excluded), which AGeNT keys occur."""
 
     count: np.ndarray
     text_length: np.ndarray
     has_key: dict[bytes, np.ndarray]
+    tags: TagPositions | None = None  # with `walk_aux(..., positions=True)`
 
 
 class _Views:
@@ -135,8 +149,12 @@ class _Gather:
         return self.views.items(self.dtype.itemsize)[positions].view(self.dtype)
 
 
-def walk_aux(buffer: np.ndarray, aux_start: np.ndarray, record_end: np.ndarray) -> AuxSummary:
-    """Walk the tags of every record; record i's tags are `buffer[aux_start[i]:record_end[i]]`."""
+def walk_aux(buffer: np.ndarray, aux_start: np.ndarray, record_end: np.ndarray, positions: bool = False) -> AuxSummary:
+    """Walk the tags of every record; record i's tags are `buffer[aux_start[i]:record_end[i]]`.
+
+    With `positions`, also where each tag is (for the tags' SAM text, `bam_text.py`).
+    """
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per round: records, starts, ends
     views = _Views(buffer)
     count = np.zeros(len(aux_start), dtype=np.int64)
     text_length = np.zeros(len(aux_start), dtype=np.int64)
@@ -166,9 +184,28 @@ def walk_aux(buffer: np.ndarray, aux_start: np.ndarray, record_end: np.ndarray) 
         if _AGENT_KEY[keys].any():
             for key in AGENT_KEYS:
                 has_key[key][rows[keys == key_code(key)]] = True
+        starts = cursor.copy() if positions else cursor
         _tag_round(views, head, cursor, last_start + 4, text)
+        if positions:
+            found.append((rows, starts, cursor.copy()))
         done_rounds += 1
-    return AuxSummary(count, text_length + _NAME_AND_TYPE * count, has_key)
+    tags = _in_file_order(found) if positions else None
+    return AuxSummary(count, text_length + _NAME_AND_TYPE * count, has_key, tags)
+
+
+def _in_file_order(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> TagPositions:
+    """The tags of the rounds (round k: tag k of every record still walking), record by record."""
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return TagPositions(empty, empty, empty)
+    record, start, end = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    rounds = np.repeat(np.arange(len(found)), [len(rows) for rows, _, _ in found])
+    per_record = np.bincount(record)
+    at = (np.cumsum(per_record) - per_record)[record] + rounds  # placed without sorting
+    ordered = [np.empty_like(record), np.empty_like(start), np.empty_like(end)]
+    for target, source in zip(ordered, (record, start, end), strict=True):
+        target[at] = source
+    return TagPositions(*ordered)
 
 
 def _tag_round(views: _Views, head: np.ndarray, cursor: np.ndarray, end: np.ndarray, text: np.ndarray) -> None:

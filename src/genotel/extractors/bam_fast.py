@@ -1,7 +1,8 @@
 """The fast BAM reader: own BGZF inflate and numpy record parsing, in one or two processes.
 
 It gives exactly the statistics the pysam path gives (record counts, sort order, SAM text
-size, qual_acgt, AGeNT tags) for about a quarter of the CPU time, or it raises `CannotProve`
+size, qual_acgt, AGeNT tags, and from the same SAM text columns, built by `bam_text.py`,
+read names, dictionary fields and probe streams) for a fraction of the CPU time, or it raises `CannotProve`
 and the caller reads the file with htslib instead. It raises `CannotProve` wherever its reading could
 differ from htslib's: a header htslib would rewrite, records straddling a block boundary when
 the straddle cannot be followed, a record htslib would reject or print differently. A
@@ -11,7 +12,9 @@ corrupt BGZF block is the file's fault: it becomes the same `FormatError` the py
 With `--threads 2` or more and a big file, the second half runs in a child process from a
 block boundary near the middle. The child's result counts only if the first half's last
 record ends exactly at that boundary (so the boundary is a record start); otherwise the
-parent reads on past it itself.
+parent reads on past it itself. The parts' diagnostics merge (`SamDiagnostics.merge`): names,
+dictionary fields and stream text sizes exactly as in one process; compressed sizes differ by
+a few bytes per stream (each part's streams end in a chunk of their own).
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from ..errors import FormatError, record_where
 from ..options import Options
 from ..stats.alignment import AlignmentCountsAccumulator
 from ..stats.qual import QualAcgtAccumulator, count_code_pairs
+from ..stats.sam_diagnostics import SamDiagnostics
 from .bam_aux import PADDING
 from .bam_records import Contigs, Records, decode_records, plain_walk, walk_blocks
+from .bam_text import sam_text
 from .bgzf import CannotProve, CorruptBlock, block_chain, read_block_groups
 from .sam_header import SamHeader
 
@@ -142,6 +147,7 @@ class PartResult:
 
     counts: AlignmentCountsAccumulator = field(default_factory=AlignmentCountsAccumulator)
     quality: QualAcgtAccumulator = field(default_factory=QualAcgtAccumulator)
+    diagnostics: SamDiagnostics = field(default_factory=lambda: SamDiagnostics(Options(gain=False)))
     records: int = 0
     carry: bytes = b""  # an incomplete last record (empty when the part ends at a record end)
     corrupt: str | None = None  # a corrupt block stopped the part: htslib fails at record `records + 1`
@@ -175,7 +181,7 @@ class PartReader:
                 self.carry = buffer[last_end:end].tobytes()
             skip = 0
             for first in range(0, len(starts), DECODE_RECORDS):
-                yield decode_records(buffer, starts[first : first + DECODE_RECORDS], self.contigs)
+                yield decode_records(buffer, starts[first : first + DECODE_RECORDS], self.contigs, positions=True)
             if group.corrupt is not None:
                 self.corrupt = group.corrupt
                 return
@@ -184,12 +190,27 @@ class PartReader:
 def read_part(
     path: Path, contigs: Contigs, start: int, stop: int, options: Options, skip: int = 0, carry: bytes = b""
 ) -> PartResult:
-    """Every statistic over one part of the file (records numbered from 1 within the part)."""
-    result = PartResult()
-    reader = PartReader(path, contigs, start, stop, skip, carry)
+    """Every statistic over one part of the file (records numbered from 1 within the part).
+
+    The diagnostics come back sealed (their probe finished), ready to be sent and merged.
+    """
+    result = PartResult(diagnostics=SamDiagnostics(options))
+    try:
+        _read_part(result, PartReader(path, contigs, start, stop, skip, carry), options)
+    except BaseException:
+        result.diagnostics.close()
+        raise
+    result.diagnostics.seal()
+    return result
+
+
+def _read_part(result: PartResult, reader: PartReader, options: Options) -> None:
     sample = options.sample
-    for batch in _batches(reader, options.batch_size):
+    # Whole decoded slices as batches: the statistics cost numpy calls per batch, and the
+    # dictionary fields' lookups are cheaper in bigger pieces (results do not depend on it).
+    for batch in _batches(reader, max(options.batch_size, DECODE_RECORDS)):
         result.counts.add(batch)
+        result.diagnostics.add(batch)
         code_counts, with_quality = count_code_pairs(batch.packed)  # type: ignore[arg-type]
         if code_counts[:, _HIGHEST_PRINTABLE_QUALITY + 1 :].any():
             raise CannotProve("a quality above 94 (its QUAL character is not ASCII)")
@@ -205,13 +226,12 @@ def read_part(
         if result.carry:
             raise CannotProve("a corrupt block inside a straddling record")  # htslib words it differently
         result.corrupt = reader.corrupt.detail
-    return result
 
 
 def _batches(reader: PartReader, batch_size: int) -> Iterator[AlignmentBatch]:
     first_record = 1
     for records in reader.groups():
-        yield from alignment_batches(records, first_record, batch_size)
+        yield from alignment_batches(records, first_record, batch_size, reader.contigs)
         first_record += len(records)
 
 
@@ -225,7 +245,9 @@ def iter_batches(path: Path, header: SamHeader, options: Options) -> Iterator[Al
         raise CannotProve("the file does not end with a whole record")
 
 
-def alignment_batches(records: Records, first_record: int, batch_size: int) -> Iterator[AlignmentBatch]:
+def alignment_batches(
+    records: Records, first_record: int, batch_size: int, contigs: Contigs
+) -> Iterator[AlignmentBatch]:
     """The records of one group as AlignmentBatch slices of `batch_size` records."""
     bases = PackedBases(records.buffer, records.seq_start, records.seq_length, records.has_quality)
     text_before = np.zeros(len(records) + 1, dtype=np.int64)
@@ -244,6 +266,7 @@ def alignment_batches(records: Records, first_record: int, batch_size: int) -> I
             text_size=int(text_before[stop] - text_before[start]),
             tag_signatures=frozenset({AGENT_TRIMMER}) if records.agent[start:stop].any() else frozenset(),
             packed=packed,
+            sam_text=lambda full, start=start, stop=stop: sam_text(records, start, stop, contigs, full),
         )
 
 
@@ -264,8 +287,8 @@ def _lazy_names(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> 
 
 def read_bam(
     path: Path, header: SamHeader, options: Options, split_min_bytes: int = SPLIT_MIN_BYTES
-) -> tuple[AlignmentCountsAccumulator, QualAcgtAccumulator]:
-    """Counts and qual_acgt of a BGZF BAM whose header htslib read as `header`.
+) -> tuple[AlignmentCountsAccumulator, QualAcgtAccumulator, SamDiagnostics]:
+    """Counts, qual_acgt and diagnostics of a BGZF BAM whose header htslib read as `header`.
 
     With `options.threads` of 2 or more, files of `split_min_bytes` or more are read in that
     many processes (at most one per CPU); `--sample` keeps one process (it counts in order).
@@ -283,24 +306,29 @@ def read_bam(
     return read_in_processes(path, contigs, first_block, skip, size, options, parts)
 
 
-def finish(results: list[PartResult], path: Path) -> tuple[AlignmentCountsAccumulator, QualAcgtAccumulator]:
+def finish(
+    results: list[PartResult], path: Path
+) -> tuple[AlignmentCountsAccumulator, QualAcgtAccumulator, SamDiagnostics]:
     """Merge the parts in file order, raising the first part's corrupt block or unfinished record."""
     counts, quality = AlignmentCountsAccumulator(), QualAcgtAccumulator()
+    diagnostics = results[0].diagnostics
     records = 0
-    for result in results:
+    for index, result in enumerate(results):
         if result.corrupt is not None:
             raise FormatError(path, "truncated BAM file", record_where(records + result.records + 1))
         counts.merge(result.counts)
         quality.merge(result.quality)
+        if index:
+            diagnostics.merge(result.diagnostics)
         records += result.records
     if results[-1].carry:
         raise CannotProve("the last record is cut short")  # htslib's error to give
-    return counts, quality
+    return counts, quality, diagnostics
 
 
 def read_in_processes(
     path: Path, contigs: Contigs, first_block: int, skip: int, size: int, options: Options, parts: int
-) -> tuple[AlignmentCountsAccumulator, QualAcgtAccumulator]:
+) -> tuple[AlignmentCountsAccumulator, QualAcgtAccumulator, SamDiagnostics]:
     return finish(read_parts(path, contigs, first_block, skip, size, options, parts), path)
 
 

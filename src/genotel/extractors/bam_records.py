@@ -21,6 +21,7 @@ from ..batches import raw_items, values_at
 from .bam_aux import (
     AGENT_KEYS,
     AuxSummary,
+    TagPositions,
     check_names,
     range_positions,
     sums_per_range,
@@ -118,6 +119,12 @@ class Contigs:
     def __post_init__(self) -> None:
         # Index -1 (no contig) prints as `*`: the table's last entry.
         self.text_lengths = np.array([len(name) for name in self.names] + [1], dtype=np.int64)
+        # The names as one text, for RNAME and RNEXT columns: name i is text[starts[i]:ends[i]],
+        # entry len(names) is RNEXT's `=` (the same contig as RNAME) and entry -1 (the last) is `*`.
+        pieces = [*self.names, b"=", b"*"]
+        self.text = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+        self.text_ends = np.cumsum([len(piece) for piece in pieces], dtype=np.int64)
+        self.text_starts = self.text_ends - np.array([len(piece) for piece in pieces], dtype=np.int64)
         # Whether a name printed after a TAB reads as "<agent key>:", as pysam's line test sees it.
         self.fakes_key = {
             key: np.array([name.startswith(key + b":") for name in self.names] + [False]) for key in AGENT_KEYS
@@ -139,13 +146,21 @@ class Records:
     has_quality: np.ndarray
     text_length: np.ndarray  # the record's SAM line, newline included
     agent: np.ndarray  # the line carries every AGeNT Trimmer tag
+    # What the SAM text columns need beyond the above (bam_text.py).
+    mapq: np.ndarray
+    next_ref_id: np.ndarray
+    next_pos: np.ndarray
+    tlen: np.ndarray
+    cigar_start: np.ndarray
+    n_cigar: np.ndarray
+    tags: TagPositions | None = None  # with `decode_records(..., positions=True)`
 
     def __len__(self) -> int:
         return len(self.flag)
 
 
-def decode_records(buffer: np.ndarray, starts: np.ndarray, contigs: Contigs) -> Records:
-    """Decode the records starting at `starts` (sorted) of one segment."""
+def decode_records(buffer: np.ndarray, starts: np.ndarray, contigs: Contigs, positions: bool = False) -> Records:
+    """Decode the records starting at `starts` (sorted) of one segment (`positions`: where each tag is)."""
     core = raw_items(buffer, FIXED_BYTES)[starts].view(RECORD)
     block_size = core["block_size"].astype(np.int64)
     name_length = core["l_read_name"].astype(np.int64)
@@ -163,7 +178,7 @@ def decode_records(buffer: np.ndarray, starts: np.ndarray, contigs: Contigs) -> 
     seq_start = cigar_start + 4 * n_cigar
     quality_start = seq_start + (seq_length + 1) // 2
     has_quality = (seq_length > 0) & (buffer[quality_start] != 0xFF)
-    aux: AuxSummary = walk_aux(buffer, quality_start + seq_length, record_end)
+    aux: AuxSummary = walk_aux(buffer, quality_start + seq_length, record_end, positions)
 
     rnext_text = np.where(
         (next_ref_id < 0) | (next_ref_id == ref_id), 1, contigs.text_lengths[np.maximum(next_ref_id, 0)]
@@ -198,6 +213,13 @@ def decode_records(buffer: np.ndarray, starts: np.ndarray, contigs: Contigs) -> 
         has_quality=has_quality,
         text_length=text_length,
         agent=agent,
+        mapq=core["mapq"],
+        next_ref_id=next_ref_id,
+        next_pos=core["next_pos"],
+        tlen=core["tlen"],
+        cigar_start=cigar_start,
+        n_cigar=n_cigar,
+        tags=aux.tags,
     )
 
 

@@ -5,6 +5,23 @@ statistics it feeds are vectorised over whole batches (one numpy call per batch,
 read). A BGZF BAM goes first to the fast reader of `bam_fast` (own inflate, numpy parsing),
 which gives the same statistics or declines the file (`CannotProve`) and leaves it to this
 path; `GENOTEL_BAM_READER=pysam` forces this path.
+
+Both paths give each batch's SAM text as columns (`stats.sam_fields.SamText`): here cut from
+the `to_string()` lines htslib formats anyway, in the fast path built from the binary fields
+(`bam_text.py`). They feed `stats.sam_diagnostics.SamDiagnostics`: read-name flavour
+(`QNAME=`, `sequencer=`, hash_issues form 2), dictionary fields (form 1) and the probe.
+
+Choices where RECORD.md is silent:
+- Features in order: num_lines, sorted_by, hdr_contigs, mapper, QNAME, sequencer, paired (the
+  --deep items follow). The flavour comes from the first 10,000 read names; when it names no
+  technology (Unknown, SRA, Numeric), `sequencer=` is the most common `@RG PL:` of the header
+  (ILLUMINA -> Illumina, ONT -> ONT, PACBIO -> PacBio, ...; `unknown` without one).
+- txt_size and every stream size count bytes (UTF-8), the header and the records alike; a
+  non-ASCII record is rare (the fast path leaves such files to htslib anyway).
+- `TXT_HEADER` is the header text as htslib gives it, compressed as one stream.
+- --sample N: read names, dictionary fields and qual_acgt see the first N records (the form-1
+  table model takes N as the record count); counts, txt_size and the probe cover the file.
+- Dictionary fields: QNAME, its tokens QNAME1.. (parent QNAME), RNAME, CIGAR and every Z/H tag.
 """
 
 from __future__ import annotations
@@ -29,9 +46,12 @@ from ..record import format_contigs, format_percent
 from ..sniff import Sniffed
 from ..stats.alignment import AlignmentCountsAccumulator
 from ..stats.qual import QualAcgtAccumulator, count_code_pairs
+from ..stats.sam_diagnostics import SamDiagnostics
+from ..stats.sam_fields import SamText
 from . import bam_fast
-from .base import Extraction, require_bgzf_eof
+from .base import Extraction, HashIssue, require_bgzf_eof
 from .bgzf import CannotProve
+from .deep import DeepPairing
 from .sam_header import SamHeader, header_aligner, header_programs, parse_header
 
 # htslib's own messages would duplicate (and garble) genotel's one-line errors.
@@ -63,24 +83,37 @@ class SamExtractor:
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         if sniffed.codec == "BGZF":
             require_bgzf_eof(path)
+        deep = DeepPairing(path, sniffed, options) if options.deep else None  # the FASTQ pass, first
         if sniffed.data_type == "BAM" and sniffed.codec == "BGZF" and bam_fast.fast_path_wanted():
             # htslib reads the header (its verdict and text are the reference), the fast path the rest.
             header = self.read_header(path, sniffed, replace(options, threads=1))
             try:
-                counts, quality = bam_fast.read_bam(path, header, options)
+                counts, quality, diagnostics = bam_fast.read_bam(path, header, options)
+                if deep is not None:
+                    deep.read_fast(path, header, options)
             except CannotProve:
                 pass  # read below by htslib, which gives the same numbers or the right error
             else:
-                return self._extraction(path, sniffed, options, header, counts, quality)
+                extraction = self._extraction(path, sniffed, options, header, counts, quality, diagnostics)
+                return deep.finish(extraction) if deep is not None else extraction
         counts = AlignmentCountsAccumulator()
         quality = QualAcgtAccumulator()
-        with self._open(path, sniffed, options) as alignments:
-            header = parse_header(str(alignments.header))
-            for batch in read_batches(alignments, path, sniffed, options, header):
-                counts.add(batch)
-                if options.sample is None or batch.first_record <= options.sample:
-                    add_qualities(quality, batch, options.sample)
-        return self._extraction(path, sniffed, options, header, counts, quality)
+        diagnostics = SamDiagnostics(options)
+        try:
+            with self._open(path, sniffed, options) as alignments:
+                header = parse_header(str(alignments.header))
+                for batch in read_batches(alignments, path, sniffed, options, header):
+                    counts.add(batch)
+                    diagnostics.add(batch)
+                    if deep is not None:
+                        deep.add(batch)
+                    if options.sample is None or batch.first_record <= options.sample:
+                        add_qualities(quality, batch, options.sample)
+        except BaseException:
+            diagnostics.close()  # the probe's threads stop; their work is dropped
+            raise
+        extraction = self._extraction(path, sniffed, options, header, counts, quality, diagnostics)
+        return deep.finish(extraction) if deep is not None else extraction
 
     def _extraction(
         self,
@@ -90,29 +123,42 @@ class SamExtractor:
         header: SamHeader,
         counts: AlignmentCountsAccumulator,
         quality: QualAcgtAccumulator,
+        diagnostics: SamDiagnostics,
     ) -> Extraction:
         programs = header_programs(header)
         if AGENT_TRIMMER in counts.tag_signatures:
             programs.append(AGENT_TRIMMER)
         mapper = header_aligner(header) or ("unknown" if counts.mapped else "none")
+        names = diagnostics.read_names(header.text)
         features: list[tuple[str, object]] = [
             ("num_lines", counts.records),
             ("sorted_by", counts.sorted_by(header.declared_sort_order)),
             ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
             ("mapper", mapper),
-            ("paired", format_percent(counts.paired, counts.records)),
+            ("QNAME", names.flavour),
+            ("sequencer", names.technology),
+            ("paired", format_percent(counts.paired, counts.records)),  # --deep items follow it
         ]
+        issues = [
+            HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)
+            for found in diagnostics.reported_fields()
+        ]
+        if names.misfits:
+            issues.append(HashIssue(2, names.misfits))
         flags = ["reference=EXTERNAL"] if options.reference is not None and sniffed.data_type == "CRAM" else []
+        header_text = header.text.encode()
         return Extraction(
             data_type=sniffed.data_type,
             codec=sniffed.codec,
             disk_size=path.stat().st_size,
-            txt_size=len(header.text.encode()) + counts.text_size,
+            txt_size=len(header_text) + counts.text_size,
             num_lines=counts.records,
             features=features,
             programs=programs,
             qual_counts=quality.result(),
+            hash_issues=issues,
             flags=flags,
+            streams=diagnostics.stream_sizes(header_text, options),
         )
 
     @contextlib.contextmanager
@@ -220,7 +266,7 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
     names: list[bytes] = []
     sequences: list[bytes] = []
     qualities: list[bytes] = []
-    text_size = 0
+    lines: list[str] = []
     agent = False
     try:
         for read in islice(records, size):
@@ -235,13 +281,14 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
             quality = read.query_qualities
             qualities.append(quality.tobytes() if quality is not None else b"")
             line = read.to_string()
-            text_size += len(line) + 1
+            lines.append(line)
             if not agent and all(f"\t{tag}:" in line for tag in AGENT_TRIMMER_TAGS):
                 agent = True
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise _BatchFailure(first_record + len(flags)) from exc
     if not flags:
         return None
+    data, line_starts, line_ends = lines_as_bytes(lines)
     return AlignmentBatch(
         first_record=first_record,
         flag=np.array(flags, dtype=np.uint16),
@@ -250,9 +297,24 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
         names=Strings.from_list(names),
         sequences=Strings.from_list(sequences),
         qualities=Strings.from_list(qualities),
-        text_size=text_size,
+        text_size=len(data),
         tag_signatures=frozenset({AGENT_TRIMMER}) if agent else frozenset(),
+        sam_text=lambda full: SamText.from_lines(data, line_starts, line_ends),
     )
+
+
+def lines_as_bytes(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The text lines as one UTF-8 buffer with a newline after each, and each line's range in it.
+
+    Sizes are in bytes (`txt_size` counts the header in bytes too); a non-ASCII line, rare in
+    SAM text, is measured on its own.
+    """
+    data = np.frombuffer(("\n".join(lines) + "\n").encode(), dtype=np.uint8)
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    if int(lengths.sum()) + len(lines) != len(data):  # some character takes more than one byte
+        lengths = np.fromiter((len(line.encode()) for line in lines), dtype=np.int64, count=len(lines))
+    ends = np.cumsum(lengths + 1) - 1
+    return data, ends - lengths, ends
 
 
 def add_qualities(quality: QualAcgtAccumulator, batch: AlignmentBatch, sample: int | None) -> None:
