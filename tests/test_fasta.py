@@ -24,7 +24,7 @@ from genotel.extractors.fasta import (
     alphabet_item,
 )
 from genotel.extractors.fasta_index import FaiEntry, read_fai
-from genotel.options import Options
+from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.record import render_fields_gain
 from genotel.sniff import sniff
 from genotel.stats.gain import GainProbe
@@ -300,7 +300,7 @@ def test_streams_hold_every_byte_as_defined(name: str) -> None:
     path = FIXTURES / name
     text = (FIXTURES / "ref.fa" if name.endswith(".gz") else path).read_bytes()
     expected = reference_streams(text)
-    compressor = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False)
+    compressor = zstandard.ZstdCompressor(level=DEFAULT_CODEC_LEVEL, write_checksum=False, write_content_size=False)
     got = probe_streams(path)
     assert got == {key: (len(value), len(compressor.compress(value))) for key, value in expected.items()}
     record = record_of(path)
@@ -308,7 +308,7 @@ def test_streams_hold_every_byte_as_defined(name: str) -> None:
     assert (record["fields_gain"], record["genozip_gain"]) == render_fields_gain(
         (key, text, compressed) for key, (text, compressed) in got.items()
     )
-    assert str(record["flags"]).startswith("codec=zstd-3; ")
+    assert str(record["flags"]).startswith(f"codec=zstd-{DEFAULT_CODEC_LEVEL}; ")
     assert record["hash_issues"] == []  # FASTA has no dictionary field
 
 

@@ -13,6 +13,7 @@ import zstandard
 from genotel.batches import Strings
 from genotel.extractors.fastq import add_streams
 from genotel.extractors.fastq_parse import NumpyFastqReader
+from genotel.options import DEFAULT_CODEC_LEVEL
 from genotel.stats.gain import GainProbe
 from genotel.stats.reads import FastqNameStats, split_headers
 from genotel.stats.sam_fields import MAX_NAME_TOKENS, name_tokens
@@ -217,7 +218,7 @@ def reference_streams(text: bytes) -> dict[str, bytes]:
 
 
 def expected_sizes(text: bytes) -> dict[str, tuple[int, int]]:
-    compressor = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False)
+    compressor = zstandard.ZstdCompressor(level=DEFAULT_CODEC_LEVEL, write_checksum=False, write_content_size=False)
     return {name: (len(value), len(compressor.compress(value))) for name, value in reference_streams(text).items()}
 
 
@@ -249,7 +250,7 @@ def test_streams_hold_every_byte_as_defined(name: str) -> None:
     assert list(got) == ["DESC", "SEQ", "QUAL", "Other"]  # no TXT_HEADER: FASTQ has no header
     record = record_of(path)
     assert_fields_gain_contract(record, got)
-    assert str(record["flags"]).startswith("codec=zstd-3; ")
+    assert str(record["flags"]).startswith(f"codec=zstd-{DEFAULT_CODEC_LEVEL}; ")
 
 
 ODD_TEXTS = {

@@ -16,7 +16,7 @@ from genotel.engine import make_record
 from genotel.extractors.base import Extraction
 from genotel.extractors.gff import GffExtractor, GffParser, GffSummary
 from genotel.extractors.gff_programs import comment_program, program_name, strip_version
-from genotel.options import Options
+from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
 from genotel.stats.gain import GainProbe
 from genotel.stats.gff_streams import GffStreams
@@ -383,7 +383,7 @@ def test_nothing_is_written_beside_the_input(tmp_path: Path, name: str) -> None:
 # ---- the probe's streams ----------------------------------------------------------------------
 
 COLUMN_STREAMS = ("SEQID", "SOURCE", "TYPE", "START", "END", "SCORE", "STRAND", "PHASE")
-ZSTD = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False)
+ZSTD = zstandard.ZstdCompressor(level=DEFAULT_CODEC_LEVEL, write_checksum=False, write_content_size=False)
 
 
 def split_text_lines(text: bytes) -> list[bytes]:
@@ -491,7 +491,7 @@ def test_fields_gain_follows_the_contract(name: str) -> None:
     assert all(ratio == f"{streams[key][0] / streams[key][1]:.1f}X" for key, _, ratio in items)
     assert record["genozip_gain"] == round(sum(s[0] for s in streams.values()) / sum(s[1] for s in streams.values()), 1)
     assert sum(size for size, _ in streams.values()) == record["source"]["txt_size"]  # type: ignore[index]
-    assert str(record["flags"]).startswith("codec=zstd-3; sample=all;")
+    assert str(record["flags"]).startswith(f"codec=zstd-{DEFAULT_CODEC_LEVEL}; sample=all;")
 
 
 def test_prodigal_streams_by_name() -> None:

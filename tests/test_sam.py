@@ -12,7 +12,7 @@ from genotel.batches import Strings
 from genotel.engine import make_record
 from genotel.extractors.sam import SamExtractor
 from genotel.extractors.sam_header import header_aligner, parse_header, program_name, strip_program_id
-from genotel.options import Options
+from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
 from genotel.stats.cardinality import CardinalityAccumulator
 
@@ -261,7 +261,7 @@ def test_cram_record_equals_bam_record_apart_from_source() -> None:
         assert cram[key] == bam[key], key
     assert cram["source"]["num_lines"] == bam["source"]["num_lines"]  # type: ignore[index]
     assert cram["source"]["codec"] == "CRAM"  # type: ignore[index]
-    assert cram["flags"] == "codec=zstd-3; sample=all; reference=EXTERNAL; file_i=1/1"
+    assert cram["flags"] == f"codec=zstd-{DEFAULT_CODEC_LEVEL}; sample=all; reference=EXTERNAL; file_i=1/1"
 
 
 def test_reference_without_index_is_not_indexed_beside_it(tmp_path: Path) -> None:

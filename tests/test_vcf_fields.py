@@ -16,7 +16,7 @@ from genotel.engine import make_record
 from genotel.extractors.vcf import VcfExtractor
 from genotel.extractors.vcf_header import parse_header
 from genotel.extractors.vcf_text import TextScan
-from genotel.options import Options
+from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
 from genotel.stats.gain import GainProbe
 from genotel.stats.hashing import hash_strings
@@ -103,7 +103,8 @@ def plain_streams(text: bytes) -> dict[str, bytes]:
 
 
 def compressed_size(data: bytes) -> int:
-    return len(zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False).compress(data))
+    compressor = zstandard.ZstdCompressor(level=DEFAULT_CODEC_LEVEL, write_checksum=False, write_content_size=False)
+    return len(compressor.compress(data))
 
 
 def expected_streams(text: bytes) -> dict[str, tuple[int, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_CODEC_LEVEL = 3  # zstd level of the gain probe, chosen by measurement (benchmarks/RESULTS.md)
+DEFAULT_CODEC_LEVEL = 1  # zstd level of the gain probe, chosen by measurement (benchmarks/RESULTS.md)
 
 
 @dataclass(frozen=True)
