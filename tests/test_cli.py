@@ -100,3 +100,21 @@ def test_version() -> None:
     with pytest.raises(SystemExit) as exit_info:
         run_cli("--version")
     assert exit_info.value.code == 0
+
+
+def test_inspect_shows_the_probe_as_a_table() -> None:
+    result = run_cli("inspect", FIXTURES / "aln_bwa.bam")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["field", "text", "bytes", "compressed", "share", "ratio"]
+    rows = [line.split() for line in lines[1:] if line and not line.startswith(("total", " ")) and "%" in line]
+    record = run_cli("record", FIXTURES / "aln_bwa.bam", "--json").json()
+    assert [row[0] for row in rows] == [item.split(",")[0] for item in record["fields_gain"].split("; ")]  # type: ignore[index]
+    text_total = sum(int(row[1].replace(",", "")) for row in rows)
+    assert text_total == record["source"]["txt_size"]  # type: ignore[index]
+    assert "programs     bwa;samtools;" in result.out
+
+
+def test_inspect_of_a_bad_file_is_one_line() -> None:
+    result = run_cli("inspect", FIXTURES / "nope.bam")
+    assert result.code == 2 and result.err.strip().count("\n") == 0

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from . import __version__
 from .argtypes import fraction, positive_int, probe_codec
+from .engine import assemble_record, extract
 from .errors import GenotelError, UsageError
 from .options import DEFAULT_CODEC_LEVEL, Options
 from .progress import BatchProgress
@@ -75,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--output", metavar="FILE", help="append one JSON line per recorded file as files finish")
     record.add_argument("--resume", action="store_true", help="with --output: skip the files already in FILE")
     record.add_argument("--dask", metavar="tcp://HOST:PORT", help="run on this Dask scheduler (genotel[dask])")
+    inspect = commands.add_parser("inspect", help="show the compressibility probe of a file as a table")
+    inspect.set_defaults(handler=_inspect)
+    inspect.add_argument("file", metavar="FILE")
+    inspect.add_argument("--codec", type=probe_codec, default=DEFAULT_CODEC_LEVEL, metavar="zstd-N")
+    inspect.add_argument("--gain-sample", type=fraction, metavar="F")
+    inspect.add_argument("--reference", type=Path, metavar="FASTA", help="reference FASTA, for CRAM")
+    inspect.add_argument("--threads", type=positive_int, default=1, metavar="N")
     for module_name in COMMAND_MODULES:
         module = _optional_module(module_name)
         if module is not None:
@@ -151,6 +159,24 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print_batch_summary(len(tasks), len(to_run), failures, err)
     records = [by_index[index] for index in sorted(by_index)]
     return _deliver(args, records, exit_code, out, err)
+
+
+def _inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The probe as a table (field, text size, compressed size, share, ratio), then the record."""
+    options = Options(reference=args.reference, threads=args.threads, codec_level=args.codec,
+                      gain_sample=args.gain_sample)  # fmt: skip
+    extraction = extract(args.file, options)
+    record = assemble_record(extraction, options, 1, 1)
+    streams = sorted(extraction.streams or [], key=lambda stream: (-stream[2], stream[0]))
+    total = sum(compressed for _, _, compressed in streams) or 1
+    print(f"{'field':<24} {'text bytes':>14} {'compressed':>12} {'share':>7} {'ratio':>9}", file=out)
+    for name, text, compressed in streams:
+        share = 100 * compressed / total
+        print(f"{name:<24} {text:>14,} {compressed:>12,} {share:>6.1f}% {text / compressed:>8.1f}X", file=out)
+    print(f"{'total':<24} {sum(s[1] for s in streams):>14,} {total:>12,} {100:>6.1f}% "
+          f"{record.genozip_gain or 0:>8.1f}X\n", file=out)  # fmt: skip
+    print_summary(args.file, record, out)
+    return EXIT_OK
 
 
 def _deliver(args: argparse.Namespace, records: list[Record], exit_code: int, out: TextIO, err: TextIO) -> int:
@@ -245,4 +271,8 @@ def print_summary(name: str, record: Record, out: TextIO) -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `genotel ... | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)

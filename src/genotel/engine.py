@@ -38,13 +38,17 @@ def make_record(
 ) -> Record:
     """The telemetry record of the file at `path`; raises `GenotelError` for bad input."""
     options = options or Options()
+    return assemble_record(extract(path, options), options, file_index, file_count)
+
+
+def extract(path: str | os.PathLike[str], options: Options) -> Extraction:
+    """The extractor's plain values for the file at `path` (what `genotel inspect` shows)."""
     file = Path(path)
     sniffed = sniff(file)
     extractor = extractor_for(sniffed.data_type)
     if extractor is None:
         raise UnknownFormat(file, f"{sniffed.data_type} files are not supported yet")
-    extraction = extractor.extract(file, sniffed, options)
-    return assemble_record(extraction, options, file_index, file_count)
+    return extractor.extract(file, sniffed, options)
 
 
 def assemble_record(extraction: Extraction, options: Options, file_index: int, file_count: int) -> Record:
