@@ -116,7 +116,8 @@ def summary_table(groups: dict[str, dict[str, Any]], ncpu: int) -> list[str]:
 
 def flat_memory(groups: dict[str, dict[str, Any]]) -> list[str]:
     """genotel's peak RSS on the scaled BAM beside the plain one: streaming means about the same."""
-    plain, scaled = groups.get("bam"), groups.get("bam-x4")
+    # the scaled group times the full record, so it compares with bam-full where that exists
+    plain, scaled = groups.get("bam-full") or groups.get("bam"), groups.get("bam-x4")
     if not plain or not scaled or not plain["genotel"]["runs"] or not scaled["genotel"]["runs"]:
         return []
     small, big = rss_mb(plain["genotel"]), rss_mb(scaled["genotel"])
