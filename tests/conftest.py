@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from genotel.cli import main
+from genotel.engine import make_record
+from genotel.options import Options
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -30,6 +32,17 @@ def run_cli(*args: str | Path) -> CliResult:
     out, err = io.StringIO(), io.StringIO()
     code = main([str(arg) for arg in args], stdout=out, stderr=err)
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def record_of(path: Path, **options: object) -> dict[str, object]:
+    """The record of `path` as JSON-ready data, made in this process."""
+    return make_record(path, Options(**options)).to_dict()  # type: ignore[arg-type]
+
+
+def features(record: dict[str, object]) -> dict[str, str]:
+    """The record's `key=value;` features as a dict."""
+    items = str(record["features"]).rstrip(";").split(";")
+    return dict(item.split("=", 1) for item in items)
 
 
 @pytest.fixture

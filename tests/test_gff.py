@@ -12,7 +12,6 @@ import pysam
 import pytest
 import zstandard
 
-from genotel.engine import make_record
 from genotel.extractors.base import Extraction
 from genotel.extractors.gff import GffExtractor, GffParser, GffSummary
 from genotel.extractors.gff_programs import comment_program, program_name, strip_version
@@ -23,7 +22,7 @@ from genotel.stats.gff_streams import GffStreams
 from genotel.stats.text_streams import GATHER_BLOCK_BYTES, gather_blocked
 from genotel.textio import line_batches
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, features, record_of, run_cli
 
 GFF3 = "##gff-version 3\n"
 ATTRS = "ID=g1"
@@ -43,13 +42,6 @@ def write(tmp_path: Path, text: str | bytes, name: str = "in.gff") -> Path:
     return path
 
 
-def record_of(path: Path) -> dict[str, object]:
-    return make_record(path, Options()).to_dict()
-
-
-def features(record: dict[str, object]) -> dict[str, str]:
-    items = str(record["features"]).rstrip(";").split(";")
-    return dict(item.split("=", 1) for item in items)
 
 
 # ---- programs: source column ------------------------------------------------------------------

@@ -16,7 +16,7 @@ from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
 from genotel.stats.cardinality import CardinalityAccumulator
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, features, record_of, run_cli
 
 HEADER = "@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:c1\tLN:1000\n@SQ\tSN:c2\tLN:500\n"
 
@@ -35,13 +35,6 @@ def write_sam(tmp_path: Path, body: str, header: str = HEADER, name: str = "in.s
     return path
 
 
-def record_of(path: Path, **options: object) -> dict[str, object]:
-    return make_record(path, Options(**options)).to_dict()  # type: ignore[arg-type]
-
-
-def features(record: dict[str, object]) -> dict[str, str]:
-    items = str(record["features"]).rstrip(";").split(";")
-    return dict(item.split("=", 1) for item in items)
 
 
 # ---- @PG names -------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import pysam.bcftools
 import pytest
 from pysam.libcbgzf import BGZFile
 
-from genotel.engine import make_record
 from genotel.extractors.vcf import VcfExtractor
 from genotel.extractors.vcf_header import structured_fields, vcf_programs
 from genotel.extractors.vcf_text import TextScan
@@ -20,7 +19,7 @@ from genotel.options import Options
 from genotel.sniff import sniff
 from genotel.stats.variants import VariantCountsAccumulator
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, features, record_of, run_cli
 
 META = "##fileformat=VCFv4.2\n##contig=<ID=c1,length=1000>\n##contig=<ID=c2>\n"
 COLUMNS = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"
@@ -38,13 +37,6 @@ def write(tmp_path: Path, text: str | bytes, name: str = "in.vcf") -> Path:
     return path
 
 
-def record_of(path: Path) -> dict[str, object]:
-    return make_record(path, Options()).to_dict()
-
-
-def features(record: dict[str, object]) -> dict[str, str]:
-    items = str(record["features"]).rstrip(";").split(";")
-    return dict(item.split("=", 1) for item in items)
 
 
 def bcftools_text_size(path: Path) -> int:
