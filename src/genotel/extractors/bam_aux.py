@@ -32,11 +32,11 @@ for _kind, _size in {b"c": 1, b"C": 1, b"s": 2, b"S": 2, b"i": 4, b"I": 4, b"f":
     _ARRAY_SIZE[_kind[0]] = _size
 _INTEGER_DTYPES = {b"c": "i1", b"C": "u1", b"s": "<i2", b"S": "<u2", b"i": "<i4", b"I": "<u4"}
 _INTEGER_LETTERS = {letter[0]: dtype for letter, dtype in _INTEGER_DTYPES.items()}
-_FLOAT_DTYPES = {b"f": ("<u4", "<f4"), b"d": ("<u8", "<f8")}
-_FLOAT_LETTERS = {letter[0]: letter for letter in _FLOAT_DTYPES}
+# float (`f`) and double (`d`): the dtype of their raw bits and of their value
+FLOAT_KINDS = {ord("f"): ("<u4", "<f4"), ord("d"): ("<u8", "<f8")}
 _NAME_AND_TYPE = 5  # "XX:t:"
 
-_float_text_lengths: dict[tuple[bytes, int], int] = {}
+_float_texts: dict[tuple[int, int], bytes] = {}
 PADDING = 512  # zero bytes after a segment's data, so fixed-width reads near its end stay in bounds
 _POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)
 _BYTEWISE_SCAN = 24  # string bytes read one position at a time before switching to windows
@@ -333,14 +333,19 @@ def float_text_lengths(bits: np.ndarray, kind: bytes) -> np.ndarray:
 
 
 def _float_text_length(pattern: int, kind: bytes) -> int:
-    cached = _float_text_lengths.get((kind, pattern))
+    return len(float_text(pattern, kind[0]))
+
+
+def float_text(pattern: int, letter: int) -> bytes:
+    """`%g` of the float (`f`) or double (`d`) with these bits, as htslib prints it."""
+    cached = _float_texts.get((letter, pattern))
     if cached is None:
-        bits_dtype, float_dtype = _FLOAT_DTYPES[kind]
+        bits_dtype, float_dtype = FLOAT_KINDS[letter]
         value = float(np.array([pattern], dtype=bits_dtype).view(float_dtype)[0])
         text = f"{value:g}"  # C's %g: 6 significant digits, correctly rounded
         if math.isnan(value) and pattern >> (np.dtype(bits_dtype).itemsize * 8 - 1):
             text = "-" + text  # C prints the sign of a NaN, Python does not
-        cached = _float_text_lengths[(kind, pattern)] = len(text)
+        cached = _float_texts[(letter, pattern)] = text.encode()
     return cached
 
 

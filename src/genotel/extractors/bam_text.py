@@ -12,13 +12,11 @@ Python with C's `%g`, the formatting whose lengths `bam_aux` already proves equa
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..batches import PackedBases, Strings, byte_rows, values_at
 from ..stats.sam_fields import SamText, TextColumn
-from .bam_aux import PADDING, range_positions, sums_per_range, text_digits
+from .bam_aux import FLOAT_KINDS, PADDING, float_text, range_positions, sums_per_range, text_digits
 from .bam_records import Contigs, Records
 
 _CIGAR_LETTERS = np.frombuffer(b"MIDNSHP=X", dtype=np.uint8)
@@ -26,11 +24,9 @@ _STAR = ord("*")
 _COMMA = ord(",")
 _MINUS = ord("-")
 _INTEGER_KINDS = {ord(k): d for k, d in zip("cCsSiI", ("i1", "u1", "<i2", "<u2", "<i4", "<u4"), strict=True)}
-_FLOAT_KINDS = {ord("f"): ("<u4", "<f4"), ord("d"): ("<u8", "<f8")}
 _TEXT_KINDS = (ord("Z"), ord("H"))
 _SHOWN_KIND = np.arange(256, dtype=np.int64)  # the type letter printed: every integer type is `i`
 _SHOWN_KIND[list(_INTEGER_KINDS)] = ord("i")
-_float_texts: dict[tuple[int, int], bytes] = {}
 # Decimal text of 0..65535 (FLAG, MAPQ and most small values): a column is then two index arrays.
 _SMALL = 1 << 16
 _SMALL_LENGTHS = text_digits(np.arange(_SMALL))
@@ -221,8 +217,8 @@ def _tag_column(
     elif letter in _TEXT_KINDS:
         lengths = end - 1 - value_start  # without the NUL
         values = buffer[range_positions(value_start, lengths)]
-    elif letter in _FLOAT_KINDS:
-        values, lengths = _float_values(values_at(buffer, value_start, _FLOAT_KINDS[letter][0]), letter)
+    elif letter in FLOAT_KINDS:
+        values, lengths = _float_values(values_at(buffer, value_start, FLOAT_KINDS[letter][0]), letter)
     elif letter == ord("B"):
         values, lengths = _array_values(buffer, value_start)
     else:  # integers, possibly of several widths under one name
@@ -260,19 +256,6 @@ def _float_values(bits: np.ndarray, letter: int) -> tuple[np.ndarray, np.ndarray
     lengths = table_lengths[inverse.ravel()]
     at = (table_ends - table_lengths)[inverse.ravel()]
     return table[range_positions(at, lengths)], lengths
-
-
-def float_text(pattern: int, letter: int) -> bytes:
-    """`%g` of the float (`f`) or double (`d`) with these bits, as htslib prints it."""
-    cached = _float_texts.get((letter, pattern))
-    if cached is None:
-        bits_dtype, float_dtype = _FLOAT_KINDS[letter]
-        value = float(np.array([pattern], dtype=bits_dtype).view(float_dtype)[0])
-        text = f"{value:g}"  # C's %g: 6 significant digits, correctly rounded
-        if math.isnan(value) and pattern >> (np.dtype(bits_dtype).itemsize * 8 - 1):
-            text = "-" + text  # C prints the sign of a NaN, Python does not
-        cached = _float_texts[(letter, pattern)] = text.encode()
-    return cached
 
 
 def _array_values(buffer: np.ndarray, value_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
