@@ -51,9 +51,14 @@ def fixtures() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own GENOTEL_HOME: a licence activated on this machine must never make
-    a test upload or stamp records, and tests never touch the user's configuration or salt."""
-    home = tmp_path_factory.mktemp("genotel-home")
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test is its own machine: its own GENOTEL_HOME (not created yet), no opt-out variables.
+
+    A licence activated on this machine must never make a test upload or stamp records, and
+    tests never touch the user's configuration or salt.
+    """
+    home = tmp_path / "genotel-home"
     monkeypatch.setenv("GENOTEL_HOME", str(home))
+    for name in ("GENOTEL_NO_TELEMETRY", "DO_NOT_TRACK", "GENOTEL_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     return home

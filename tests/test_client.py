@@ -23,13 +23,10 @@ from conftest import FIXTURES, run_cli
 VCF = FIXTURES / "calls.vcf"
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    monkeypatch.setenv("GENOTEL_HOME", str(folder))
-    for name in ("GENOTEL_NO_TELEMETRY", "DO_NOT_TRACK", "GENOTEL_ADMIN_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    return folder
+@pytest.fixture
+def home(isolated_home: Path) -> Path:
+    """This test's GENOTEL_HOME (tests/conftest.py): its own configuration and spool."""
+    return isolated_home
 
 
 def closed_port_url() -> str:

@@ -122,14 +122,10 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             pass
 
 
-@pytest.fixture(autouse=True)
-def client_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test is its own machine: its own configuration and spool, no opt-out variables."""
-    home = tmp_path / "client"
-    monkeypatch.setenv("GENOTEL_HOME", str(home))
-    for name in ("GENOTEL_NO_TELEMETRY", "DO_NOT_TRACK", "GENOTEL_ADMIN_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+@pytest.fixture
+def client_home(isolated_home: Path) -> Path:
+    """This test's GENOTEL_HOME (tests/conftest.py): its own configuration and spool."""
+    return isolated_home
 
 
 def new_licence(server: Server, licence_type: str) -> tuple[int, str]:
