@@ -9,7 +9,9 @@ stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from .argtypes import positive_int
@@ -76,6 +78,16 @@ def _open_database(url: str | None) -> Any:
     return database
 
 
+@contextlib.contextmanager
+def _database(url: str | None) -> Iterator[Any]:
+    """`_open_database`, disposed of when the command is done with it."""
+    database = _open_database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import uvicorn
 
@@ -96,11 +108,8 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _licence_create(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .service.licences import create_licence
 
-    database = _open_database(args.db)
-    try:
+    with _database(args.db) as database:
         licence = create_licence(database, args.type)
-    finally:
-        database.dispose()
     if args.json:
         print(json.dumps({"licence": licence.number, "key": licence.key, "type": licence.type}), file=out)
     else:
@@ -111,11 +120,8 @@ def _licence_create(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _licence_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .service.licences import list_licences
 
-    database = _open_database(args.db)
-    try:
+    with _database(args.db) as database:
         rows = list_licences(database)
-    finally:
-        database.dispose()
     if args.json:
         print(json.dumps(rows), file=out)
     for row in [] if args.json else rows:
@@ -126,19 +132,13 @@ def _licence_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .service.records import purge_expired
 
-    database = _open_database(args.db)
-    try:
+    with _database(args.db) as database:
         purged = purge_expired(database, args.retention_days)
-    finally:
-        database.dispose()
     print(f"purged {purged} records older than {args.retention_days} days", file=out)
     return 0
 
 
 def _migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    database = _open_database(args.db)
-    try:
+    with _database(args.db) as database:
         print(f"schema version {database.schema_version()}", file=out)
-    finally:
-        database.dispose()
     return 0
