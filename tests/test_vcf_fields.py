@@ -22,6 +22,7 @@ from genotel.stats.gain import GainProbe
 from genotel.stats.hashing import hash_strings
 from genotel.stats.variants import VariantFieldsAccumulator
 from genotel.stats.vcf_dictionary import VcfDictionaryAccumulator
+from genotel.stats.vcf_fields import COPY_WIDTH, gather_ranges, gather_ranges_by_positions
 from genotel.stats.vcf_keys import KeyNames, Scratch, Words, first_byte
 
 from conftest import FIXTURES, run_cli
@@ -149,6 +150,17 @@ def test_streams_are_the_plain_split_of_every_fixture(name: str) -> None:
         pytest.param("c1\t1\t.\tA\tC\t.\t.\t\tGT\t\t\nc1\t2\t.\t\t\t\t\tT=\tGT\t0\t1\n", id="empty-fields"),
         pytest.param("c1\t1\t.\tA\tC\t.\tPASS\tN=1\tGT\t0/1\t0/0", id="no-final-newline"),
         pytest.param("c1\t1\t.\tA\tC\t.\tPASS\tN=1\tGT\t0/1\t0/0\r\nc1\t2\t.\tA\tC\t.\t.\t.\tGT\t1\t1\r\n", id="crlf"),
+        pytest.param("c1\t1\t.\tA\tC\t.\t.\tLONGFLAG_ABCDEF\tGT\t1\t0\n", id="long-flag-without-equals"),
+        pytest.param(
+            "c1\t1\trs1234567890123456789\tACGTACGTACGTACGTACGTACGTACGTACGTACGTA\tC\t.\t.\tT="
+            + "x" * 70
+            + "\tGT:PS\t0/1:"
+            + "y" * 33
+            + "\t0/0:"
+            + "z" * 16
+            + "\nc1\t2\t.\tA\tC\t.\t.\tT=ab\tGT:PS\t1:p\t0:q",
+            id="long-fields-and-short-ones-at-the-end",
+        ),
     ],
 )
 def test_streams_of_odd_lines(tmp_path: Path, body: str) -> None:
@@ -230,6 +242,20 @@ def test_many_samples_genotypes_are_one_stream() -> None:
 
 
 # ---- keys read as words ----------------------------------------------------------------------
+
+
+def test_gather_ranges_copies_every_range_exactly() -> None:
+    """Item copies (short ranges), in-range items (long ones) and the end of the data all agree with a plain copy."""
+    rng = np.random.default_rng(7)
+    widths = [0, 1, 2, 5, COPY_WIDTH - 1, COPY_WIDTH, COPY_WIDTH + 1, 2 * COPY_WIDTH, 2 * COPY_WIDTH + 3, 100]
+    for _ in range(200):
+        data = rng.integers(0, 256, int(rng.integers(1, 2000))).astype(np.uint8)
+        starts = rng.integers(0, len(data), int(rng.integers(1, 300)))
+        starts[-1] = len(data) - 1  # a range at the very end
+        ends = starts + np.minimum(rng.choice(widths, len(starts)), len(data) - starts)
+        expected = b"".join(data[start:end].tobytes() for start, end in zip(starts, ends, strict=True))
+        assert gather_ranges(data, starts, ends).tobytes() == expected
+        assert gather_ranges_by_positions(data, starts, ends).tobytes() == expected
 
 
 def test_first_byte_and_key_codes_match_python() -> None:

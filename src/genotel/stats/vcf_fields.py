@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..batches import raw_items
 from .gain import GainProbe
 from .vcf_keys import WORD, KeyNames, Scratch, Words, first_byte
 
@@ -31,6 +32,7 @@ FIRST_SAMPLE = 9
 TAB, SEMICOLON, COLON, EQUALS, DOT, CR = (ord(char) for char in "\t;:=.\r")
 OTHER = "Other"
 GATHER_BLOCK = 1 << 16  # ranges gathered per step
+COPY_WIDTH = 16  # bytes per copied item in gather_ranges: most VCF fields are shorter
 
 
 @dataclass
@@ -208,6 +210,7 @@ class VcfFieldSplitter:
         if len(unsure):
             low, high = int(starts[unsure].min()), int(ends[unsure].max())
             equals = np.flatnonzero(data[low:high] == EQUALS) + low
+            equals = equals if len(equals) else np.array([high], dtype=np.int64)  # none: every item is a flag
             after = equals[np.minimum(np.searchsorted(equals, starts[unsure]), max(len(equals) - 1, 0))]
             key_end[unsure] = np.where((after >= starts[unsure]) & (after < ends[unsure]), after, ends[unsure])
         codes = words.codes(starts, key_end, head)
@@ -317,6 +320,43 @@ def _by_key(pieces: Pieces, names: list[str]) -> list[tuple[str, np.ndarray, np.
 def gather_ranges(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
     """The bytes of `data[starts[i]:ends[i]]`, concatenated.
 
+    Each range is copied as one `COPY_WIDTH`-byte item (a fancy assignment: a memcpy per range,
+    not index arithmetic per byte) to its place in the output, in ascending order: the bytes an
+    item writes past its range are overwritten by the items of the ranges that follow. Ranges
+    longer than an item, and those too close to the end of `data` to read a whole item, are
+    copied after the others, in items that stay inside their range.
+    """
+    lengths = ends - starts
+    destinations = np.cumsum(lengths)
+    total = int(destinations[-1]) if len(destinations) else 0
+    destinations -= lengths
+    out = np.empty(total + COPY_WIDTH, dtype=np.uint8)
+    if not total:
+        return out[:0]
+    if len(data) < COPY_WIDTH:  # no whole item to read
+        return gather_ranges_by_positions(data, starts, ends, scratch)
+    short = lengths <= COPY_WIDTH
+    by_item = short & (starts <= len(data) - COPY_WIDTH)
+    items_out, items_in = raw_items(out, COPY_WIDTH), raw_items(data, COPY_WIDTH)
+    if by_item.all():
+        items_out[destinations] = items_in[starts]
+        return out[:total]
+    items_out[destinations[by_item]] = items_in[starts[by_item]]
+    long = np.flatnonzero(~short)
+    if len(long):
+        _copy_long(items_out, items_in, starts[long], destinations[long], lengths[long])
+    near_end = np.flatnonzero(short & ~by_item & (lengths > 0))  # an item would read past `data`
+    if len(near_end):
+        copied = gather_ranges_by_positions(data, starts[near_end], ends[near_end], scratch)
+        out[ranges(destinations[near_end], lengths[near_end])] = copied
+    return out[:total]
+
+
+def gather_ranges_by_positions(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: Scratch | None = None
+) -> np.ndarray:
+    """`gather_ranges` through one position per byte (for ranges at the end of `data`; the reference).
+
     Per block of ranges, a position array of ones with the jump to the next range written at
     each range's first byte, summed: cheaper than repeating each start per byte, and the blocks
     keep the 8-byte positions small (a few MB, reused through `scratch`, not eight times the batch).
@@ -338,3 +378,17 @@ def gather_ranges(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratc
         np.take(data, steps, out=out[written : written + size])
         written += size
     return out
+
+
+def _copy_long(
+    items_out: np.ndarray, items_in: np.ndarray, starts: np.ndarray, destinations: np.ndarray, lengths: np.ndarray
+) -> None:
+    """Copy ranges longer than an item: items at offsets 0, COPY_WIDTH, ... while whole, one ending at the end."""
+    tail = lengths - COPY_WIDTH
+    items_out[destinations + tail] = items_in[starts + tail]
+    offset = 0
+    while len(starts):
+        items_out[destinations + offset] = items_in[starts + offset]
+        offset += COPY_WIDTH
+        more = lengths - offset > COPY_WIDTH
+        starts, destinations, lengths = starts[more], destinations[more], lengths[more]
