@@ -7,7 +7,13 @@ import pytest
 
 from genotel.batches import Strings
 from genotel.record import format_table_size, render_cardinality_issue
-from genotel.stats.cardinality import CardinalityAccumulator, DistinctHashes, HyperLogLog, leading_zeros
+from genotel.stats.cardinality import (
+    CardinalityAccumulator,
+    DistinctHashes,
+    HyperLogLog,
+    batch_first_occurrences,
+    leading_zeros,
+)
 from genotel.stats.hashing import hash_strings
 
 
@@ -28,17 +34,34 @@ def test_leading_zeros_matches_python() -> None:
     assert leading_zeros(values).tolist() == [64 - int(v).bit_length() for v in values.tolist()]
 
 
-def test_distinct_hashes_levels_stay_sorted_and_exact() -> None:
+def test_distinct_hashes_is_an_exact_set_and_marks_first_new_occurrences() -> None:
     rng = np.random.default_rng(7)
     table = DistinctHashes()
     seen: set[int] = set()
-    for _ in range(50):
-        batch = np.unique(rng.integers(0, 5000, size=300).astype(np.uint64))
-        fresh = batch[~table.contains(batch)]
-        table.insert_new(fresh)
-        seen.update(batch.tolist())
+    for _ in range(50):  # the table grows several times on the way
+        # Repeats inside a batch too; small numbers all start probing at slot 0 (long chains).
+        batch = rng.integers(1, 5000, size=300).astype(np.uint64)
+        first_new = table.add(batch)
+        expected = []
+        for value in batch.tolist():
+            expected.append(value not in seen)
+            seen.add(value)
+        assert first_new.tolist() == expected
     assert table.size == len(seen)
-    assert all(np.all(level[1:] > level[:-1]) for level in table.levels)
+    assert sorted(table.values().tolist()) == sorted(seen)
+    probe = np.array([1, 2, 4999, 5000, 123456], dtype=np.uint64)
+    assert table.contains(probe).tolist() == [value in seen for value in probe.tolist()]
+    zero = DistinctHashes()
+    assert zero.add(np.array([0, 0, 5], dtype=np.uint64)).tolist() == [True, False, True]
+    assert zero.contains(np.array([0, 7], dtype=np.uint64)).tolist() == [True, False]
+
+
+def test_batch_first_occurrences_match_numpy_unique() -> None:
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 2, 1000, 70_000):
+        hashes = rng.integers(0, max(1, size // 3), size=size).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        _, first = np.unique(hashes, return_index=True)
+        assert batch_first_occurrences(hashes).tolist() == sorted(first.tolist())
 
 
 def test_hyperloglog_within_two_percent() -> None:

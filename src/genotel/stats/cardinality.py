@@ -2,7 +2,7 @@
 
 Each dictionary field (QNAME, its tokens, RNAME, CIGAR, text tags, VCF ID, GFF attributes...)
 gets one `CardinalityAccumulator`. Values are reduced to 64-bit hashes (`hashing.py`); the
-distinct hashes are kept exactly, in sorted levels merged like an LSM tree, up to
+distinct hashes are kept exactly, in an open-addressing hash table, up to
 `EXACT_CAP`; past it the count comes from a HyperLogLog sketch (2**16 registers, standard
 error 0.4 %) that runs from the start, so memory stays bounded whatever the file size.
 
@@ -20,7 +20,7 @@ from ..batches import Strings, byte_rows, select_records
 from .hashing import hash_strings, mix64
 
 MODEL_RECORDS = 10_000  # the table is sized from the distinct values of the first 10,000 records
-EXACT_CAP = 2_000_000  # distinct hashes kept exactly (16 MB); beyond, HyperLogLog
+EXACT_CAP = 2_000_000  # distinct hashes kept exactly (a 32 MB table); beyond, HyperLogLog
 HLL_BITS = 16
 REPORT_MIN_DISTINCT = 1_000_000
 REPORT_MAX_RECORDS_PER_VALUE = 16
@@ -33,30 +33,102 @@ LAST_KEPT = 32
 
 
 class DistinctHashes:
-    """An exact set of uint64 hashes: sorted levels of doubling size (an LSM tree)."""
+    """An exact set of uint64 hashes: an open-addressing table (linear probing), whole batches at once.
 
-    def __init__(self) -> None:
-        self.levels: list[np.ndarray] = []
+    It replaced sorted levels merged like an LSM tree plus a per-batch `np.unique`: on a BAM's
+    read names (each twice, 2.7 M distinct) this is about 3x faster, since a lookup is one or two
+    random reads instead of a binary search in every level. Each probing round is a few numpy
+    calls over the hashes still unresolved; the table doubles when half full, so rounds stay few.
+    Zero marks an empty slot, so a hash of zero is stored as one (a 2**-64 chance of merging two
+    values; the HyperLogLog sketch still sees the true hash).
+    """
+
+    MIN_BITS = 12
+
+    def __init__(self, bits: int = MIN_BITS) -> None:
+        self.bits = bits
+        self.table = np.zeros(1 << bits, dtype=np.uint64)
         self.size = 0
 
     def contains(self, hashes: np.ndarray) -> np.ndarray:
-        found = np.zeros(len(hashes), dtype=bool)
-        for level in self.levels:
-            where = np.searchsorted(level, hashes)
-            where[where == len(level)] = 0
-            found |= level[where] == hashes
+        keys = _stored(hashes)
+        found = np.zeros(len(keys), dtype=bool)
+        pending = np.arange(len(keys))
+        slots = self._slots(keys)
+        mask = len(self.table) - 1
+        while len(pending):
+            held = self.table[slots]
+            found[pending[held == keys]] = True
+            going_on = (held != keys) & (held != 0)
+            pending, keys, slots = pending[going_on], keys[going_on], (slots[going_on] + 1) & mask
         return found
 
-    def insert_new(self, new_hashes: np.ndarray) -> None:
-        """Add hashes known to be absent and distinct."""
-        if len(new_hashes) == 0:
-            return
-        level = np.sort(new_hashes)
-        self.size += len(level)
-        while self.levels and len(self.levels[-1]) <= len(level):
-            level = np.concatenate((self.levels.pop(), level))
-            level.sort(kind="stable")
-        self.levels.append(level)
+    def add(self, hashes: np.ndarray, distinct: bool = False) -> np.ndarray:
+        """Insert a batch; true where a hash is new to the set and first of its value in the batch.
+
+        `distinct`: the caller knows the batch has no repeats (skips looking for them).
+        """
+        self._make_room(len(hashes))
+        keys = hashes if distinct else _stored(hashes)
+        first_new = np.zeros(len(keys), dtype=bool)
+        pending = np.arange(len(keys))
+        slots = self._slots(keys)
+        mask = len(self.table) - 1
+        table = self.table
+        while len(pending):
+            held = table[slots]
+            empty = held == 0
+            if empty.any():
+                # Every unresolved copy of one value sits at the same slot in the same round (same
+                # hash, same probe sequence), so the copies that claim a slot claim it together.
+                table[slots[empty]] = keys[empty]
+                claimed = np.flatnonzero(empty)
+                won = claimed[table[slots[claimed]] == keys[claimed]]
+                first_new[pending[won if distinct else won[_first_of_each(slots[won])]]] = True
+                held = table[slots]
+            going_on = held != keys
+            pending, keys, slots = pending[going_on], keys[going_on], (slots[going_on] + 1) & mask
+        self.size += int(np.count_nonzero(first_new))
+        return first_new
+
+    def values(self) -> np.ndarray:
+        return self.table[self.table != 0]
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return (keys >> np.uint64(64 - self.bits)).astype(np.intp)
+
+    def _make_room(self, incoming: int) -> None:
+        """Grow (and re-insert) so that the table stays at most half full after `incoming` more.
+
+        It grows 4x at a time: re-inserting costs about as much as inserting, so fewer rounds of it.
+        """
+        bits = self.bits
+        while (self.size + incoming) * 2 > (1 << bits):
+            bits += 2
+        if bits != self.bits:
+            stored = self.values()
+            self.bits, self.table, self.size = bits, np.zeros(1 << bits, dtype=np.uint64), 0
+            self.add(stored, distinct=True)
+
+
+def _stored(hashes: np.ndarray) -> np.ndarray:
+    return np.where(hashes == 0, np.uint64(1), hashes)
+
+
+def _first_of_each(groups: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each value of `groups` (in order of position)."""
+    if len(groups) < 2:
+        return np.arange(len(groups))
+    order = np.argsort(groups, kind="stable")
+    ordered = groups[order]
+    starts = np.ones(len(groups), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    return np.sort(order[starts])
+
+
+def batch_first_occurrences(hashes: np.ndarray) -> np.ndarray:
+    """Positions (ascending) of the first occurrence of each distinct hash of one batch."""
+    return np.flatnonzero(DistinctHashes(max(DistinctHashes.MIN_BITS, (2 * len(hashes)).bit_length())).add(hashes))
 
 
 class HyperLogLog:
@@ -201,20 +273,19 @@ class CardinalityAccumulator:
         if count == 0:
             return
         if all_equal(values):  # constant fields (RNAME, RG:Z, tokens such as an instrument) hash once
-            unique, first_index = value_hashes(Strings(values.buffer, values.offsets[:2])), np.zeros(1, np.int64)
-            hashes = np.broadcast_to(unique, (count,))
+            hashes = np.broadcast_to(value_hashes(Strings(values.buffer, values.offsets[:2])), (count,))
+            batch_new = np.zeros(1, np.int64)
         else:
             hashes = value_hashes(values)
-            unique, first_index = np.unique(hashes, return_index=True)
-        self.sketch.add(unique)  # repeats cannot raise a register: the batch's distinct hashes suffice
+            batch_new = None
         if self.exact is not None:
-            fresh = ~self.exact.contains(unique)
-            self.exact.insert_new(unique[fresh])
-            new_index = np.sort(first_index[fresh])
+            new_index = np.flatnonzero(self.exact.add(hashes[: len(batch_new)] if batch_new is not None else hashes))
+            self.sketch.add(hashes[new_index])  # values seen before cannot raise a register
             if self.exact.size > self.exact_cap:
                 self.exact = None  # the sketch takes over; memory stays bounded
-        else:
-            new_index = np.sort(first_index)  # approximate once exact counting has stopped
+        else:  # approximate once exact counting has stopped: the batch's first occurrences count as new
+            new_index = batch_new if batch_new is not None else batch_first_occurrences(hashes)
+            self.sketch.add(hashes[new_index])
         if self.records < MODEL_RECORDS:
             in_model = new_index[new_index < MODEL_RECORDS - self.records]
             self.model_distinct += len(in_model)
@@ -250,8 +321,7 @@ class CardinalityAccumulator:
             self.model_hashes.append(theirs[new])
             self.model_at.append(at[new] + self.records)
         if self.exact is not None and other.exact is not None:
-            theirs = np.concatenate(other.exact.levels) if other.exact.levels else np.zeros(0, np.uint64)
-            self.exact.insert_new(theirs[~self.exact.contains(theirs)])
+            self.exact.add(other.exact.values())
             if self.exact.size > self.exact_cap:
                 self.exact = None
         else:
