@@ -2,7 +2,7 @@
 
 Two readers produce the same `FastqBatch`es:
 
-- `numpy` (the default): genotel's own parser over `textio.line_batches` (fastq_parse.py). It
+- `numpy` (the default): genotel's own parser over the decompressed text (fastq_parse.py). It
   validates every record and names the exact line of a problem, and is the faster of the two
   (PERF-NOTES: own inflate + numpy line parsing ran at 0.48x the time of `seqkit stats`,
   pyfastx at 1.25x).
@@ -165,7 +165,7 @@ def add_streams(probe: GainProbe, batch: FastqBatch, layout: TextLayout, headers
     """The batch's text into the probe's streams, reusing what the parser gathered already."""
     own = None
     if len(batch) and layout.first_phase == 0 and len(layout.line_starts) == 4 * len(batch):
-        own = (headers, batch.sequences, batch.qualities)
+        own = (headers, batch.sequences, batch.quality_text)
     add_fastq_streams(probe, layout.data, layout.size, layout.line_starts, layout.line_ends, layout.first_phase, own)
 
 
@@ -186,7 +186,7 @@ def add_qualities(quality: QualAcgtAccumulator, batch: FastqBatch, sample: int |
     # As for SAM, a record with an empty sequence has no bases to count: it does not make a
     # file of such records one "with qualities" (its qual_acgt stays null).
     with_bases = int(np.count_nonzero(batch.sequences.lengths[:count]))
-    quality.add(batch.sequences.buffer[:end], batch.qualities.buffer[:end], with_bases)
+    quality.add(batch.sequences.buffer[:end], batch.quality_text.buffer[:end], with_bases, phred_offset=PHRED_OFFSET)
 
 
 class PyfastxFastqReader:
@@ -257,7 +257,7 @@ class PyfastxFastqReader:
         return FastqBatch(
             first_record=first_record,
             sequences=bases,
-            qualities=Strings(chars.buffer - np.uint8(PHRED_OFFSET), chars.offsets),
+            quality_text=chars,
             header_text=header_text.buffer,
             header_starts=header_text.offsets[:-1],
             header_ends=header_text.offsets[1:],

@@ -1,7 +1,8 @@
 """FASTQ records parsed and validated with numpy, four lines per record, a whole chunk at a time.
 
-This is the default FASTQ reader (see `fastq.py` for the pyfastx fallback). It sits on
-`textio.line_batches`: each chunk of decompressed text arrives split into lines, and every
+This is the default FASTQ reader (see `fastq.py` for the pyfastx fallback). Its `LineChunks`
+read the decompressed text straight into each chunk's memory (the chunks and lines of
+`textio.line_batches`, with the unfinished record of one chunk leading the next), and every
 check and every gather below is one numpy operation over the whole chunk, never a Python loop
 over records or bases. Every record is validated, because a telemetry record computed from a
 silently misread file would be wrong without anyone knowing:
@@ -17,22 +18,27 @@ is rejected: nearly no tool writes it and the four-line rule is what makes the c
 
 Every batch also says where its text is (`TextLayout`), for the compressibility probe: the
 batches' text pieces follow each other and together are the whole decompressed file, byte for
-byte. Blank lines after the last record travel in batches of zero records.
+byte. Blank lines after the last record travel in batches of zero records. Sequence and
+quality lines of one length (most files) are copied as fixed-width rows; quality characters
+stay as stored (qual_acgt and the probe read them so), phred values are made only when asked.
 """
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..batches import Strings
 from ..errors import FormatError, line_where
-from ..stats.fields import gather
-from ..textio import CHUNK_BYTES, LineBatch, line_batches
+from ..stats.line_spans import gather_lines, padded_lines
+from ..textio import CHUNK_BYTES, NEWLINE, LineBatch, open_binary
 
 LINES_PER_RECORD = 4
 PHRED_OFFSET = 33
@@ -62,15 +68,16 @@ class TextLayout:
 class FastqBatch:
     """Consecutive FASTQ records in columnar form.
 
-    `sequences` holds the bases as stored (ASCII, line endings removed), `qualities` the phred
-    values (character - 33), one per base. Header line `i` (without its `@`) is
-    `header_text[header_starts[i]:header_ends[i]]`: the header spans point into the text the
-    records were read from, so no bytes are copied for them unless asked for.
+    `sequences` holds the bases as stored (ASCII, line endings removed), `quality_text` the
+    quality characters as stored (phred + 33), one per base; `qualities` are their phred values,
+    made on first use (the record's statistics read the characters). Header line `i` (without
+    its `@`) is `header_text[header_starts[i]:header_ends[i]]`: the header spans point into the
+    text the records were read from, so no bytes are copied for them unless asked for.
     """
 
     first_record: int  # 1-based number of the batch's first record in the file
     sequences: Strings
-    qualities: Strings
+    quality_text: Strings
     header_text: np.ndarray  # uint8
     header_starts: np.ndarray  # int64
     header_ends: np.ndarray  # int64
@@ -79,12 +86,17 @@ class FastqBatch:
     def __len__(self) -> int:
         return len(self.header_starts)
 
+    @cached_property
+    def qualities(self) -> Strings:
+        """The phred values (character - 33)."""
+        return Strings(self.quality_text.buffer - np.uint8(PHRED_OFFSET), self.quality_text.offsets)
+
     def head(self, count: int) -> FastqBatch:
         """The batch's first `count` records (without a layout: the reader sets it)."""
         return FastqBatch(
             first_record=self.first_record,
             sequences=_first_strings(self.sequences, count),
-            qualities=_first_strings(self.qualities, count),
+            quality_text=_first_strings(self.quality_text, count),
             header_text=self.header_text,
             header_starts=self.header_starts[:count],
             header_ends=self.header_ends[:count],
@@ -94,9 +106,7 @@ class FastqBatch:
         """The header lines (without `@`) of the first `limit` records (all by default), as Strings."""
         starts, ends = self.header_starts[:limit], self.header_ends[:limit]
         lengths = ends - starts
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return Strings(gather(self.header_text, starts, ends), offsets)
+        return Strings(gather_lines(self.header_text, starts, lengths), _offsets(lengths))
 
     def headers(self, limit: int) -> list[bytes]:
         """The first `limit` header lines of the batch, without the `@`."""
@@ -131,17 +141,17 @@ class NumpyFastqReader:
         self.text_size = 0
 
     def __iter__(self) -> Iterator[FastqBatch]:
+        chunks = LineChunks(self.path, self.codec, self.chunk_bytes)
         carry: LineBatch | None = None  # lines of a record that continues in the next chunk
         blank_from: int | None = None  # a run of blank lines that may be the end of the file
         next_record = 1
-        for chunk in line_batches(self.path, self.codec, self.chunk_bytes):
-            self.text_size += len(chunk.data)
+        for lines in chunks:
+            self.text_size = chunks.text_size
             if blank_from is not None:
-                if np.any(strip_cr(chunk.data, chunk.starts, chunk.ends) > chunk.starts):
+                if np.any(strip_cr(lines.data, lines.starts, lines.ends) > lines.starts):
                     raise self._error(blank_from, "expected a header line starting with '@', found an empty line")
-                yield _blank_text(chunk.data, next_record)
+                yield _blank_text(lines.data, next_record)
                 continue
-            lines = _join(carry, chunk)
             ends = strip_cr(lines.data, lines.starts, lines.ends)
             whole = len(lines) - len(lines) % LINES_PER_RECORD
             batch, problem = _parse(lines.data, lines.starts[:whole], ends[:whole], next_record)
@@ -156,11 +166,13 @@ class NumpyFastqReader:
                 # Nothing but blank lines from here on: the end of the file, unless more follows.
                 blank_from, carry, size = lines.first_line + line, None, len(lines.data)
                 batch = batch.head(index)
+            chunks.next_from = size
             used = LINES_PER_RECORD * len(batch)
             batch.layout = TextLayout(lines.data, size, lines.starts[:used], ends[:used])
             if len(batch) or size:
                 next_record += len(batch)
                 yield batch
+        self.text_size = chunks.text_size
         if carry is not None:
             if np.any(strip_cr(carry.data, carry.starts, carry.ends) > carry.starts):
                 problem = f"truncated record: the file ends after {len(carry)} of its {LINES_PER_RECORD} lines"
@@ -193,27 +205,93 @@ def strip_cr(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
     return ends - ((ends > starts) & (last == _CR))
 
 
-def _join(carry: LineBatch | None, chunk: LineBatch) -> LineBatch:
-    """The carried lines of an unfinished record followed by the lines of the next chunk."""
-    if carry is None:
-        return chunk
-    shift = len(carry.data)
-    return LineBatch(
-        data=np.concatenate([carry.data, chunk.data]),
-        starts=np.concatenate([carry.starts, chunk.starts + shift]),
-        ends=np.concatenate([carry.ends, chunk.ends + shift]),
-        first_line=carry.first_line,
-        ends_with_newline=chunk.ends_with_newline,
-    )
+class LineChunks:
+    """The decompressed text as chunks of whole lines, each starting where the last one stopped being used.
+
+    The caller sets `next_from` after each chunk: the offset in the chunk's `data` of the first
+    line it did not use (the lines of an unfinished record; by default none). Those bytes start
+    the next chunk, so each chunk's lines are exactly textio's `line_batches` chunk joined to the
+    lines carried from the one before, with the same boundaries: every read adds `chunk_bytes`
+    of text and a chunk ends at the last newline read, and the text after the file's last
+    newline comes as a chunk of its own. Compared with joining `line_batches` chunks, the text is
+    read straight into the chunk's memory and only the carried bytes are copied (the chunk
+    boundaries decide how the read-name statistics cut their batches, so they stay the same).
+    """
+
+    def __init__(self, path: Path, codec: str, chunk_bytes: int = CHUNK_BYTES) -> None:
+        self.path = path
+        self.codec = codec
+        self.chunk_bytes = max(1, chunk_bytes)
+        self.text_size = 0
+        self.next_from: int | None = None
+
+    def __iter__(self) -> Iterator[LineBatch]:
+        try:
+            with open_binary(self.path, self.codec) as stream:
+                yield from self._chunks(stream)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # as textio.read_chunks
+            raise FormatError(self.path, f"truncated or corrupt compressed data ({exc})") from exc
+        except OSError as exc:
+            raise FormatError(self.path, f"cannot be read ({exc})") from exc
+
+    def _chunks(self, stream: BinaryIO) -> Iterator[LineBatch]:
+        pending = np.zeros(0, dtype=np.uint8)  # unused text: whole lines, then the start of one
+        pending_newlines = np.zeros(0, dtype=np.int64)  # the newlines of those whole lines
+        first_line = 1  # the number of pending's first line
+        at_end = False
+        while not at_end:
+            buffer = np.empty(len(pending) + self.chunk_bytes, dtype=np.uint8)
+            buffer[: len(pending)] = pending
+            got = _read_into(stream, buffer[len(pending) :])
+            self.text_size += got
+            at_end = got < self.chunk_bytes
+            filled = len(pending) + got
+            found = np.flatnonzero(buffer[len(pending) : filled] == NEWLINE)
+            if not len(found):  # no newline in the new text (a line longer than a chunk): read on
+                pending = buffer[:filled]
+                continue
+            newlines = np.concatenate((pending_newlines, found + len(pending)))
+            lines = _lines(buffer[: int(newlines[-1]) + 1], newlines, first_line, True)
+            self.next_from = None
+            yield lines
+            used = len(lines.data) if self.next_from is None else self.next_from
+            kept = newlines >= used
+            first_line += len(newlines) - int(np.count_nonzero(kept))
+            pending, pending_newlines = buffer[used:filled], newlines[kept] - used
+        # The text after the last newline, with the unused lines before it.
+        if len(pending) and (not len(pending_newlines) or pending_newlines[-1] + 1 < len(pending)):
+            yield _lines(pending, pending_newlines, first_line, False)
+
+
+def _read_into(stream: BinaryIO, target: np.ndarray) -> int:
+    """Fill `target` from the stream; fewer bytes only at its end."""
+    filled = 0
+    with memoryview(target) as view:  # type: ignore[arg-type]
+        while filled < len(target):
+            count = stream.readinto(view[filled:])
+            if not count:
+                break
+            filled += count
+    return filled
+
+
+def _lines(data: np.ndarray, newlines: np.ndarray, first_line: int, ends_with_newline: bool) -> LineBatch:
+    """The lines of `data` ending at `newlines`, and a last one without a newline unless `ends_with_newline`."""
+    ends = newlines if ends_with_newline else np.append(newlines, len(data))
+    starts = np.empty_like(ends)
+    if len(ends):
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+    return LineBatch(data, starts, ends, first_line, ends_with_newline)
 
 
 def _tail(lines: LineBatch, first: int) -> LineBatch | None:
-    """Lines `first..` (an unfinished record) as a LineBatch of their own, or None."""
+    """Lines `first..` (an unfinished record) as a LineBatch of their own (a view), or None."""
     if first == len(lines):
         return None
     origin = int(lines.starts[first])
     return LineBatch(
-        data=lines.data[origin:].copy(),  # a copy, so the chunk's memory can be freed
+        data=lines.data[origin:],
         starts=lines.starts[first:] - origin,
         ends=lines.ends[first:] - origin,
         first_line=lines.first_line + first,
@@ -229,17 +307,17 @@ def _parse(
     The problem, if any, is (record index, line within the record, message); the columns are
     gathered by line position alone, so they are well defined even then.
     """
-    seq_lengths = ends[1::4] - starts[1::4]
-    qual_lengths = ends[3::4] - starts[3::4]
-    bases, qualities = _gather(data, starts, ends, seq_lengths, qual_lengths)
-    problem = _first_problem(data, starts, ends, seq_lengths, qual_lengths, qualities)
-    # In place: the gathered array is our own copy. Values of invalid characters do not matter,
-    # the batch is cut before them or the file is rejected.
-    np.subtract(qualities, np.uint8(PHRED_OFFSET), out=qualities)
+    seq_starts, qual_starts = starts[1::4], starts[3::4]
+    seq_lengths = ends[1::4] - seq_starts
+    qual_lengths = ends[3::4] - qual_starts
+    bases, quality_text = _gather(data, seq_starts, qual_starts, seq_lengths, qual_lengths)
+    problem = _first_problem(data, starts, ends, seq_lengths, qual_lengths, quality_text)
+    seq_offsets = _offsets(seq_lengths)
+    same = problem is None or np.array_equal(seq_lengths, qual_lengths)
     batch = FastqBatch(
         first_record=first_record,
-        sequences=Strings(bases, _offsets(seq_lengths)),
-        qualities=Strings(qualities, _offsets(qual_lengths)),
+        sequences=Strings(bases, seq_offsets),
+        quality_text=Strings(quality_text, seq_offsets if same else _offsets(qual_lengths)),
         header_text=data,
         header_starts=starts[0::4] + 1,
         header_ends=ends[0::4],
@@ -259,22 +337,22 @@ def _first_problem(
     ends: np.ndarray,
     seq_lengths: np.ndarray,
     qual_lengths: np.ndarray,
-    qualities: np.ndarray,
+    quality_text: np.ndarray,
 ) -> tuple[int, int, str] | None:
     """The first invalid record: (record index, line within it, problem), or None."""
     if not len(starts):
         return None
-    first_byte = data[np.minimum(starts, len(data) - 1)]
-    present = ends > starts
     # Each check gives its first failing record; the earliest record wins, and within one
     # record the earlier line, then the order of the checks (length before characters).
     candidates: list[tuple[int, int, int, str]] = []
-    bad_header = ~(present[0::4] & (first_byte[0::4] == _AT))
+    header_starts, header_ends = starts[0::4], ends[0::4]
+    bad_header = ~((header_ends > header_starts) & (data[np.minimum(header_starts, len(data) - 1)] == _AT))
     if bad_header.any():
         index = int(np.argmax(bad_header))
         line = _line(data, starts[4 * index], ends[4 * index])
         candidates.append((index, 0, 0, f"expected a header line starting with '@', found {show(line)}"))
-    bad_plus = ~(present[2::4] & (first_byte[2::4] == _PLUS))
+    plus_starts, plus_ends = starts[2::4], ends[2::4]
+    bad_plus = ~((plus_ends > plus_starts) & (data[np.minimum(plus_starts, len(data) - 1)] == _PLUS))
     if bad_plus.any():
         index = int(np.argmax(bad_plus))
         line = _line(data, starts[4 * index + 2], ends[4 * index + 2])
@@ -284,12 +362,13 @@ def _first_problem(
         index = int(np.argmax(bad_length))
         problem = f"sequence has {seq_lengths[index]} bases but quality has {qual_lengths[index]} characters"
         candidates.append((index, 3, 0, problem))
-    # One comparison: characters below '!' wrap around to large values after the subtraction.
-    outside = (qualities - np.uint8(QUAL_LOWEST)) > np.uint8(QUAL_HIGHEST - QUAL_LOWEST)
-    if outside.any():
+    # Two reductions tell that every character is valid; only then a temporary per character.
+    if len(quality_text) and (quality_text.min() < QUAL_LOWEST or quality_text.max() > QUAL_HIGHEST):
+        # One comparison: characters below '!' wrap around to large values after the subtraction.
+        outside = (quality_text - np.uint8(QUAL_LOWEST)) > np.uint8(QUAL_HIGHEST - QUAL_LOWEST)
         position = int(np.argmax(outside))
         index = int(np.searchsorted(np.cumsum(qual_lengths), position, side="right"))
-        char = int(qualities[position])
+        char = int(quality_text[position])
         shown = repr(chr(char)) if char < 128 else f"'\\x{char:02x}'"
         candidates.append((index, 3, 1, f"quality character {shown} (byte {char}) is outside '!'..'~'"))
     if not candidates:
@@ -303,26 +382,14 @@ def _line(data: np.ndarray, start: int, end: int) -> bytes:
 
 
 def _gather(
-    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, seq_lengths: np.ndarray, qual_lengths: np.ndarray
+    data: np.ndarray, seq_starts: np.ndarray, qual_starts: np.ndarray, seq_lengths: np.ndarray, qual_lengths: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The bytes of every sequence line and of every quality line, each concatenated."""
-    if len(seq_lengths) and _all_equal(seq_lengths) and _all_equal(qual_lengths):
-        # Most files have one read length: each line is then a row of a sliding-window view of
-        # the chunk, and fancy indexing copies whole rows (10x faster than per-byte indexes).
-        return _rows(data, starts[1::4], int(seq_lengths[0])), _rows(data, starts[3::4], int(qual_lengths[0]))
-    labels = _span_labels(len(data), starts[1::4], ends[1::4], starts[3::4], ends[3::4])
+    bases, quality_text = padded_lines(data, seq_starts, seq_lengths), padded_lines(data, qual_starts, qual_lengths)
+    if bases is not None and quality_text is not None:
+        return bases, quality_text
+    labels = _span_labels(len(data), seq_starts, seq_starts + seq_lengths, qual_starts, qual_starts + qual_lengths)
     return data[labels == 1], data[labels == 2]
-
-
-def _rows(data: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """The `length` bytes from each start, concatenated."""
-    if length == 0:
-        return np.empty(0, dtype=np.uint8)
-    return sliding_window_view(data, length)[starts].ravel()
-
-
-def _all_equal(values: np.ndarray) -> bool:
-    return bool((values == values[0]).all())
 
 
 def _span_labels(

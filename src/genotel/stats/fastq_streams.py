@@ -14,9 +14,10 @@ is no `TXT_HEADER`. The choices where RECORD.md is silent:
 Lines are assigned by their position in the file (line 4k+1 is a header, 4k+2 a sequence, 4k+4
 qualities), so the streams of any text, even text that is not valid FASTQ, add up to its size.
 For a batch of the numpy reader, SEQ and QUAL are the batch's own gathered bytes (the parser
-copied them already; QUAL gets its 33 back), and DESC the headers the read-name statistics cut
-out anyway, so only the few bytes of `Other` are gathered here. The pyfastx reader's batches
-have no line layout; its text pass at the end goes through the same function.
+copied them already) and DESC the headers the read-name statistics cut out anyway, so only
+`Other` is made here, and in the usual layout (`@`, `\\n`, `\\n+\\n`, `\\n` per record, which
+its size alone proves) not even gathered. The pyfastx reader's batches have no line layout;
+its text pass at the end goes through the same function.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from .fields import gather
 from .gain import GainProbe
 
 STREAM_NAMES = ("DESC", "SEQ", "QUAL", "Other")
-PHRED_OFFSET = 33
 _AT = ord("@")
+_NEWLINE = ord("\n")
 _HEADER, _SEQUENCE, _PLUS, _QUALITY = range(4)
+_PLAIN_OTHER = np.frombuffer(b"@\n\n+\n\n", dtype=np.uint8)  # a record's `Other` bytes in the usual layout
 
 
 def add_fastq_streams(
@@ -45,29 +47,58 @@ def add_fastq_streams(
     """Add the text `data[:size]` to the probe's streams, in order.
 
     `line_starts`/`line_ends` are its whole lines (ends before any `\\r`), line 0 being line
-    `first_phase` of a record. `own` may give the lines' headers (without `@`), bases and phred
-    values as already gathered, when the lines are exactly those records' (phase 0).
+    `first_phase` of a record. `own` may give the lines' headers (without `@`), bases and
+    quality characters as already gathered, when the lines are exactly those of valid records
+    (phase 0).
     """
     if size == 0:
         return
-    phase = (first_phase + np.arange(len(line_starts))) % 4
-    first_byte = data[np.minimum(line_starts, len(data) - 1)]
-    # The stream ranges in file order: a header after its '@', a sequence, qualities.
-    at = (phase == _HEADER) & (line_ends > line_starts) & (first_byte == _AT)
-    range_starts = line_starts + at
-    named = phase != _PLUS
-    # Other: the bytes between those ranges, and before the first and after the last.
-    gap_starts = np.concatenate(([0], line_ends[named]))
-    gap_ends = np.concatenate((range_starts[named], [size]))
     if own is not None:
-        headers, bases, phred = own
-        desc, seq, qual = headers.buffer, bases.buffer, phred.buffer + np.uint8(PHRED_OFFSET)
+        desc, seq, qual = (strings.buffer for strings in own)
+        other = _plain_other(data, size, line_ends, len(own[0]), len(desc) + len(seq) + len(qual))
+        if other is None:
+            other = _other(data, size, line_starts, line_ends, first_phase)
     else:
+        phase = (first_phase + np.arange(len(line_starts))) % 4
+        range_starts = _range_starts(data, line_starts, line_ends, phase)
         desc, seq, qual = (
             gather(data, range_starts[phase == kind], line_ends[phase == kind])
             for kind in (_HEADER, _SEQUENCE, _QUALITY)
         )
-    for name, text in zip(STREAM_NAMES, (desc, seq, qual, gather(data, gap_starts, gap_ends)), strict=True):
+        other = _other(data, size, line_starts, line_ends, first_phase)
+    for name, text in zip(STREAM_NAMES, (desc, seq, qual, other), strict=True):
         if len(text):
             probe.add(name, text)
 
+
+def _range_starts(data: np.ndarray, line_starts: np.ndarray, line_ends: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """Where each line's stream text starts: after the `@` of a header line, else at the line start."""
+    first_byte = data[np.minimum(line_starts, len(data) - 1)]
+    at = (phase == _HEADER) & (line_ends > line_starts) & (first_byte == _AT)
+    return line_starts + at
+
+
+def _other(data: np.ndarray, size: int, line_starts: np.ndarray, line_ends: np.ndarray, first_phase: int) -> np.ndarray:
+    """The bytes between the stream ranges (header after `@`, sequence, qualities), and around them."""
+    phase = (first_phase + np.arange(len(line_starts))) % 4
+    named = phase != _PLUS
+    gap_starts = np.concatenate(([0], line_ends[named]))
+    gap_ends = np.concatenate((_range_starts(data, line_starts, line_ends, phase)[named], [size]))
+    return gather(data, gap_starts, gap_ends)
+
+
+def _plain_other(
+    data: np.ndarray, size: int, line_ends: np.ndarray, records: int, named_bytes: int
+) -> np.ndarray | None:
+    """`Other` of valid records in the plainest layout, known without a look at each byte; else None.
+
+    Each record has at least six bytes of `Other`: its `@`, the `+` of the `+` line and four
+    line ends of at least one byte, the last record's too when the text ends with a newline
+    right after its qualities. So when `Other` holds exactly six bytes per record, those are
+    `@`, `\\n`, `\\n+\\n`, `\\n` in every record: the pattern repeated.
+    """
+    if not records or size - named_bytes != len(_PLAIN_OTHER) * records:
+        return None
+    if line_ends[-1] != size - 1 or data[size - 1] != _NEWLINE:
+        return None
+    return np.tile(_PLAIN_OTHER, records)

@@ -18,11 +18,8 @@ _ROW_ALIGN = 16  # records of rare lengths are counted in rows of a multiple of 
 _COMMON_WIDTH = 64  # records sharing a length this often get rows of their own width
 _CHUNK_BASES = 100_000  # about a thousand reads at a time: the key arrays stay in cache
 
-# Byte -> base index: A C G T (either case) -> 0..3, anything else -> 4 (not counted).
-BASE_INDEX = np.full(256, 4, dtype=np.uint16)
-for _index, _base in enumerate(b"ACGT"):
-    BASE_INDEX[_base] = _index
-    BASE_INDEX[_base + 32] = _index  # lower case
+# The bytes of A C G T (lower case is 32 above).
+_ACGT_BYTES = np.frombuffer(b"ACGT", dtype=np.uint8).astype(np.intp)
 
 
 class QualAcgtAccumulator:
@@ -32,22 +29,27 @@ class QualAcgtAccumulator:
         self.counts = np.zeros((4, NUM_QUALITY_VALUES), dtype=np.int64)
         self.records_with_quality = 0
 
-    def add(self, bases: np.ndarray, qualities: np.ndarray, records: int) -> None:
-        """Count aligned base bytes (ASCII) and quality values (phred, 0-based), one per base.
+    def add(self, bases: np.ndarray, qualities: np.ndarray, records: int, phred_offset: int = 0) -> None:
+        """Count aligned base bytes (ASCII) and quality bytes (phred + `phred_offset`), one per base.
 
         `records` is how many records contributed, so that a file whose records carry no
         qualities at all can be told apart from one whose qualities fall on no A/C/G/T.
+        FASTQ passes its quality characters with `phred_offset` 33, saving a pass to subtract it
+        (a byte below the offset counts as uint8 arithmetic wraps it, as a subtraction would).
         """
         if bases.shape != qualities.shape:
             raise ValueError("bases and qualities must pair one to one")
         self.records_with_quality += records
         if bases.size == 0:
             return
-        # One key per base: base index in the high byte, quality in the low byte; a single
-        # bincount then counts every pair of the batch.
-        keys = BASE_INDEX[bases] * NUM_QUALITY_VALUES + qualities.astype(np.uint16)
-        pair_counts = np.bincount(keys, minlength=5 * NUM_QUALITY_VALUES)
-        self.counts += pair_counts[: 4 * NUM_QUALITY_VALUES].reshape(4, NUM_QUALITY_VALUES)
+        # One 16-bit key per base, base byte high and quality byte low, written side by side
+        # (no lookup table, no arithmetic per base); a single bincount counts every pair.
+        keys = np.empty(bases.size, dtype="<u2")
+        pairs = keys.view(np.uint8)
+        pairs[0::2], pairs[1::2] = qualities.ravel(), bases.ravel()
+        by_byte = np.bincount(keys, minlength=1 << 16).reshape(256, 256)
+        counts = by_byte[_ACGT_BYTES] + by_byte[_ACGT_BYTES + 32]  # upper and lower case
+        self.counts += np.roll(counts, -phred_offset, axis=1) if phred_offset else counts
 
     def add_code_counts(self, code_counts: np.ndarray, records: int) -> None:
         """Add counts of (BAM 4-bit base code, phred) pairs, shaped [16][256], from `records` records."""

@@ -1,0 +1,163 @@
+"""FASTQ fast paths against their plain counterparts: each must give exactly what the plain one gives.
+
+The reader's chunking, the padded-row gathers, quality counting from the characters, the
+read-name tokens cut by a separator table and the probe's `Other` stream from its size alone.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genotel.batches import Strings
+from genotel.extractors.fastq_parse import NumpyFastqReader
+from genotel.stats.fastq_streams import _other, _plain_other
+from genotel.stats.fields import gather
+from genotel.stats.line_spans import MAX_PADDED_WIDTH, gather_lines
+from genotel.stats.qual import QualAcgtAccumulator
+from genotel.stats.reads import read_name_tokens
+from genotel.stats.sam_fields import name_tokens
+from genotel.textio import line_batches
+from test_fastq import FASTQ_FIXTURES, GOOD, write
+
+from conftest import FIXTURES
+
+VARIANTS = {
+    "as-is": lambda text: text,
+    "crlf": lambda text: text.replace(b"\n", b"\r\n"),
+    "no-final-newline": lambda text: text[:-1],
+}
+
+
+def joined_line_batch_sizes(path: Path, codec: str, chunk_bytes: int) -> list[int]:
+    """Records per batch as the reader made them before it read the text itself: each chunk of
+    `textio.line_batches`, joined to the lines carried from the last, gave its whole records."""
+    sizes, lines, records = [], 0, 0
+    for chunk in line_batches(path, codec, chunk_bytes):
+        lines += len(chunk)
+        if lines // 4 > records:
+            sizes.append(lines // 4 - records)
+            records = lines // 4
+    return sizes
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 7, 64, 4099, 65536])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("name", FASTQ_FIXTURES)
+def test_batches_end_where_joined_line_batches_ended(tmp_path: Path, name: str, variant: str, chunk_bytes: int) -> None:
+    # The batches decide how the distinct-value counting cuts its work (and, past its exact cap,
+    # which values count as new), so the reader keeps the old boundaries exactly.
+    text = (FIXTURES / name).read_bytes()
+    if name.endswith(".gz"):
+        text = gzip.decompress(text)
+    if chunk_bytes < 1000:  # the first 40 records: thousands of chunks already
+        text = b"".join(line + b"\n" for line in text.split(b"\n")[: 4 * 40])
+    path = write(tmp_path, VARIANTS[variant](text), "BGZF")
+    reader = NumpyFastqReader(path, "BGZF", chunk_bytes)
+    sizes = [len(batch) for batch in reader if len(batch)]
+    assert sizes == joined_line_batch_sizes(path, "BGZF", chunk_bytes)
+    assert reader.text_size == len(VARIANTS[variant](text))
+
+
+def random_spans(
+    rng: np.random.Generator, count: int, low: int, high: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lengths = rng.integers(low, high + 1, count)
+    gaps = rng.integers(1, 5, count)
+    starts = np.cumsum(gaps + np.concatenate(([0], lengths[:-1])))
+    data = rng.integers(0, 256, int(starts[-1] + lengths[-1] + rng.integers(0, 3)), dtype=np.uint8)
+    return data, starts.astype(np.int64), lengths.astype(np.int64)
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(0, 0), (5, 5), (0, 30), (20, 24), (1, MAX_PADDED_WIDTH + 40), (100, 100), (0, 3)]
+)
+def test_gather_lines_equals_the_gather_by_index(low: int, high: int) -> None:
+    rng = np.random.default_rng(low * 1000 + high)
+    for count in (0, 1, 2, 50, 3000):
+        if not count:
+            data, starts, lengths = np.zeros(5, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        else:
+            data, starts, lengths = random_spans(rng, count, low, high)
+        assert np.array_equal(gather_lines(data, starts, lengths), gather(data, starts, starts + lengths))
+
+
+def test_gather_lines_with_the_last_span_at_the_end_of_the_data() -> None:
+    data = np.frombuffer(b"xxabcdeyyabc", dtype=np.uint8)
+    starts, lengths = np.array([2, 9]), np.array([5, 3])
+    assert gather_lines(data, starts, lengths).tobytes() == b"abcdeabc"
+
+
+def test_quality_characters_count_as_their_phred_values() -> None:
+    rng = np.random.default_rng(3)
+    bases = np.frombuffer(b"ACGTNacgtn-*", dtype=np.uint8)[rng.integers(0, 12, 20_000)]
+    chars = rng.integers(0, 256, 20_000).astype(np.uint8)  # below '!' and above '~' too: uint8 wraps
+    from_chars, from_phred = QualAcgtAccumulator(), QualAcgtAccumulator()
+    from_chars.add(bases, chars, 7, phred_offset=33)
+    from_phred.add(bases, chars - np.uint8(33), 7)
+    assert from_chars.result() == from_phred.result()
+    expected = np.zeros((4, 256), dtype=np.int64)
+    for base, phred in zip(bases.tolist(), (chars - np.uint8(33)).tolist(), strict=True):
+        if chr(base).upper() in "ACGT":
+            expected["ACGT".index(chr(base).upper()), phred] += 1
+    assert from_phred.result() == expected.tolist()
+
+
+def test_read_name_tokens_equal_the_general_cut() -> None:
+    rng = random.Random(20241128)
+    cases = [[b"NC_008253.1-a2715130/1", b"NC_008253.1-b6/1"], [b""], [b"", b""], [b"a:b", b""], []]
+    for _ in range(400):
+        count = rng.randint(0, 30)
+        if rng.random() < 0.5:  # anything
+            names = [bytes(rng.choice(b"ab7:_./-# ") for _ in range(rng.randint(0, 12))) for _ in range(count)]
+        else:  # one layout of tokens, as in most files
+            tokens = rng.randint(0, 15)
+            names = [
+                b":".join(bytes(rng.choice(b"ab7") for _ in range(rng.randint(1, 3))) for _ in range(tokens + 1))
+                for _ in range(count)
+            ]
+        cases.append(names)
+    for names in cases:
+        strings = Strings.from_list(names)
+        assert [token.to_list() for token in read_name_tokens(strings)] == [
+            token.to_list() for token in name_tokens(strings)
+        ]
+
+
+PLAIN_AND_ODD = [
+    GOOD,
+    GOOD[:-1],
+    GOOD.replace(b"\n", b"\r\n"),
+    GOOD.replace(b"+\n", b"+r\n", 1),
+    GOOD + b"\n\n",
+    b"@r1\nACGT\n+\nIIII\n@r2\nAC\n+\nII",  # one byte short of the plain layout...
+    b"@r1\r\nACGT\n+\nIIII\n@r2\nAC\n+\nII",  # ...made up by a '\r': six bytes a record on average
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_AND_ODD)
+@pytest.mark.parametrize("chunk_bytes", [5, 64, 4 << 20])
+def test_other_from_its_size_equals_the_gathered_other(tmp_path: Path, text: bytes, chunk_bytes: int) -> None:
+    path = write(tmp_path, text)
+    for batch in NumpyFastqReader(path, "NONE", chunk_bytes):
+        layout = batch.layout
+        assert layout is not None
+        if not len(batch):
+            continue
+        named = len(batch.header_strings().buffer) + len(batch.sequences.buffer) + len(batch.quality_text.buffer)
+        plain = _plain_other(layout.data, layout.size, layout.line_ends, len(batch), named)
+        gathered = _other(layout.data, layout.size, layout.line_starts, layout.line_ends, 0)
+        if plain is not None:
+            assert plain.tobytes() == gathered.tobytes()
+        else:
+            assert gathered.tobytes() != b"@\n\n+\n\n" * len(batch)
+
+
+def test_phred_values_of_a_batch() -> None:
+    (batch,) = list(NumpyFastqReader(FIXTURES / "reads_interleaved.fastq", "NONE"))
+    assert np.array_equal(batch.qualities.buffer + 33, batch.quality_text.buffer)
+    assert np.array_equal(batch.qualities.offsets, batch.quality_text.offsets)
