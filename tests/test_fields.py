@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from genotel.batches import Strings
-from genotel.stats.fields import gather, separators_text, split_fields
+from genotel.stats.fields import COPY_WIDTH, gather, gather_by_positions, separators_text, split_fields
 from genotel.stats.gain import GainProbe
 from genotel.stats.sam_fields import SamDictionaryAccumulator, SamText, add_sam_streams, name_tokens
 from genotel.textio import split_lines
@@ -74,3 +74,25 @@ def test_sam_dictionary_fields_of_a_fixture() -> None:
     assert results["RNAME"].examples == ["ec536_a"]
     assert results["QNAME1"].parent == "QNAME"
     assert "RG:Z" in results and "MD:Z" in results and "AS:i" not in results
+
+
+def test_gather_copies_every_range_exactly() -> None:
+    """Item copies (short ranges), in-range items (long ones), rows of one length, empty ranges and the
+    end of the data all agree with a plain copy."""
+    rng = np.random.default_rng(7)
+    widths = [0, 1, 2, 5, COPY_WIDTH - 1, COPY_WIDTH, COPY_WIDTH + 1, 2 * COPY_WIDTH, 2 * COPY_WIDTH + 3, 100]
+    for round_number in range(300):
+        data = rng.integers(0, 256, int(rng.integers(1, 2000))).astype(np.uint8)
+        starts = rng.integers(0, len(data), int(rng.integers(1, 300)))
+        if round_number % 3 == 0:  # every range of one length (the row copy), unless clipped at the end
+            lengths = np.full(len(starts), rng.choice(widths))
+        else:
+            lengths = rng.choice(widths, len(starts))
+            starts[-1] = len(data) - 1  # a range at the very end
+        ends = starts + np.minimum(lengths, len(data) - starts)
+        expected = b"".join(data[start:end].tobytes() for start, end in zip(starts, ends, strict=True))
+        assert gather(data, starts, ends).tobytes() == expected
+        assert gather_by_positions(data, starts, ends).tobytes() == expected
+    empty = np.zeros(0, dtype=np.int64)
+    assert gather(np.zeros(5, dtype=np.uint8), empty, empty).tobytes() == b""
+

@@ -18,12 +18,12 @@ from genotel.extractors.vcf_header import parse_header
 from genotel.extractors.vcf_text import TextScan
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
+from genotel.stats.fields import Scratch
 from genotel.stats.gain import GainProbe
 from genotel.stats.hashing import hash_strings
 from genotel.stats.variants import VariantFieldsAccumulator
 from genotel.stats.vcf_dictionary import VcfDictionaryAccumulator
-from genotel.stats.vcf_fields import COPY_WIDTH, gather_ranges, gather_ranges_by_positions
-from genotel.stats.vcf_keys import KeyNames, Scratch, Words, first_byte
+from genotel.stats.vcf_keys import KeyNames, Words, first_byte
 
 from conftest import FIXTURES, run_cli
 
@@ -242,20 +242,6 @@ def test_many_samples_genotypes_are_one_stream() -> None:
 
 
 # ---- keys read as words ----------------------------------------------------------------------
-
-
-def test_gather_ranges_copies_every_range_exactly() -> None:
-    """Item copies (short ranges), in-range items (long ones) and the end of the data all agree with a plain copy."""
-    rng = np.random.default_rng(7)
-    widths = [0, 1, 2, 5, COPY_WIDTH - 1, COPY_WIDTH, COPY_WIDTH + 1, 2 * COPY_WIDTH, 2 * COPY_WIDTH + 3, 100]
-    for _ in range(200):
-        data = rng.integers(0, 256, int(rng.integers(1, 2000))).astype(np.uint8)
-        starts = rng.integers(0, len(data), int(rng.integers(1, 300)))
-        starts[-1] = len(data) - 1  # a range at the very end
-        ends = starts + np.minimum(rng.choice(widths, len(starts)), len(data) - starts)
-        expected = b"".join(data[start:end].tobytes() for start, end in zip(starts, ends, strict=True))
-        assert gather_ranges(data, starts, ends).tobytes() == expected
-        assert gather_ranges_by_positions(data, starts, ends).tobytes() == expected
 
 
 def test_first_byte_and_key_codes_match_python() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..batches import byte_rows, raw_items
+from ..stats.fields import range_positions
 from .bgzf import CannotProve
 
 AGENT_KEYS = (b"ZA", b"ZB", b"RX", b"QX", b"BC")  # AGeNT Trimmer's tags
@@ -63,13 +64,6 @@ def text_digits(values: np.ndarray) -> np.ndarray:
     """Characters of each integer printed in decimal, minus sign included."""
     values = values.astype(np.int64)
     return 1 + np.searchsorted(_POWERS_OF_TEN, np.abs(values), side="right") + (values < 0)
-
-
-def range_positions(first: np.ndarray, counts: np.ndarray, step: int = 1) -> np.ndarray:
-    """`first[i] + step * k` for every k below `counts[i]`, for every i, concatenated."""
-    counts = counts.astype(np.int64)
-    before = np.cumsum(counts) - counts
-    return np.repeat(first - step * before, counts) + step * np.arange(int(counts.sum()), dtype=np.int64)
 
 
 def sums_per_range(values: np.ndarray, counts: np.ndarray) -> np.ndarray:

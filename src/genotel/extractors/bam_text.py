@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..batches import PackedBases, Strings, byte_rows, values_at
+from ..stats.fields import range_positions
 from ..stats.sam_fields import SamText, TextColumn
-from .bam_aux import FLOAT_KINDS, PADDING, float_text, range_positions, sums_per_range, text_digits
+from .bam_aux import FLOAT_KINDS, PADDING, float_text, sums_per_range, text_digits
 from .bam_records import Contigs, Records
 
 _CIGAR_LETTERS = np.frombuffer(b"MIDNSHP=X", dtype=np.uint8)

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..batches import Strings
 from .cardinality import CardinalityAccumulator, CardinalityResult
-from .vcf_fields import VcfFieldSplitter, VcfText, gather_ranges
+from .fields import gather
+from .vcf_fields import VcfFieldSplitter, VcfText
 
 ID_COLUMN = 2
 NOT_DICTIONARY = frozenset({"GT"})
@@ -94,4 +95,4 @@ def _strings(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Strings:
     lengths = ends - starts
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    return Strings(gather_ranges(data, starts, ends), offsets)
+    return Strings(gather(data, starts, ends), offsets)

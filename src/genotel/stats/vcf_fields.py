@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..batches import raw_items
+from .fields import Scratch, gather
+from .fields import range_positions as ranges
 from .gain import GainProbe
-from .vcf_keys import WORD, KeyNames, Scratch, Words, first_byte
+from .vcf_keys import WORD, KeyNames, Words, first_byte
 
 FIXED_STREAMS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER")
 INFO_INDEX = 7  # 0-based column of INFO; FORMAT follows, then the samples
@@ -31,8 +32,6 @@ FORMAT_INDEX = 8
 FIRST_SAMPLE = 9
 TAB, SEMICOLON, COLON, EQUALS, DOT, CR = (ord(char) for char in "\t;:=.\r")
 OTHER = "Other"
-GATHER_BLOCK = 1 << 16  # ranges gathered per step
-COPY_WIDTH = 16  # bytes per copied item in gather_ranges: most VCF fields are shorter
 
 
 @dataclass
@@ -69,12 +68,6 @@ class VcfText:
     samples: Pieces  # sample sub-fields, keyed by FORMAT key id (those beyond the keys left out)
     other: np.ndarray  # positions of the separator bytes, in file order
     extra: Pieces  # sample sub-fields beyond their FORMAT's keys (they go to Other)
-
-
-def ranges(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """`firsts[i], firsts[i]+1, ..., firsts[i]+counts[i]-1` for every i, concatenated."""
-    offsets = np.cumsum(counts) - counts
-    return np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(firsts - offsets, counts)
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -280,7 +273,7 @@ def stream_parts(text: VcfText, splitter: VcfFieldSplitter) -> list[tuple[str, n
     streams.append((OTHER, text.extra.starts, text.extra.ends))
     starts = np.concatenate([starts for _, starts, _ in streams])
     ends = np.concatenate([ends for _, _, ends in streams])
-    content = gather_ranges(text.data, starts, ends, splitter.scratch)
+    content = gather(text.data, starts, ends, splitter.scratch)
     parts = []
     offset = 0
     for name, starts, ends in streams[:-1]:
@@ -315,80 +308,3 @@ def _by_key(pieces: Pieces, names: list[str]) -> list[tuple[str, np.ndarray, np.
         (names[key], starts[bounds[key] : bounds[key] + counts[key]], ends[bounds[key] : bounds[key] + counts[key]])
         for key in present
     ]
-
-
-def gather_ranges(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
-    """The bytes of `data[starts[i]:ends[i]]`, concatenated.
-
-    Each range is copied as one `COPY_WIDTH`-byte item (a fancy assignment: a memcpy per range,
-    not index arithmetic per byte) to its place in the output, in ascending order: the bytes an
-    item writes past its range are overwritten by the items of the ranges that follow. Ranges
-    longer than an item, and those too close to the end of `data` to read a whole item, are
-    copied after the others, in items that stay inside their range.
-    """
-    lengths = ends - starts
-    destinations = np.cumsum(lengths)
-    total = int(destinations[-1]) if len(destinations) else 0
-    destinations -= lengths
-    out = np.empty(total + COPY_WIDTH, dtype=np.uint8)
-    if not total:
-        return out[:0]
-    if len(data) < COPY_WIDTH:  # no whole item to read
-        return gather_ranges_by_positions(data, starts, ends, scratch)
-    short = lengths <= COPY_WIDTH
-    by_item = short & (starts <= len(data) - COPY_WIDTH)
-    items_out, items_in = raw_items(out, COPY_WIDTH), raw_items(data, COPY_WIDTH)
-    if by_item.all():
-        items_out[destinations] = items_in[starts]
-        return out[:total]
-    items_out[destinations[by_item]] = items_in[starts[by_item]]
-    long = np.flatnonzero(~short)
-    if len(long):
-        _copy_long(items_out, items_in, starts[long], destinations[long], lengths[long])
-    near_end = np.flatnonzero(short & ~by_item & (lengths > 0))  # an item would read past `data`
-    if len(near_end):
-        copied = gather_ranges_by_positions(data, starts[near_end], ends[near_end], scratch)
-        out[ranges(destinations[near_end], lengths[near_end])] = copied
-    return out[:total]
-
-
-def gather_ranges_by_positions(
-    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: Scratch | None = None
-) -> np.ndarray:
-    """`gather_ranges` through one position per byte (for ranges at the end of `data`; the reference).
-
-    Per block of ranges, a position array of ones with the jump to the next range written at
-    each range's first byte, summed: cheaper than repeating each start per byte, and the blocks
-    keep the 8-byte positions small (a few MB, reused through `scratch`, not eight times the batch).
-    """
-    lengths = ends - starts
-    nonempty = lengths > 0
-    if not nonempty.all():
-        starts, lengths = starts[nonempty], lengths[nonempty]
-    out = np.empty(int(lengths.sum()), dtype=np.uint8)
-    written = 0
-    for first in range(0, len(starts), GATHER_BLOCK):
-        block_starts, block_lengths = starts[first : first + GATHER_BLOCK], lengths[first : first + GATHER_BLOCK]
-        size = int(block_lengths.sum())
-        steps = np.empty(size, dtype=np.int64) if scratch is None else scratch.get("steps", size, np.int64)
-        steps.fill(1)
-        steps[0] = block_starts[0]
-        steps[np.cumsum(block_lengths[:-1])] = block_starts[1:] - (block_starts[:-1] + block_lengths[:-1] - 1)
-        np.cumsum(steps, out=steps)
-        np.take(data, steps, out=out[written : written + size])
-        written += size
-    return out
-
-
-def _copy_long(
-    items_out: np.ndarray, items_in: np.ndarray, starts: np.ndarray, destinations: np.ndarray, lengths: np.ndarray
-) -> None:
-    """Copy ranges longer than an item: items at offsets 0, COPY_WIDTH, ... while whole, one ending at the end."""
-    tail = lengths - COPY_WIDTH
-    items_out[destinations + tail] = items_in[starts + tail]
-    offset = 0
-    while len(starts):
-        items_out[destinations + offset] = items_in[starts + offset]
-        offset += COPY_WIDTH
-        more = lengths - offset > COPY_WIDTH
-        starts, destinations, lengths = starts[more], destinations[more], lengths[more]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fields import Scratch
 from .hashing import mix64
 
 WORD = 8  # bytes per uint64
@@ -87,20 +88,6 @@ class KeyNames:
                 slot = (slot + 1) & mask
             self._slot_codes[slot] = code
             self._slot_ids[slot] = key_id
-
-
-class Scratch:
-    """Work arrays kept from batch to batch: a fresh multi-MB array costs its page faults each time."""
-
-    def __init__(self) -> None:
-        self._arrays: dict[str, np.ndarray] = {}
-
-    def get(self, name: str, size: int, dtype: type) -> np.ndarray:
-        """An uninitialised array of `size` items, reused from the last call with `name`."""
-        array = self._arrays.get(name)
-        if array is None or len(array) < size:
-            array = self._arrays[name] = np.empty(size + size // 4, dtype=dtype)
-        return array[:size]
 
 
 class Words:
