@@ -124,3 +124,22 @@ def test_past_the_exact_cap_the_sketch_counts() -> None:
 )
 def test_table_size_units(entries: int, text: str) -> None:
     assert format_table_size(entries) == text
+
+
+def test_batches_without_repeats_count_as_batches_with_them() -> None:
+    # A batch whose values all differ skips the table's search for repeats; the counts and the
+    # examples are those of the same values with a repeat inside each batch.
+    names = [f"r{i}" for i in range(300)]
+    batches = [names[0:100], names[50:150], names[150:300]]
+    for cap in (10_000, 120):  # exact throughout, and past the exact cap from the third batch
+        plain, repeated = CardinalityAccumulator("QNAME", exact_cap=cap), CardinalityAccumulator("QNAME", exact_cap=cap)
+        for batch in batches:
+            plain.add(strings(batch))
+            repeated.add(strings([*batch, batch[-1]]))
+        assert plain.result().examples == repeated.result().examples == ["r0", "r1", "r2", "r297", "r298", "r299"]
+        assert plain.distinct == repeated.distinct
+    assert plain.exact is None
+    exact = CardinalityAccumulator("QNAME")
+    for batch in batches:
+        exact.add(strings(batch))
+    assert exact.distinct == 300 and exact.model_distinct == 300

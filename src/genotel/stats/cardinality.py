@@ -126,6 +126,12 @@ def _first_of_each(groups: np.ndarray) -> np.ndarray:
     return np.sort(order[starts])
 
 
+def all_distinct_nonzero(hashes: np.ndarray) -> bool:
+    """Whether no hash repeats and none is zero: what `DistinctHashes.add(distinct=True)` needs."""
+    ordered = np.sort(hashes)
+    return bool(ordered[0] != 0 and (ordered[1:] != ordered[:-1]).all())
+
+
 def batch_first_occurrences(hashes: np.ndarray) -> np.ndarray:
     """Positions (ascending) of the first occurrence of each distinct hash of one batch."""
     return np.flatnonzero(DistinctHashes(max(DistinctHashes.MIN_BITS, (2 * len(hashes)).bit_length())).add(hashes))
@@ -272,14 +278,21 @@ class CardinalityAccumulator:
         count = len(values)
         if count == 0:
             return
+        distinct = False
         if all_equal(values):  # constant fields (RNAME, RG:Z, tokens such as an instrument) hash once
             hashes = np.broadcast_to(value_hashes(Strings(values.buffer, values.offsets[:2])), (count,))
             batch_new = np.zeros(1, np.int64)
         else:
             hashes = value_hashes(values)
             batch_new = None
+            # Read names (QNAME and its counters) repeat nowhere in a batch: one sort tells, and
+            # spares the table's search for repeats (about half its work on such fields).
+            distinct = all_distinct_nonzero(hashes)
+            if distinct and self.exact is None:
+                batch_new = np.arange(count)
         if self.exact is not None:
-            new_index = np.flatnonzero(self.exact.add(hashes[: len(batch_new)] if batch_new is not None else hashes))
+            batch = hashes[: len(batch_new)] if batch_new is not None else hashes
+            new_index = np.flatnonzero(self.exact.add(batch, distinct=distinct))
             self.sketch.add(hashes[new_index])  # values seen before cannot raise a register
             if self.exact.size > self.exact_cap:
                 self.exact = None  # the sketch takes over; memory stays bounded
