@@ -13,6 +13,7 @@ from genotel.stats.cardinality import (
     HyperLogLog,
     batch_first_occurrences,
     leading_zeros,
+    value_hashes,
 )
 from genotel.stats.hashing import hash_strings
 
@@ -143,3 +144,33 @@ def test_batches_without_repeats_count_as_batches_with_them() -> None:
     for batch in batches:
         exact.add(strings(batch))
     assert exact.distinct == 300 and exact.model_distinct == 300
+
+
+def plain_word_hash(value: bytes) -> int:
+    """`value_hashes` for one value up to WORD_HASH_MAX bytes, in plain Python integers."""
+    mask = (1 << 64) - 1
+
+    def mix(x: int) -> int:
+        x ^= x >> 30
+        x = (x * 0xBF58476D1CE4E5B9) & mask
+        x ^= x >> 27
+        x = (x * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    salt = 0x9E3779B97F4A7C15
+    mixed = (len(value) * salt) & mask
+    for start in range(0, len(value), 8):
+        mixed = mix(mixed ^ int.from_bytes(value[start : start + 8].ljust(8, b"\0"), "little"))
+    return mix(mixed ^ salt)
+
+
+def test_value_hashes_equal_a_plain_python_word_hash() -> None:
+    rng = np.random.default_rng(11)
+    batches = [[b""], [b"a"], [b"12345678", b"1234567", b"123456789"], [bytes(22)] * 3]
+    for _ in range(40):
+        width = int(rng.integers(0, 40))
+        batches.append(
+            [rng.integers(0, 256, int(rng.integers(0, width + 1)), dtype=np.uint8).tobytes() for _ in range(9)]
+        )
+    for batch in batches:
+        assert value_hashes(Strings.from_list(batch)).tolist() == [plain_word_hash(value) for value in batch]
