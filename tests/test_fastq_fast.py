@@ -19,8 +19,8 @@ from genotel.stats.fastq_streams import _other, _plain_other
 from genotel.stats.fields import gather
 from genotel.stats.line_spans import MAX_PADDED_WIDTH, gather_lines
 from genotel.stats.qual import QualAcgtAccumulator
-from genotel.stats.reads import read_name_tokens
-from genotel.stats.sam_fields import name_tokens
+from genotel.stats.reads import name_separators, read_name_tokens
+from genotel.stats.sam_fields import NAME_SEPARATORS, name_tokens
 from genotel.textio import line_batches
 from test_fastq import FASTQ_FIXTURES, GOOD, write
 
@@ -105,6 +105,11 @@ def test_quality_characters_count_as_their_phred_values() -> None:
         if chr(base).upper() in "ACGT":
             expected["ACGT".index(chr(base).upper()), phred] += 1
     assert from_phred.result() == expected.tolist()
+
+
+def test_name_separators_are_the_sam_separators() -> None:
+    every_byte = np.arange(256, dtype=np.uint8)
+    assert np.flatnonzero(name_separators(every_byte)).tolist() == sorted(NAME_SEPARATORS.tolist())
 
 
 def test_read_name_tokens_equal_the_general_cut() -> None:

@@ -36,8 +36,9 @@ _NAME_END = re.compile(rb"[ \t]")
 _SPACE, _TAB = ord(" "), ord("\t")
 # The dictionary fields take at most this many names at a time, which bounds the temporaries of
 # a chunk of very short reads. Not fewer: measured on 2.7 M distinct ART names, one field took
-# 1.1 s CPU in pieces of 18,000 (a 4 MiB chunk of 100 bp reads) and 1.8 s in pieces of 4,096
-# (each piece is looked up in every level of the exact distinct set).
+# 1.1 s CPU in pieces of 18,000 (a 4 MiB chunk of 100 bp reads) and 1.8 s in pieces of 4,096.
+# The pieces (this and the reader's chunks) also decide which values count as new once exact
+# counting has stopped (hash_issues examples of huge files), so changing them changes records.
 CARDINALITY_SLICE = 1 << 16
 _OTHER_SEPARATORS = [np.uint8(byte) for byte in NAME_SEPARATORS.tolist() if byte not in b"-./"]
 _MATE_SUFFIX = re.compile(rb"/([12])$")
