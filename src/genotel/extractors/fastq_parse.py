@@ -25,9 +25,11 @@ stay as stored (qual_acgt and the probe read them so), phred values are made onl
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +48,8 @@ QUAL_LOWEST = ord("!")
 QUAL_HIGHEST = ord("~")
 _AT, _PLUS, _CR = ord("@"), ord("+"), ord("\r")
 _SHOWN_CHARS = 40  # a bad line is quoted in the error message up to this many characters
+_HEADROOM = 1 << 16  # free bytes before each chunk read, for the unfinished record carried into it
+_THREADED_CHUNK_BYTES = 1 << 16  # chunks from this size on are decompressed ahead, in a thread
 
 
 @dataclass
@@ -239,28 +243,52 @@ class LineChunks:
         pending_newlines = np.zeros(0, dtype=np.int64)  # the newlines of those whole lines
         first_line = 1  # the number of pending's first line
         at_end = False
-        while not at_end:
-            buffer = np.empty(len(pending) + self.chunk_bytes, dtype=np.uint8)
-            buffer[: len(pending)] = pending
-            got = _read_into(stream, buffer[len(pending) :])
-            self.text_size += got
-            at_end = got < self.chunk_bytes
-            filled = len(pending) + got
-            found = np.flatnonzero(buffer[len(pending) : filled] == NEWLINE)
-            if not len(found):  # no newline in the new text (a line longer than a chunk): read on
-                pending = buffer[:filled]
-                continue
-            newlines = np.concatenate((pending_newlines, found + len(pending)))
-            lines = _lines(buffer[: int(newlines[-1]) + 1], newlines, first_line, True)
-            self.next_from = None
-            yield lines
-            used = len(lines.data) if self.next_from is None else self.next_from
-            kept = newlines >= used
-            first_line += len(newlines) - int(np.count_nonzero(kept))
-            pending, pending_newlines = buffer[used:filled], newlines[kept] - used
+        # The next chunk is decompressed in a thread while this one is parsed (isal and zlib
+        # release the GIL): one read in flight at a time, so the stream is never shared. Tiny
+        # chunks (tests) are read in this thread: there the hand-over would cost more.
+        reader = None
+        if self.chunk_bytes >= _THREADED_CHUNK_BYTES:
+            reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genotel-inflate")
+        with reader or contextlib.nullcontext():
+            ahead = self._read_ahead(reader, stream)
+            while not at_end:
+                buffer, got = ahead()  # a read error is raised here, in the caller's thread
+                self.text_size += got
+                at_end = got < self.chunk_bytes
+                if not at_end:
+                    ahead = self._read_ahead(reader, stream)
+                if len(pending) <= _HEADROOM:  # the carried bytes go in front of the new ones
+                    buffer[_HEADROOM - len(pending) : _HEADROOM] = pending
+                    text = buffer[_HEADROOM - len(pending) : _HEADROOM + got]
+                else:
+                    text = np.concatenate((pending, buffer[_HEADROOM : _HEADROOM + got]))
+                found = np.flatnonzero(text[len(pending) :] == NEWLINE)
+                if not len(found):  # no newline in the new text (a line longer than a chunk): read on
+                    pending = text
+                    continue
+                newlines = np.concatenate((pending_newlines, found + len(pending)))
+                lines = _lines(text[: int(newlines[-1]) + 1], newlines, first_line, True)
+                self.next_from = None
+                yield lines
+                used = len(lines.data) if self.next_from is None else self.next_from
+                kept = newlines >= used
+                first_line += len(newlines) - int(np.count_nonzero(kept))
+                pending, pending_newlines = text[used:], newlines[kept] - used
         # The text after the last newline, with the unused lines before it.
         if len(pending) and (not len(pending_newlines) or pending_newlines[-1] + 1 < len(pending)):
             yield _lines(pending, pending_newlines, first_line, False)
+
+    def _read_ahead(self, reader: ThreadPoolExecutor | None, stream: BinaryIO) -> Callable[[], tuple[np.ndarray, int]]:
+        """Start the next read in `reader`'s thread (without one: do it now); call the result for it."""
+        if reader is None:
+            done = self._read(stream)
+            return lambda: done
+        return reader.submit(self._read, stream).result
+
+    def _read(self, stream: BinaryIO) -> tuple[np.ndarray, int]:
+        """The next `chunk_bytes` of text (fewer at the end), after `_HEADROOM` free bytes."""
+        buffer = np.empty(_HEADROOM + self.chunk_bytes, dtype=np.uint8)
+        return buffer, _read_into(stream, buffer[_HEADROOM:])
 
 
 def _read_into(stream: BinaryIO, target: np.ndarray) -> int:
