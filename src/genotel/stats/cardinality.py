@@ -36,29 +36,47 @@ LAST_KEPT = 32
 class DistinctHashes:
     """An exact set of uint64 hashes: an open-addressing table (linear probing), whole batches at once.
 
-    It replaced sorted levels merged like an LSM tree plus a per-batch `np.unique`: on a BAM's
-    read names (each twice, 2.7 M distinct) this is about 3x faster, since a lookup is one or two
-    random reads instead of a binary search in every level. Each probing round is a few numpy
-    calls over the hashes still unresolved; the table doubles when half full, so rounds stay few.
-    Zero marks an empty slot, so a hash of zero is stored as one (a 2**-64 chance of merging two
-    values; the HyperLogLog sketch still sees the true hash).
+    It replaced sorted levels merged like an LSM tree plus a per-batch `np.unique`: a lookup is
+    one or two random reads instead of a binary search in every level (measured on 3 M read names
+    of bench.bam, each twice: 1.15 s against 1.28 s with the hashing; 3x less on the set itself
+    with random hashes). Each probing round is a few numpy calls over the hashes still
+    unresolved; the table grows 4x when half full, so rounds stay few. Zero marks an empty slot,
+    so a hash of zero is stored as one (a 2**-64 chance of merging two values; the HyperLogLog
+    sketch still sees the true hash). Pickled (a part read in another process), it travels as its
+    values only, and the table is rebuilt where it is used again.
     """
 
     MIN_BITS = 12
 
     def __init__(self, bits: int = MIN_BITS) -> None:
         self.bits = bits
-        self.table = np.zeros(1 << bits, dtype=np.uint64)
+        self.table: np.ndarray | None = np.zeros(1 << bits, dtype=np.uint64)
         self.size = 0
+        self._packed: np.ndarray | None = None  # the values, while the table is not built
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"bits": self.bits, "size": self.size, "packed": self.values()}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.bits, self.size = state["bits"], state["size"]  # type: ignore[assignment]
+        self.table, self._packed = None, state["packed"]  # type: ignore[assignment]
+
+    def _table(self) -> np.ndarray:
+        if self.table is None:
+            packed, self._packed = self._packed, None
+            self.table, self.size = np.zeros(1 << self.bits, dtype=np.uint64), 0
+            self.add(packed, distinct=True)  # type: ignore[arg-type]
+        return self.table
 
     def contains(self, hashes: np.ndarray) -> np.ndarray:
+        table = self._table()
         keys = _stored(hashes)
         found = np.zeros(len(keys), dtype=bool)
         pending = np.arange(len(keys))
         slots = self._slots(keys)
-        mask = len(self.table) - 1
+        mask = len(table) - 1
         while len(pending):
-            held = self.table[slots]
+            held = table[slots]
             found[pending[held == keys]] = True
             going_on = (held != keys) & (held != 0)
             pending, keys, slots = pending[going_on], keys[going_on], (slots[going_on] + 1) & mask
@@ -69,6 +87,7 @@ class DistinctHashes:
 
         `distinct`: the caller knows the batch has no repeats (skips looking for them).
         """
+        self._table()
         self._make_room(len(hashes))
         keys = hashes if distinct else _stored(hashes)
         first_new = np.zeros(len(keys), dtype=bool)
@@ -93,6 +112,8 @@ class DistinctHashes:
         return first_new
 
     def values(self) -> np.ndarray:
+        if self.table is None:
+            return self._packed  # type: ignore[return-value]
         return self.table[self.table != 0]
 
     def _slots(self, keys: np.ndarray) -> np.ndarray:
@@ -344,9 +365,12 @@ class CardinalityAccumulator:
             self.model_hashes.append(theirs[new])
             self.model_at.append(at[new] + self.records)
         if self.exact is not None and other.exact is not None:
-            self.exact.add(other.exact.values())
-            if self.exact.size > self.exact_cap:
-                self.exact = None
+            theirs = other.exact.values()
+            fresh = theirs[~self.exact.contains(theirs)]
+            if self.exact.size + len(fresh) > self.exact_cap:
+                self.exact = None  # decided before inserting: no table grown only to be dropped
+            else:
+                self.exact.add(fresh, distinct=True)
         else:
             self.exact = None
         self.sketch.merge(other.sketch)
