@@ -19,8 +19,7 @@ from genotel.stats.fastq_streams import _other, _plain_other
 from genotel.stats.fields import gather
 from genotel.stats.line_spans import MAX_PADDED_WIDTH, gather_lines
 from genotel.stats.qual import QualAcgtAccumulator
-from genotel.stats.reads import name_separators, read_name_tokens
-from genotel.stats.sam_fields import NAME_SEPARATORS, name_tokens
+from genotel.stats.sam_fields import NAME_SEPARATORS, _tokens_by_separator, name_separators, name_tokens
 from genotel.textio import line_batches
 from test_fastq import FASTQ_FIXTURES, GOOD, write
 
@@ -112,7 +111,7 @@ def test_name_separators_are_the_sam_separators() -> None:
     assert np.flatnonzero(name_separators(every_byte)).tolist() == sorted(NAME_SEPARATORS.tolist())
 
 
-def test_read_name_tokens_equal_the_general_cut() -> None:
+def test_name_tokens_by_table_equal_the_general_cut() -> None:
     rng = random.Random(20241128)
     cases = [[b"NC_008253.1-a2715130/1", b"NC_008253.1-b6/1"], [b""], [b"", b""], [b"a:b", b""], []]
     for _ in range(400):
@@ -128,8 +127,8 @@ def test_read_name_tokens_equal_the_general_cut() -> None:
         cases.append(names)
     for names in cases:
         strings = Strings.from_list(names)
-        assert [token.to_list() for token in read_name_tokens(strings)] == [
-            token.to_list() for token in name_tokens(strings)
+        assert [token.to_list() for token in name_tokens(strings)] == [
+            token.to_list() for token in _tokens_by_separator(strings)
         ]
 
 

@@ -19,11 +19,11 @@ import re
 
 import numpy as np
 
-from ..batches import Strings, gather_strings
+from ..batches import Strings
 from .cardinality import CardinalityResult
 from .line_spans import gather_lines
 from .readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameAccumulator, ReadNameResult
-from .sam_fields import MAX_NAME_TOKENS, NAME_SEPARATORS, SamDictionaryAccumulator, name_tokens
+from .sam_fields import SamDictionaryAccumulator
 
 # Interleaving is decided over the first this-many consecutive pairs (records 1+2, 3+4, ...).
 INTERLEAVE_PAIRS = 1000
@@ -40,7 +40,6 @@ _SPACE, _TAB = ord(" "), ord("\t")
 # The pieces (this and the reader's chunks) also decide which values count as new once exact
 # counting has stopped (hash_issues examples of huge files), so changing them changes records.
 CARDINALITY_SLICE = 1 << 16
-_OTHER_SEPARATORS = [np.uint8(byte) for byte in NAME_SEPARATORS.tolist() if byte not in b"-./"]
 _MATE_SUFFIX = re.compile(rb"/([12])$")
 _CASAVA_MATE = re.compile(rb"([12]):")
 
@@ -151,56 +150,6 @@ def head(strings: Strings, count: int, start: int = 0) -> Strings:
     return Strings(strings.buffer[offsets[0] : offsets[-1]], offsets - offsets[0])
 
 
-def read_name_tokens(names: Strings) -> list[Strings]:
-    """The tokens of the read names, as `sam_fields.name_tokens` cuts them.
-
-    Read names of one file nearly always have the same number of separators: then the
-    separators, in order, are a table with one row per name, token k of every name is bounded
-    by columns k-1 and k, and a token whose values all have one length is copied as fixed-width
-    rows. Other names take `name_tokens`' general path.
-    """
-    count = len(names)
-    buffer, offsets = names.buffer, names.offsets
-    separators = np.flatnonzero(name_separators(buffer))
-    per_name, extra = divmod(len(separators), count) if count else (0, 1)
-    if extra:
-        return name_tokens(names)
-    starts, ends = offsets[:-1], offsets[1:]
-    table = separators.reshape(count, per_name)
-    # The separators are sorted, so each name holds exactly its row when every row lies inside its name.
-    if per_name and not ((table[:, 0] >= starts).all() and (table[:, -1] < ends).all()):
-        return name_tokens(names)
-    bounds = [starts, *(table[:, column] for column in range(per_name)), ends]
-    tokens = []
-    for index in range(min(per_name + 1, MAX_NAME_TOKENS)):
-        token_starts = bounds[index] + (index > 0)
-        tokens.append(gather_strings(buffer, token_starts, bounds[index + 1] - token_starts))
-    return tokens
-
-
-def name_separators(text: np.ndarray) -> np.ndarray:
-    """Where `text` holds a read-name separator (`sam_fields.NAME_SEPARATORS`).
-
-    Comparisons, not a lookup table: indexing a table with a byte array first widens every byte
-    to a 64-bit index (measured 3x slower on read names). `-./` are one range.
-    """
-    found = (text - np.uint8(ord("-"))) <= np.uint8(2)
-    for separator in _OTHER_SEPARATORS:
-        found |= text == separator
-    return found
-
-
-class ReadNameDictionary(SamDictionaryAccumulator):
-    """QNAME and its tokens as the SAM side names and counts them, with the read-name tokens cut faster."""
-
-    def add_names(self, names: Strings) -> None:
-        self._field("QNAME").add(names)
-        tokens = read_name_tokens(names)
-        if len(tokens) > 1:  # a name without separators is its own single token
-            for index, token in enumerate(tokens, start=1):
-                self._field(f"QNAME{index}", "QNAME").add(token)
-
-
 class FastqNameStats:
     """Read-name flavour, interleaving sample and dictionary fields of a FASTQ file's first records.
 
@@ -213,7 +162,7 @@ class FastqNameStats:
         self.records = 0
         self.flavour = ReadNameAccumulator()
         self.pairs = ReadNameSample()
-        self.dictionary = ReadNameDictionary()
+        self.dictionary = SamDictionaryAccumulator()
 
     def wanted(self, count: int) -> int:
         """How many of the next `count` records the statistics take (all but past --sample)."""

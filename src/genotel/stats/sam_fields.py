@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..batches import Strings
+from ..batches import Strings, gather_strings
 from .cardinality import CardinalityAccumulator, CardinalityResult
 from .fields import gather, separators_text, split_fields
 from .gain import GainProbe
@@ -26,8 +26,7 @@ TEXT_TAG_TYPES = (b"Z", b"H")  # text-valued tags are dictionary fields; numbers
 # Read-name separators: a QNAME is cut into tokens at these bytes (':' '_' '.' '/' '-' '#' ' ').
 NAME_SEPARATORS = np.frombuffer(b":_./-# ", dtype=np.uint8)
 MAX_NAME_TOKENS = 12
-_IS_NAME_SEPARATOR = np.zeros(256, dtype=bool)
-_IS_NAME_SEPARATOR[NAME_SEPARATORS] = True  # a table lookup per byte: faster than np.isin
+_OTHER_SEPARATORS = [np.uint8(byte) for byte in NAME_SEPARATORS.tolist() if byte not in b"-./"]
 
 
 @dataclass
@@ -99,12 +98,51 @@ def add_sam_streams(probe: GainProbe, text: SamText) -> None:
 def name_tokens(names: Strings) -> list[Strings]:
     """Token k of every read name, for k < MAX_NAME_TOKENS (names with fewer tokens give b"").
 
+    Read names of one file nearly always have the same number of separators: then the
+    separators, in order, are a table with one row per name, token k of every name is bounded
+    by columns k-1 and k, and a token whose values all have one length is copied as fixed-width
+    rows. Other names take the general path (`_tokens_by_separator`).
+    """
+    count = len(names)
+    buffer, offsets = names.buffer, names.offsets
+    separators = np.flatnonzero(name_separators(buffer))
+    per_name, extra = divmod(len(separators), count) if count else (0, 1)
+    if extra:
+        return _tokens_by_separator(names)
+    starts, ends = offsets[:-1], offsets[1:]
+    table = separators.reshape(count, per_name)
+    # The separators are sorted, so each name holds exactly its row when every row lies inside its name.
+    if per_name and not ((table[:, 0] >= starts).all() and (table[:, -1] < ends).all()):
+        return _tokens_by_separator(names)
+    bounds = [starts, *(table[:, column] for column in range(per_name)), ends]
+    tokens = []
+    for index in range(min(per_name + 1, MAX_NAME_TOKENS)):
+        token_starts = bounds[index] + (index > 0)
+        tokens.append(gather_strings(buffer, token_starts, bounds[index + 1] - token_starts))
+    return tokens
+
+
+def name_separators(text: np.ndarray) -> np.ndarray:
+    """Where `text` holds a read-name separator (NAME_SEPARATORS).
+
+    Comparisons, not a lookup table: indexing a table with a byte array first widens every byte
+    to a 64-bit index (measured 3x slower on read names). `-./` are one range.
+    """
+    found = (text - np.uint8(ord("-"))) <= np.uint8(2)
+    for separator in _OTHER_SEPARATORS:
+        found |= text == separator
+    return found
+
+
+def _tokens_by_separator(names: Strings) -> list[Strings]:
+    """Token k of every read name, for k < MAX_NAME_TOKENS (names with fewer tokens give b"").
+
     Without a sort or a pass per token over all tokens: separator j of the batch, in name i,
     ends token j + i and starts token j + i + 1 (measured 1.7x faster than sorting the bounds).
     """
     buffer, offsets = names.buffer, names.offsets
     count = len(names)
-    separators = np.flatnonzero(_IS_NAME_SEPARATOR[buffer])
+    separators = np.flatnonzero(name_separators(buffer))
     name_of_separator = np.searchsorted(offsets, separators, side="right") - 1
     per_name = np.bincount(name_of_separator, minlength=count) + 1
     first_token = np.cumsum(per_name) - per_name
