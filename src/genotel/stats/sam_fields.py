@@ -67,9 +67,14 @@ class SamText:
         """Cut SAM record lines `data[starts[i]:ends[i]]` (no newline) into columns."""
         fields = split_fields(data, starts, ends)
         columns: dict[str, TextColumn] = {}
-        for index, name in enumerate(SAM_COLUMNS):
-            chosen = fields.column == index
-            columns[name] = TextColumn(data, fields.start[chosen], fields.end[chosen])
+        if (fields.per_line >= len(SAM_COLUMNS)).all():  # every line whole: column k is field k of each line
+            first_field = np.cumsum(fields.per_line) - fields.per_line
+            for index, name in enumerate(SAM_COLUMNS):
+                columns[name] = TextColumn(data, fields.start[first_field + index], fields.end[first_field + index])
+        else:  # short lines (a SAM file's malformed ones): look each column up
+            for index, name in enumerate(SAM_COLUMNS):
+                chosen = fields.column == index
+                columns[name] = TextColumn(data, fields.start[chosen], fields.end[chosen])
         tags = np.flatnonzero(fields.column >= len(SAM_COLUMNS))
         if len(tags):
             tag_start, tag_end, tag_line = fields.start[tags], fields.end[tags], fields.line[tags]
