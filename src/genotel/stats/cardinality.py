@@ -321,10 +321,16 @@ class CardinalityAccumulator:
                 batch_new = np.arange(count)
         if self.exact is not None:
             batch = hashes[: len(batch_new)] if batch_new is not None else hashes
-            new_index = np.flatnonzero(self.exact.add(batch, distinct=distinct))
+            if self.exact.size + len(batch) <= self.exact_cap:
+                new_index = np.flatnonzero(self.exact.add(batch, distinct=distinct))
+            else:  # this batch may cross the cap: look before inserting (no table grown only to be dropped)
+                first = batch_first_occurrences(batch)
+                new_index = first[~self.exact.contains(batch[first])]
+                if self.exact.size + len(new_index) > self.exact_cap:
+                    self.exact = None  # the sketch takes over; memory stays bounded
+                else:
+                    self.exact.add(batch[new_index])
             self.sketch.add(hashes[new_index])  # values seen before cannot raise a register
-            if self.exact.size > self.exact_cap:
-                self.exact = None  # the sketch takes over; memory stays bounded
         else:  # approximate once exact counting has stopped: the batch's first occurrences count as new
             new_index = batch_new if batch_new is not None else batch_first_occurrences(hashes)
             self.sketch.add(hashes[new_index])
