@@ -45,6 +45,22 @@ def features(record: dict[str, object]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in items)
 
 
+def assert_fields_gain_contract(record: dict[str, object], streams: dict[str, tuple[int, int]]) -> None:
+    """fields_gain against the probe's streams: largest compressed first, shares exactly 100.0 in all
+    (largest remainder, record.py) and each within 0.1 of its true share, ratios text over compressed,
+    genozip_gain the overall ratio, and the streams' text adding up to txt_size."""
+    items = [item.split(",") for item in str(record["fields_gain"]).split("; ")]
+    assert [name for name, _, _ in items] == sorted(streams, key=lambda name: (-streams[name][1], name))
+    total_text, total_compressed = (sum(size[i] for size in streams.values()) for i in (0, 1))
+    assert round(sum(float(share.rstrip("%")) for _, share, _ in items), 1) == 100.0
+    for name, share, ratio in items:
+        text, compressed = streams[name]
+        assert abs(float(share.rstrip("%")) - 100 * compressed / total_compressed) < 0.1
+        assert ratio == f"{text / compressed:.1f}X"
+    assert record["genozip_gain"] == round(total_text / total_compressed, 1)
+    assert total_text == record["source"]["txt_size"]  # type: ignore[index]
+
+
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES

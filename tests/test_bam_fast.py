@@ -19,6 +19,7 @@ import numpy as np
 import pysam
 import pytest
 
+from genotel.batches import AlignmentBatch
 from genotel.errors import FormatError
 from genotel.extractors import bam_fast
 from genotel.extractors.bam_aux import nul_in_word
@@ -268,14 +269,19 @@ def test_sample_equals_pysam(sample: int, synthetic_bam: Path, monkeypatch: pyte
     assert fast == slow
 
 
+def fast_and_pysam_batches(path: Path, options: Options) -> tuple[list[AlignmentBatch], list[AlignmentBatch]]:
+    """The batches of the fast reader and of the pysam path over the same file."""
+    sniffed = sniff(path)
+    header = SamExtractor().read_header(path, sniffed, options)
+    fast = list(bam_fast.iter_batches(path, header, options))
+    with pysam.AlignmentFile(str(path)) as bam:
+        slow = list(read_batches(bam, path, sniffed, options, parse_header(str(bam.header))))
+    return fast, slow
+
+
 @pytest.mark.parametrize("batch_size", [1, 7, 8192])
 def test_batches_equal_pysam_batches_record_by_record(synthetic_bam: Path, batch_size: int) -> None:
-    options = Options(batch_size=batch_size)
-    sniffed = sniff(synthetic_bam)
-    header = SamExtractor().read_header(synthetic_bam, sniffed, options)
-    fast = list(bam_fast.iter_batches(synthetic_bam, header, options))
-    with pysam.AlignmentFile(str(synthetic_bam)) as bam:
-        slow = list(read_batches(bam, synthetic_bam, sniffed, options, parse_header(str(bam.header))))
+    fast, slow = fast_and_pysam_batches(synthetic_bam, Options(batch_size=batch_size))
     assert [len(batch) for batch in fast] == [len(batch) for batch in slow]
     for mine, theirs in zip(fast, slow, strict=True):
         assert mine.first_record == theirs.first_record
@@ -559,12 +565,7 @@ def test_sam_text_equals_the_columns_of_htslib_lines(
     path = synthetic_bam if name == "synthetic" else FIXTURES / name
     if batch_size == 7:  # records straddling blocks take the other walk
         path = reblock(path, tmp_path / "reblocked.bam", 999)
-    options = Options(batch_size=batch_size)
-    sniffed = sniff(path)
-    header = SamExtractor().read_header(path, sniffed, options)
-    fast = list(bam_fast.iter_batches(path, header, options))
-    with pysam.AlignmentFile(str(path)) as bam:
-        slow = list(read_batches(bam, path, sniffed, options, parse_header(str(bam.header))))
+    fast, slow = fast_and_pysam_batches(path, Options(batch_size=batch_size))
     assert [len(batch) for batch in fast] == [len(batch) for batch in slow]
     for mine, theirs in zip(fast, slow, strict=True):
         assert mine.sam_text is not None and theirs.sam_text is not None

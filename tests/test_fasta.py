@@ -31,7 +31,7 @@ from genotel.stats.gain import GainProbe
 from genotel.stats.text_streams import add_grouped, group_ranges
 from genotel.textio import line_batches
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, assert_fields_gain_contract, run_cli
 
 FASTA_FIXTURES = ["ref.fa", "proteins.faa", "ref_gzip.fa.gz", "ref_bgzf.fa.gz"]
 
@@ -278,21 +278,6 @@ def probe_streams(path: Path) -> dict[str, tuple[int, int]]:
     extraction = FastaExtractor().extract(path, sniff(path), Options())
     assert extraction.streams is not None
     return {name: (text, compressed) for name, text, compressed in extraction.streams}
-
-
-def assert_fields_gain_contract(record: dict[str, object], streams: dict[str, tuple[int, int]]) -> None:
-    """Shares add up to 100, ratios are text over compressed size, largest compressed first."""
-    items = [item.split(",") for item in str(record["fields_gain"]).split("; ")]
-    assert [name for name, _, _ in items] == sorted(streams, key=lambda name: (-streams[name][1], name))
-    total_text, total_compressed = (sum(size[i] for size in streams.values()) for i in (0, 1))
-    # Shares are rounded by largest remainder (record.py): together exactly 100.0.
-    assert round(sum(float(share.rstrip("%")) for _, share, _ in items), 1) == 100.0
-    for name, share, ratio in items:
-        text, compressed = streams[name]
-        assert abs(float(share.rstrip("%")) - 100 * compressed / total_compressed) < 0.1
-        assert ratio == f"{text / compressed:.1f}X"
-    assert record["genozip_gain"] == round(total_text / total_compressed, 1)
-    assert sum(text for text, _ in streams.values()) == record["source"]["txt_size"]  # type: ignore[index]
 
 
 @pytest.mark.parametrize("name", FASTA_FIXTURES)

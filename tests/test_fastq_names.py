@@ -19,7 +19,7 @@ from genotel.stats.reads import FastqNameStats, split_headers
 from genotel.stats.sam_fields import MAX_NAME_TOKENS, name_tokens
 from test_fastq import FASTQ_FIXTURES, GOOD, extract, write
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, assert_fields_gain_contract, run_cli
 
 ART_FIXTURES = [name for name in FASTQ_FIXTURES if name.startswith(("reads_", "trimmed_"))]
 
@@ -226,20 +226,6 @@ def streams_of(path: Path, reader: str = "numpy") -> dict[str, tuple[int, int]]:
     extraction = extract(path, reader, gain=True)
     assert extraction.streams is not None
     return {name: (text, compressed) for name, text, compressed in extraction.streams}
-
-
-def assert_fields_gain_contract(record: dict[str, object], streams: dict[str, tuple[int, int]]) -> None:
-    """Shares add up to 100, ratios are text over compressed size, largest compressed first."""
-    items = [item.split(",") for item in str(record["fields_gain"]).split("; ")]
-    assert [name for name, _, _ in items] == sorted(streams, key=lambda name: (-streams[name][1], name))
-    total_text, total_compressed = (sum(size[i] for size in streams.values()) for i in (0, 1))
-    assert abs(sum(float(share.rstrip("%")) for _, share, _ in items) - 100) <= 0.1
-    for name, share, ratio in items:
-        text, compressed = streams[name]
-        assert abs(float(share.rstrip("%")) - 100 * compressed / total_compressed) < 0.1
-        assert ratio == f"{text / compressed:.1f}X"
-    assert record["genozip_gain"] == round(total_text / total_compressed, 1)
-    assert total_text == record["source"]["txt_size"]  # type: ignore[index]
 
 
 @pytest.mark.parametrize("name", FASTQ_FIXTURES)
