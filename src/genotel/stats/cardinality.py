@@ -43,10 +43,10 @@ class DistinctHashes:
     than resolving repeats inside the probing rounds), so the table sees each value once; a
     batch known to be distinct (read names of a FASTQ) skips that sort. Each probing round is a
     few numpy calls over the hashes still unresolved; the table grows 4x when half full, so
-    rounds stay few. Zero marks an empty slot,
-    so a hash of zero is stored as one (a 2**-64 chance of merging two values; the HyperLogLog
-    sketch still sees the true hash). Pickled (a part read in another process), it travels as its
-    values only, and the table is rebuilt where it is used again.
+    rounds stay few. Zero marks an empty slot, so a hash of zero is stored as one (a 2**-64
+    chance of merging two values; the HyperLogLog sketch still sees the true hash). Pickled (a
+    part read in another process), it travels as its values only, and the table is rebuilt
+    where it is used again.
     """
 
     MIN_BITS = 12
@@ -330,10 +330,9 @@ class CardinalityAccumulator:
                     self.exact = None  # the sketch takes over; memory stays bounded
                 else:
                     self.exact.add(batch[new_index])
-            self.sketch.add(hashes[new_index])  # values seen before cannot raise a register
         else:  # approximate once exact counting has stopped: the batch's first occurrences count as new
             new_index = batch_new if batch_new is not None else batch_first_occurrences(hashes)
-            self.sketch.add(hashes[new_index])
+        self.sketch.add(hashes[new_index])  # values seen before cannot raise a register
         if self.records < MODEL_RECORDS:
             in_model = new_index[new_index < MODEL_RECORDS - self.records]
             self.model_distinct += len(in_model)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..batches import raw_items
+from ..batches import byte_rows, raw_items
 
 TAB = 9
 
@@ -90,7 +90,7 @@ def gather(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: Scra
         if width == 0:
             return np.zeros(0, dtype=np.uint8)
         if width <= MAX_ROW_WIDTH and int(starts.max()) + width <= len(data):
-            return raw_items(data, width)[starts].view(np.uint8)
+            return byte_rows(data, starts, width).ravel()
     destinations = np.cumsum(lengths)
     total = int(destinations[-1]) if len(destinations) else 0
     destinations -= lengths
