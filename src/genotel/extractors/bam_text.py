@@ -12,6 +12,8 @@ Python with C's `%g`, the formatting whose lengths `bam_aux` already proves equa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..batches import PackedBases, Strings, byte_rows, values_at
@@ -216,8 +218,7 @@ def _tag_column(
     if letter == ord("A"):
         values, lengths = buffer[value_start], np.ones(len(start), dtype=np.int64)
     elif letter in _TEXT_KINDS:
-        lengths = end - 1 - value_start  # without the NUL
-        values = buffer[range_positions(value_start, lengths)]
+        return TagTextColumn(buffer, value_start, end - 1, record, prefix)  # end - 1: without the NUL
     elif letter in FLOAT_KINDS:
         values, lengths = _float_values(values_at(buffer, value_start, FLOAT_KINDS[letter][0]), letter)
     elif letter == ord("B"):
@@ -245,6 +246,30 @@ def _prefixed(prefix: bytes, values: np.ndarray, lengths: np.ndarray, record: np
         text[starts + index] = byte
     text[range_positions(starts + width, lengths)] = values
     return Contiguous(text, starts, ends, record)
+
+
+@dataclass
+class TagTextColumn(PaddedColumn):
+    """A text tag (Z, H) whose values stay where the record holds them: `starts`/`ends` are the
+    value's bytes, and `prefix` (`XX:Z:`, which BAM does not store) comes first in the SAM text.
+
+    The dictionary fields read the bare values in place (`strings(skip=len(prefix))`); the text
+    with its prefixes is put together only when the probe asks for it.
+    """
+
+    prefix: bytes = b""
+
+    def text(self) -> np.ndarray:
+        return self._with_prefix().text()
+
+    def strings(self, skip: int = 0) -> Strings:
+        if skip >= len(self.prefix):
+            return super().strings(skip - len(self.prefix))
+        return self._with_prefix().strings(skip)
+
+    def _with_prefix(self) -> TextColumn:
+        lengths = self.ends - self.starts
+        return _prefixed(self.prefix, self.data[range_positions(self.starts, lengths)], lengths, self.records)
 
 
 def _float_values(bits: np.ndarray, letter: int) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ from ..options import Options
 from .cardinality import CardinalityResult
 from .gain import GainProbe, StreamSize
 from .readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameAccumulator, ReadNameResult
-from .sam_fields import SAM_COLUMNS, SamDictionaryAccumulator, SamText, TextColumn, add_sam_streams
+from .sam_fields import SAM_COLUMNS, SamDictionaryAccumulator, SamText, add_sam_streams
 
 HEADER_STREAM = "TXT_HEADER"
 # `@RG PL:` values (SAM spec, upper-cased) as the technology names the read-name flavours use.
@@ -174,11 +174,7 @@ def head_text(text: SamText, count: int) -> SamText:
     """The SAM text of the first `count` records of a batch."""
     columns = {}
     for name, column in text.columns.items():
-        if column.records is None:
-            columns[name] = TextColumn(column.data, column.starts[:count], column.ends[:count])
-        else:
-            keep = int(np.searchsorted(column.records, count))  # records are in file order
-            if keep:
-                part = slice(0, keep)
-                columns[name] = TextColumn(column.data, column.starts[part], column.ends[part], column.records[part])
+        keep = count if column.records is None else int(np.searchsorted(column.records, count))  # in file order
+        if keep:
+            columns[name] = column.subset(slice(0, keep))
     return SamText(count, columns, text.fields_per_record[:count])

@@ -11,7 +11,7 @@ column by column by a fast BAM reader; both feed the same two consumers:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -52,6 +52,11 @@ class TextColumn:
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         return Strings(gather(self.data, starts, self.ends), offsets)
+
+    def subset(self, rows: slice) -> TextColumn:
+        """The column of values `rows` only, of the same kind."""
+        records = None if self.records is None else self.records[rows]
+        return replace(self, starts=self.starts[rows], ends=self.ends[rows], records=records)
 
 
 @dataclass
