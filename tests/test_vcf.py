@@ -7,6 +7,7 @@ import shutil
 import struct
 from pathlib import Path
 
+import numpy as np
 import pysam
 import pysam.bcftools
 import pytest
@@ -14,7 +15,7 @@ from pysam.libcbgzf import BGZFile
 
 from genotel.extractors.vcf import VcfExtractor
 from genotel.extractors.vcf_header import structured_fields, vcf_programs
-from genotel.extractors.vcf_text import TextScan
+from genotel.extractors.vcf_text import TextScan, _mentions_end
 from genotel.options import Options
 from genotel.sniff import sniff
 from genotel.stats.variants import VariantCountsAccumulator
@@ -245,6 +246,16 @@ def test_read_header_and_batches_entry_points() -> None:
 def test_gvcf_means_a_reference_block_record(tmp_path: Path, body: str, gvcf: bool) -> None:
     record = record_of(write(tmp_path, META + CHROM_2 + body))
     assert features(record)["gvcf"] == str(gvcf).lower()
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "found"),
+    [(b"DP=3;END=9", 0, True), (b"END=", 0, True), (b"xEND", 0, False), (b"ENDx=END", 0, False),
+     (b"END=5\tEE", 1, False), (b"EEND=", 0, True), (b"", 0, False), (b"E", 0, False)],
+)
+def test_mentions_end_finds_the_key_anywhere_after_start(text: bytes, start: int, found: bool) -> None:
+    """The pre-check that lets most batches skip the reference-block test: no false negative."""
+    assert _mentions_end(np.frombuffer(text, dtype=np.uint8), start) is found
 
 
 def test_gvcf_in_a_sites_only_file(tmp_path: Path) -> None:
