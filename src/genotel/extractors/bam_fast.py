@@ -51,7 +51,7 @@ DECODE_RECORDS = 16384
 AGENT_TRIMMER = "AGeNT_Trimmer"
 _HIGHEST_PRINTABLE_QUALITY = 94  # phred + 33 stays ASCII up to here
 _HEADER_GROUP_BYTES = 1 << 16
-_CHILD_START_BYTES = 8 << 20  # compressed bytes read in about the time a child takes to start
+_CHILD_START_BYTES = 4 << 20  # compressed bytes the parent reads while a child starts (0.25 s measured, ~17 MB/s)
 
 
 def fast_path_wanted() -> bool:
