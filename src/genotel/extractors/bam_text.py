@@ -13,6 +13,7 @@ Python with C's `%g`, the formatting whose lengths `bam_aux` already proves equa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -229,10 +230,24 @@ def _tag_column(
             chosen = kind == code
             if chosen.any():
                 numbers[chosen] = values_at(buffer, value_start[chosen], dtype)
+        if numbers.min() >= 0 and numbers.max() < _SMALL:  # most tags (AS, NM, XS, MQ...): entries of a table
+            text, starts, ends = _prefixed_small_integers(prefix)
+            return TextColumn(text, starts[numbers], ends[numbers], record)
         lengths = text_digits(numbers)
         values = np.empty(int(lengths.sum()), dtype=np.uint8)
         write_integers(values, np.cumsum(lengths), numbers)
     return _prefixed(prefix, values, lengths, record)
+
+
+@lru_cache(maxsize=64)
+def _prefixed_small_integers(prefix: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`prefix` + the decimal text of each of 0..65535, back to back, and where each one starts and ends.
+
+    An integer tag's column is then a gather of table entries instead of a digit loop and a
+    per-byte scatter (0.5 MB per tag name, built once per process in about a millisecond).
+    """
+    column = _prefixed(prefix, _SMALL_TEXT, _SMALL_LENGTHS, np.arange(_SMALL))
+    return column.data, column.starts, column.ends
 
 
 def _prefixed(prefix: bytes, values: np.ndarray, lengths: np.ndarray, record: np.ndarray) -> TextColumn:
