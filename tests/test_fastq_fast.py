@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genotel.batches import Strings
+from genotel.batches import Strings, gather
 from genotel.extractors.fastq_parse import NumpyFastqReader
 from genotel.stats.fastq_streams import _other, _plain_other
-from genotel.stats.fields import gather
 from genotel.stats.line_spans import MAX_PADDED_WIDTH, gather_lines
 from genotel.stats.qual import QualAcgtAccumulator
 from genotel.stats.sam_fields import NAME_SEPARATORS, _tokens_by_separator, name_separators, name_tokens

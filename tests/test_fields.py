@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from genotel.batches import Strings
-from genotel.stats.fields import COPY_WIDTH, gather, gather_by_positions, separators_text, split_fields
+from genotel.batches import COPY_WIDTH, Strings, gather, gather_by_positions
+from genotel.stats.fields import separators_text, split_fields
 from genotel.stats.gain import GainProbe
 from genotel.stats.sam_fields import SamDictionaryAccumulator, SamText, add_sam_streams, name_tokens
 from genotel.textio import split_lines

@@ -11,14 +11,13 @@ import pysam.bcftools
 import pytest
 import zstandard
 
-from genotel.batches import Strings
+from genotel.batches import Scratch, Strings
 from genotel.engine import make_record
 from genotel.extractors.vcf import VcfExtractor
 from genotel.extractors.vcf_header import parse_header
 from genotel.extractors.vcf_text import TextScan
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
-from genotel.stats.fields import Scratch
 from genotel.stats.gain import GainProbe
 from genotel.stats.hashing import hash_strings
 from genotel.stats.variants import VariantFieldsAccumulator

@@ -17,8 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..batches import PackedBases, Strings, byte_rows, values_at
-from ..stats.fields import range_positions
+from ..batches import PackedBases, Strings, byte_rows, range_positions, values_at
 from ..stats.sam_fields import SamText, TextColumn
 from .bam_aux import FLOAT_KINDS, PADDING, float_text, sums_per_range, text_digits
 from .bam_records import Contigs, Records

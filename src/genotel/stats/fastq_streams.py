@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..batches import Strings
-from .fields import gather
+from ..batches import Strings, gather
 from .gain import GainProbe
 
 STREAM_NAMES = ("DESC", "SEQ", "QUAL", "Other")

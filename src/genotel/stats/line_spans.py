@@ -11,8 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..batches import byte_rows
-from .fields import gather
+from ..batches import byte_rows, gather
 
 MAX_PADDED_WIDTH = 512  # spans up to this long are copied as padded rows
 

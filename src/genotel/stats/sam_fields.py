@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..batches import Strings, gather_strings
+from ..batches import Strings, gather, gather_strings
 from .cardinality import CardinalityAccumulator, CardinalityResult
-from .fields import gather, separators_text, split_fields
+from .fields import separators_text, split_fields
 from .gain import GainProbe
 
 SAM_COLUMNS = ("QNAME", "FLAG", "RNAME", "POS", "MAPQ", "CIGAR", "RNEXT", "PNEXT", "TLEN", "SEQ", "QUAL")

@@ -16,9 +16,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..batches import Strings
+from ..batches import Strings, gather
 from .cardinality import CardinalityAccumulator, CardinalityResult
-from .fields import gather
 from .vcf_fields import VcfFieldSplitter, VcfText
 
 ID_COLUMN = 2

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fields import Scratch, gather
-from .fields import range_positions as ranges
+from ..batches import Scratch, gather
+from ..batches import range_positions as ranges
 from .gain import GainProbe
 from .vcf_keys import WORD, KeyNames, Words, first_byte
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fields import Scratch
+from ..batches import Scratch
 from .hashing import mix64
 
 WORD = 8  # bytes per uint64
