@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import zstandard
 
 from genotel.record import render_fields_gain
+from genotel.stats import gain
 from genotel.stats.gain import GainProbe, chunk_selected
 
 
@@ -31,6 +34,23 @@ def test_sizes_do_not_depend_on_how_text_is_split_into_adds() -> None:
             probe.add("S", text[start : start + piece])
         results.append(probe.result()[0].compressed_size)
     assert len(set(results)) == 1
+
+
+def test_memory_bound_compresses_the_fullest_stream_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_BUFFERED_BYTES in all, the fullest stream's text is compressed as a chunk of its
+    own; numpy arrays (strided ones too) count as their bytes."""
+    monkeypatch.setattr(gain, "MAX_BUFFERED_BYTES", 1500)
+    zstd = zstandard.ZstdCompressor(level=1, write_checksum=False, write_content_size=False)
+    first = bytes(range(256)) * 4
+    pairs = np.frombuffer(b"xy" * 800, dtype=np.uint8)
+    probe = GainProbe(level=1, chunk_bytes=1000)
+    probe.add("A", first[:900])
+    probe.add("B", pairs[::2])  # 800 bytes of "x": 1,700 buffered, so A's 900 go now
+    probe.add("A", first[900:])
+    sizes = {size.name: size for size in probe.result()}
+    assert (sizes["A"].text_size, sizes["B"].text_size) == (1024, 800)
+    assert sizes["A"].compressed_size == len(zstd.compress(first[:900])) + len(zstd.compress(first[900:]))
+    assert sizes["B"].compressed_size == len(zstd.compress(b"x" * 800))
 
 
 def test_chunk_sampling_is_deterministic_and_keeps_the_first() -> None:
