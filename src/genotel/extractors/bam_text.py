@@ -263,7 +263,7 @@ def _prefixed(prefix: bytes, values: np.ndarray, lengths: np.ndarray, record: np
 
 
 @dataclass
-class TagTextColumn(PaddedColumn):
+class TagTextColumn(TextColumn):
     """A text tag (Z, H) whose values stay where the record holds them: `starts`/`ends` are the
     value's bytes, and `prefix` (`XX:Z:`, which BAM does not store) comes first in the SAM text.
 
