@@ -108,15 +108,15 @@ class DistinctHashes:
         table = self.table
         while len(pending):
             held = table[slots]
-            empty = held == 0
-            if empty.any():
+            going_on = held != keys  # an empty slot (0) holds no key
+            claimed = np.flatnonzero(held == 0)
+            if len(claimed):
                 # Distinct keys may claim the same empty slot in one round: one of them holds it
-                # after the write, the others probe on.
-                table[slots[empty]] = keys[empty]
-                claimed = np.flatnonzero(empty)
-                stored[pending[claimed[table[slots[claimed]] == keys[claimed]]]] = True
-                held = table[slots]
-            going_on = held != keys
+                # after the write, the others probe on. Only the claimed slots are read again.
+                table[slots[claimed]] = keys[claimed]
+                won = claimed[table[slots[claimed]] == keys[claimed]]
+                stored[pending[won]] = True
+                going_on[won] = False
             pending, keys, slots = pending[going_on], keys[going_on], (slots[going_on] + 1) & mask
         self.size += int(np.count_nonzero(stored))
         return stored
