@@ -1,8 +1,9 @@
 """Byte spans of many lines at once (read headers, names, sequences), copied as fixed-width rows.
 
-`fields.gather` computes an index per byte; when the spans are short and of similar length it
-is faster to copy each span's row of the longest span's width whole (one memcpy per row, as
-`batches.byte_rows` does) and cut the padding away with a ready-made mask per length.
+`batches.gather` copies each span as 16-byte items (two or more for longer spans); when the
+spans are short and of similar length it is faster to copy each span's row of the longest
+span's width whole (one memcpy per row, as `batches.byte_rows` does) and cut the padding away
+with a ready-made mask per length.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def padded_lines(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> n
 
     Rows as wide as the longest span are copied whole (one memcpy each, no index per byte) and,
     unless every span has that length, a ready-made row mask per length cuts the padding away.
-    Measured: 2x faster than `fields.gather` on read headers of varying length, and 20 % faster
-    than labelling every byte of a chunk on reads of varying length.
+    Measured: 1.3x faster than `batches.gather` on read headers of varying length (65,536
+    headers of bench_R1, 0.57 ms against 0.75), and 20 % faster than labelling every byte of a
+    chunk on reads of varying length.
     """
     if not len(lengths):
         return np.zeros(0, dtype=np.uint8)
