@@ -6,8 +6,10 @@ a line: integers become decimal text vectorised, RNAME/RNEXT come from the conti
 (`*` for none, `=` for RNEXT on RNAME's contig, as htslib's `sam_format1` prints them), CIGAR
 operations are written as `<length><op>`, SEQ is decoded from its 4-bit codes and QUAL is
 phred + 33 (`*` where absent). Each tag's whole text `XX:t:value` comes from the tag walk's
-positions; floats (`f`, `d` and `B:f` elements) are formatted one distinct value at a time in
-Python with C's `%g`, the formatting whose lengths `bam_aux` already proves equal to htslib's.
+positions (text tags' values are read straight from the record buffer, integer tags below 65536
+are entries of a table of prefixed texts); floats (`f`, `d` and `B:f` elements) are formatted
+one distinct value at a time in Python with C's `%g`, the formatting whose lengths `bam_aux`
+already proves equal to htslib's.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ _SMALL_LENGTHS = text_digits(np.arange(_SMALL))
 _SMALL_ENDS = np.cumsum(_SMALL_LENGTHS)
 _SMALL_STARTS = _SMALL_ENDS - _SMALL_LENGTHS
 _SMALL_TEXT = np.frombuffer("".join(map(str, range(_SMALL))).encode(), dtype=np.uint8)
+INTEGER_TABLE_MIN_VALUES = 4096  # integer tag values of a batch from which the tag's table pays
 
 
 def sam_text(records: Records, start: int, stop: int, contigs: Contigs, full: bool = True) -> SamText:
@@ -229,7 +232,8 @@ def _tag_column(
             chosen = kind == code
             if chosen.any():
                 numbers[chosen] = values_at(buffer, value_start[chosen], dtype)
-        if numbers.min() >= 0 and numbers.max() < _SMALL:  # most tags (AS, NM, XS, MQ...): entries of a table
+        # Most tags (AS, NM, XS, MQ...) in batches big enough to pay for the table once: its entries.
+        if len(numbers) >= INTEGER_TABLE_MIN_VALUES and numbers.min() >= 0 and numbers.max() < _SMALL:
             text, starts, ends = _prefixed_small_integers(prefix)
             return TextColumn(text, starts[numbers], ends[numbers], record)
         lengths = text_digits(numbers)
@@ -243,7 +247,8 @@ def _prefixed_small_integers(prefix: bytes) -> tuple[np.ndarray, np.ndarray, np.
     """`prefix` + the decimal text of each of 0..65535, back to back, and where each one starts and ends.
 
     An integer tag's column is then a gather of table entries instead of a digit loop and a
-    per-byte scatter (0.5 MB per tag name, built once per process in about a millisecond).
+    per-byte scatter (0.64 MB per tag name, built once per process in ~8 ms: the cost of the
+    digit loop on some 8,000 values, hence INTEGER_TABLE_MIN_VALUES).
     """
     column = _prefixed(prefix, _SMALL_TEXT, _SMALL_LENGTHS, np.arange(_SMALL))
     return column.data, column.starts, column.ends
@@ -267,8 +272,9 @@ class TagTextColumn(TextColumn):
     """A text tag (Z, H) whose values stay where the record holds them: `starts`/`ends` are the
     value's bytes, and `prefix` (`XX:Z:`, which BAM does not store) comes first in the SAM text.
 
-    The dictionary fields read the bare values in place (`strings(skip=len(prefix))`); the text
-    with its prefixes is put together only when the probe asks for it.
+    The dictionary fields read the bare values straight from the record buffer
+    (`strings(skip=len(prefix))`); the text with its prefixes is put together only when the
+    probe asks for it.
     """
 
     prefix: bytes = b""

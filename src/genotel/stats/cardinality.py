@@ -40,9 +40,9 @@ class DistinctHashes:
     It replaced sorted levels merged like an LSM tree: a lookup is one or two random reads
     instead of a binary search in every level (measured on 3 M read names of bench.bam, each
     twice: 1.15 s against 1.28 s with the hashing; 3x less on the set itself with random
-    hashes). A batch's repeats are found first by one `np.unique` (20-25 % faster on those names
-    than resolving repeats inside the probing rounds), so the table sees each value once; a
-    batch known to be distinct (read names of a FASTQ) skips that sort. Each probing round is a
+    hashes). A batch's repeats are found first by one sort (`first_occurrences`; 20-25 % faster
+    on those names than resolving repeats inside the probing rounds), so the table sees each
+    value once, in ascending order. Each probing round is a
     few numpy calls over the hashes still unresolved; the table grows 4x when half full, so
     rounds stay few. Zero marks an empty slot, so a hash of zero is stored as one (a 2**-64
     chance of merging two values; the HyperLogLog sketch still sees the true hash). Pickled (a
@@ -336,8 +336,8 @@ class CardinalityAccumulator:
                 else:
                     self.exact.insert(keys[stored])
             first_index = first_index[stored]
-        # else approximate once exact counting has stopped: the batch's first occurrences count as new
-        # In file order; every record new (read names) needs no sort.
+        # (Once exact counting has stopped, the batch's first occurrences count as new.)
+        # New values in file order; when every record is one (read names), no sort is needed.
         new_index = np.arange(count) if len(first_index) == count else np.sort(first_index)
         self.sketch.add(hashes[new_index])  # values seen before cannot raise a register
         if self.records < MODEL_RECORDS:
