@@ -585,6 +585,10 @@ def test_integer_text_of_every_width() -> None:
     column = integer_column(values)
     assert column.strings().to_list() == [str(value).encode() for value in values.tolist()]
     assert integer_column(np.array([3, 200, 65535])).strings().to_list() == [b"3", b"200", b"65535"]
+    edges = [sign * (10**k + step) for k in range(10) for step in (-1, 0, 1) for sign in (1, -1)]
+    rng = np.random.default_rng(5)
+    many = np.concatenate([np.array(edges), rng.integers(-(2**31), 2**32, 5000), rng.integers(-99, 100, 500)])
+    assert integer_column(many).strings().to_list() == [str(value).encode() for value in many.tolist()]
 
 
 @pytest.mark.parametrize("gain", [True, False])
