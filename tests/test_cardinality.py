@@ -12,6 +12,7 @@ from genotel.stats.cardinality import (
     DistinctHashes,
     HyperLogLog,
     batch_first_occurrences,
+    first_occurrences,
     leading_zeros,
     value_hashes,
 )
@@ -63,6 +64,10 @@ def test_batch_first_occurrences_match_numpy_unique() -> None:
         hashes = rng.integers(0, max(1, size // 3), size=size).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         _, first = np.unique(hashes, return_index=True)
         assert batch_first_occurrences(hashes).tolist() == sorted(first.tolist())
+        stored = np.where(hashes == 0, np.uint64(1), hashes)  # zero is stored as one
+        keys, first_index = first_occurrences(hashes)
+        expected_keys, expected_first = np.unique(stored, return_index=True)
+        assert keys.tolist() == expected_keys.tolist() and first_index.tolist() == expected_first.tolist()
 
 
 def test_hyperloglog_within_two_percent() -> None:
