@@ -15,7 +15,7 @@ import pytest
 
 from genotel.batches import Strings, gather
 from genotel.extractors.fastq_parse import NumpyFastqReader
-from genotel.stats.fastq_streams import _other, _plain_other
+from genotel.stats.fastq_streams import _other, _plain_other, _stream_ranges
 from genotel.stats.line_spans import MAX_PADDED_WIDTH, gather_lines
 from genotel.stats.qual import QualAcgtAccumulator
 from genotel.stats.sam_fields import NAME_SEPARATORS, _tokens_by_separator, name_separators, name_tokens
@@ -153,7 +153,8 @@ def test_other_from_its_size_equals_the_gathered_other(tmp_path: Path, text: byt
             continue
         named = len(batch.header_strings().buffer) + len(batch.sequences.buffer) + len(batch.quality_text.buffer)
         plain = _plain_other(layout.data, layout.size, layout.line_ends, len(batch), named)
-        gathered = _other(layout.data, layout.size, layout.line_starts, layout.line_ends, 0)
+        ranges = _stream_ranges(layout.data, layout.line_starts, layout.line_ends, 0)
+        gathered = _other(layout.data, layout.size, layout.line_ends, *ranges)
         if plain is not None:
             assert plain.tobytes() == gathered.tobytes()
         else:

@@ -52,38 +52,39 @@ def add_fastq_streams(
     """
     if size == 0:
         return
+    other = None
     if own is not None:
         desc, seq, qual = (strings.buffer for strings in own)
         other = _plain_other(data, size, line_ends, len(own[0]), len(desc) + len(seq) + len(qual))
-        if other is None:
-            other = _other(data, size, line_starts, line_ends, first_phase)
-    else:
-        phase = (first_phase + np.arange(len(line_starts))) % 4
-        range_starts = _range_starts(data, line_starts, line_ends, phase)
-        desc, seq, qual = (
-            gather(data, range_starts[phase == kind], line_ends[phase == kind])
-            for kind in (_HEADER, _SEQUENCE, _QUALITY)
-        )
-        other = _other(data, size, line_starts, line_ends, first_phase)
+    if other is None:
+        phase, range_starts = _stream_ranges(data, line_starts, line_ends, first_phase)
+        if own is None:
+            desc, seq, qual = (
+                gather(data, range_starts[phase == kind], line_ends[phase == kind])
+                for kind in (_HEADER, _SEQUENCE, _QUALITY)
+            )
+        other = _other(data, size, line_ends, phase, range_starts)
     for name, text in zip(STREAM_NAMES, (desc, seq, qual, other), strict=True):
         if len(text):
             probe.add(name, text)
 
 
-def _range_starts(data: np.ndarray, line_starts: np.ndarray, line_ends: np.ndarray, phase: np.ndarray) -> np.ndarray:
-    """Where each line's stream text starts: after the `@` of a header line, else at the line start."""
-    first_byte = data[np.minimum(line_starts, len(data) - 1)]
-    at = (phase == _HEADER) & (line_ends > line_starts) & (first_byte == _AT)
-    return line_starts + at
-
-
-def _other(data: np.ndarray, size: int, line_starts: np.ndarray, line_ends: np.ndarray, first_phase: int) -> np.ndarray:
-    """The bytes between the stream ranges (header after `@`, sequence, qualities), and around them."""
+def _stream_ranges(
+    data: np.ndarray, line_starts: np.ndarray, line_ends: np.ndarray, first_phase: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's phase in its record, and where its stream text starts (a header after its `@`)."""
     phase = (first_phase + np.arange(len(line_starts))) % 4
+    first_byte = data[np.minimum(line_starts, len(data) - 1)]
+    return phase, line_starts + ((phase == _HEADER) & (line_ends > line_starts) & (first_byte == _AT))
+
+
+def _other(
+    data: np.ndarray, size: int, line_ends: np.ndarray, phase: np.ndarray, range_starts: np.ndarray
+) -> np.ndarray:
+    """The bytes between the stream ranges (header after `@`, sequence, qualities), and around them."""
     named = phase != _PLUS
     gap_starts = np.concatenate(([0], line_ends[named]))
-    gap_ends = np.concatenate((_range_starts(data, line_starts, line_ends, phase)[named], [size]))
-    return gather(data, gap_starts, gap_ends)
+    return gather(data, gap_starts, np.concatenate((range_starts[named], [size])))
 
 
 def _plain_other(
