@@ -38,7 +38,6 @@ _NAME_AND_TYPE = 5  # "XX:t:"
 
 _float_texts: dict[tuple[int, int], bytes] = {}
 PADDING = 512  # zero bytes after a segment's data, so fixed-width reads near its end stay in bounds
-_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)
 _TEN_TO_THE = 10 ** np.arange(19, dtype=np.int64)
 _LOG10_2_Q12 = 1233  # log10(2) * 2**12, rounded up: floor(bits * 1233 / 4096) = floor(bits * log10(2)) for bits < 3000
 _EXACT_FLOAT_LIMIT = 1 << 53
@@ -72,7 +71,7 @@ def text_digits(values: np.ndarray) -> np.ndarray:
     values = values.astype(np.int64)
     magnitudes = np.abs(values) | 1  # | 1: zero prints one digit; no power of ten changes its length
     if len(magnitudes) and int(magnitudes.max()) >= _EXACT_FLOAT_LIMIT:
-        return 1 + np.searchsorted(_POWERS_OF_TEN, np.abs(values), side="right") + (values < 0)
+        return 1 + np.searchsorted(_TEN_TO_THE[1:], np.abs(values), side="right") + (values < 0)
     approximate = (np.frexp(magnitudes.astype(np.float64))[1] * _LOG10_2_Q12) >> 12
     return approximate + (magnitudes >= _TEN_TO_THE[approximate]) + (values < 0)
 

@@ -19,9 +19,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..batches import PackedBases, Strings, byte_rows, range_positions, values_at
+from ..batches import PackedBases, Strings, range_positions, values_at
+from ..stats.line_spans import gather_lines
 from ..stats.sam_fields import SamText, TextColumn
-from .bam_aux import FLOAT_KINDS, PADDING, float_text, sums_per_range, text_digits
+from .bam_aux import FLOAT_KINDS, float_text, sums_per_range, text_digits
 from .bam_records import Contigs, Records
 
 _CIGAR_LETTERS = np.frombuffer(b"MIDNSHP=X", dtype=np.uint8)
@@ -80,8 +81,8 @@ def sam_text(records: Records, start: int, stop: int, contigs: Contigs, full: bo
 
 class PaddedColumn(TextColumn):
     """Short values at scattered places of a padded segment buffer (read names): gathered as
-    rows of one width, then masked to each value's length (a few byte passes, not index
-    arithmetic per byte)."""
+    rows of one width, then masked to each value's length (`line_spans.gather_lines`: a few
+    byte passes, not index arithmetic per byte)."""
 
     def text(self) -> np.ndarray:
         return self._rows(0)
@@ -94,14 +95,7 @@ class PaddedColumn(TextColumn):
 
     def _rows(self, skip: int) -> np.ndarray:
         starts = np.minimum(self.starts + skip, self.ends)
-        lengths = self.ends - starts
-        width = int(lengths.max()) if len(lengths) else 0
-        if not width or width > PADDING or int(starts.max()) + width > len(self.data):
-            return super().text() if not skip else super().strings(skip).buffer
-        rows = byte_rows(self.data, starts, width)
-        if (lengths == width).all():
-            return rows.ravel()
-        return rows[np.arange(width)[None, :] < lengths[:, None]]
+        return gather_lines(self.data, starts, self.ends - starts)
 
 
 class Contiguous(PaddedColumn):

@@ -48,10 +48,7 @@ class TextColumn:
     def strings(self, skip: int = 0) -> Strings:
         """The values as Strings, without the first `skip` bytes of each (e.g. a tag's `XX:Z:`)."""
         starts = np.minimum(self.starts + skip, self.ends)
-        lengths = self.ends - starts
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return Strings(gather(self.data, starts, self.ends), offsets)
+        return gather_strings(self.data, starts, self.ends - starts)
 
     def subset(self, rows: slice) -> TextColumn:
         """The column of values `rows` only, of the same kind."""

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..batches import Strings, gather
+from ..batches import Strings, gather_strings
 from .cardinality import CardinalityAccumulator, CardinalityResult
 from .vcf_fields import VcfFieldSplitter, VcfText
 
@@ -59,7 +59,7 @@ class VcfDictionaryAccumulator:
             return []
         ids = text.fixed[ID_COLUMN]
         found: list[tuple[int, str, str, Strings]] = [
-            (-1, "ID", "", _strings(text.data, ids.starts[:lines], ids.ends[:lines]))
+            (-1, "ID", "", gather_strings(text.data, ids.starts[:lines], ids.ends[:lines] - ids.starts[:lines]))
         ]
         for parent, pieces, names, wanted, starts in (
             ("INFO", text.info, splitter.info_keys.names, self.info_text_keys, text.info_values),
@@ -72,7 +72,7 @@ class VcfDictionaryAccumulator:
                 if name in wanted:
                     chosen = np.flatnonzero(keys == key)
                     if len(chosen):
-                        strings = _strings(text.data, starts[chosen], pieces.ends[chosen])
+                        strings = gather_strings(text.data, starts[chosen], pieces.ends[chosen] - starts[chosen])
                         found.append((int(chosen[0]), name, parent, strings))
         found[1:] = sorted(found[1:], key=lambda item: (item[2] != "INFO", item[0]))
         return [(name, parent, strings) for _, name, parent, strings in found]
@@ -89,9 +89,3 @@ class VcfDictionaryAccumulator:
         """Each field's table model over the values it was fed (within `--sample`)."""
         return [field.result() for field in self.fields.values()]
 
-
-def _strings(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Strings:
-    lengths = ends - starts
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return Strings(gather(data, starts, ends), offsets)
