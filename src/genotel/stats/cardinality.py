@@ -165,11 +165,6 @@ def first_occurrences(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.minimum.reduceat(order, starts)
 
 
-def batch_first_occurrences(hashes: np.ndarray) -> np.ndarray:
-    """Positions (ascending) of the first occurrence of each distinct hash of one batch."""
-    return np.sort(first_occurrences(hashes)[1])
-
-
 class HyperLogLog:
     """A cardinality sketch over uint64 hashes (Flajolet et al. 2007, with linear counting)."""
 
