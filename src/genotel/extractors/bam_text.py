@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..batches import PackedBases, Strings, range_positions, values_at
+from ..batches import PackedBases, Strings, gather, range_positions, values_at
 from ..stats.line_spans import gather_lines
 from ..stats.sam_fields import SamText, TextColumn
 from .bam_aux import FLOAT_KINDS, float_text, sums_per_range, text_digits
@@ -283,7 +283,7 @@ class TagTextColumn(TextColumn):
 
     def _with_prefix(self) -> TextColumn:
         lengths = self.ends - self.starts
-        return _prefixed(self.prefix, self.data[range_positions(self.starts, lengths)], lengths, self.records)
+        return _prefixed(self.prefix, gather(self.data, self.starts, self.ends), lengths, self.records)
 
 
 def _float_values(bits: np.ndarray, letter: int) -> tuple[np.ndarray, np.ndarray]:
