@@ -14,6 +14,7 @@ data=benchmarks/data
 big=("$data/bench.bam" "$data/bench_R1.fastq.gz" "$data/bench_R2.fastq.gz" "$data/allsites.vcf.gz" "$data/genes.gff")
 time_run() {  # prints wall seconds of one run
   local start end
+  rm -f "$small/out.jsonl"  # --output appends
   start=$(date +%s.%N)
   "$genotel" record "$@" --output "$small/out.jsonl" > /dev/null 2>&1 || true
   end=$(date +%s.%N)

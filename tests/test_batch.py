@@ -80,11 +80,12 @@ def test_resume_needs_output() -> None:
     assert result.code == 2 and "--resume needs --output" in result.err
 
 
-def test_output_without_resume_starts_afresh(tmp_path: Path) -> None:
+def test_output_appends_to_its_own_file(tmp_path: Path) -> None:
     output = tmp_path / "records.jsonl"
-    output.write_text('{"file": "old", "record": {}}\n')
     assert run_cli("record", FIXTURES / "genes.gff", "--output", output).code == 0
-    assert list(jsonl(output)) == ["genes.gff"]
+    assert run_cli("record", FIXTURES / "genes.gtf", "--output", output).code == 0
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [Path(line["file"]).name for line in lines] == ["genes.gff", "genes.gtf"]
 
 
 def test_jobs_and_threads_never_oversubscribe_the_cores() -> None:

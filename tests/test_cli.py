@@ -31,7 +31,7 @@ def test_json_is_one_object_for_one_file_and_an_array_for_several() -> None:
 
 def test_telemetry_writes_the_exact_records_and_nothing_else(tmp_path: Path) -> None:
     target = tmp_path / "telemetry.json"
-    result = run_cli("record", FIXTURES / "aln_bwa.bam", "--telemetry", target, "--json")
+    result = run_cli("record", FIXTURES / "aln_bwa.bam", f"--telemetry={target}", "--json")
     assert result.code == 0
     assert json.loads(target.read_text()) == result.json()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["telemetry.json"]

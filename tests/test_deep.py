@@ -24,6 +24,11 @@ TRIMMED = [FIXTURES / "trimmed_R1.fastq.gz", FIXTURES / "trimmed_R2.fastq.gz"]
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 
 
+def deep(*fastqs: str | Path) -> list[str | Path]:
+    """`--deep R1 --deep R2`: one option per FASTQ file."""
+    return [word for fastq in fastqs for word in ("--deep", fastq)]
+
+
 def features(*args: str | Path) -> dict[str, str]:
     result = run_cli("record", *args, "--no-gain", "--json")
     assert result.code == 0, result.err
@@ -51,7 +56,7 @@ def deep_items(found: dict[str, str]) -> dict[str, str]:
 def test_reads_aligned_unchanged_all_pair(alignments: str, reader: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if reader == "pysam":
         monkeypatch.setenv("GENOTEL_BAM_READER", "pysam")
-    found = features(FIXTURES / alignments, "--reference", FIXTURES / "ref.fa", "--deep", *READS)
+    found = features(FIXTURES / alignments, "--reference", FIXTURES / "ref.fa", *deep(*READS))
     # ART names its reads `ec536_a-N/1` and `/2`; bwa drops the suffix from the QNAME.
     expected = {"deep": "100.0%", "deep_qtype": "MateSuffix", "deep_trim": "None", "deep_qual": "true"}
     assert deep_items(found) == expected
@@ -64,11 +69,11 @@ def test_reads_trimmed_by_fastp_before_alignment(reader: str, monkeypatch: pytes
         monkeypatch.setenv("GENOTEL_BAM_READER", "pysam")
     # fastp --cut_right and adapter trimming cut 3' ends only: 468 of the 6,498 BAM sequences
     # are proper prefixes of their untrimmed reads, the others equal (checked with pysam).
-    untrimmed = features(FIXTURES / "aln_trimmed.bam", "--deep", *READS)
+    untrimmed = features(FIXTURES / "aln_trimmed.bam", *deep(*READS))
     assert deep_items(untrimmed) == {
         "deep": "100.0%", "deep_qtype": "MateSuffix", "deep_trim": "RightOnly", "deep_qual": "true"
     }  # fmt: skip
-    as_aligned = features(FIXTURES / "aln_trimmed.bam", "--deep", *TRIMMED)
+    as_aligned = features(FIXTURES / "aln_trimmed.bam", *deep(*TRIMMED))
     assert as_aligned["deep_trim"] == "None"
     assert as_aligned["deep"] == "100.0%"
 
@@ -99,7 +104,7 @@ def test_one_fastq_of_a_pair_pairs_with_its_mates_only() -> None:
 
 
 def test_the_same_fastqs_apply_to_every_alignment_file() -> None:
-    result = run_cli("record", FIXTURES / "aln_bwa.bam", FIXTURES / "aln_trimmed.bam", "--deep", *READS,
+    result = run_cli("record", FIXTURES / "aln_bwa.bam", FIXTURES / "aln_trimmed.bam", *deep(*READS),
                      "--no-gain", "--json")  # fmt: skip
     assert result.code == 0, result.err
     records = result.json()
@@ -130,7 +135,7 @@ def test_accumulators_merge() -> None:
 
 def test_a_pair_of_unequal_length_is_an_error() -> None:
     renamed = FIXTURES / "renamed_R1.fastq.gz"
-    result = run_cli("record", FIXTURES / "aln_bwa.bam", "--deep", READS[0], renamed)
+    result = run_cli("record", FIXTURES / "aln_bwa.bam", *deep(READS[0], renamed))
     assert result.code == 2
     assert result.err.strip().splitlines() == [
         f"genotel: error: {renamed}: has 500 reads but {READS[0]} has 3,361: --deep needs the two files of one pair"
@@ -183,9 +188,9 @@ def test_deep_needs_alignment_files_and_at_most_two_fastqs() -> None:
     assert result.err.strip() == (
         f"genotel: error: --deep pairs FASTQ reads with alignments, but {READS[0]} is FASTQ, not SAM/BAM/CRAM"
     )
-    result = run_cli("record", FIXTURES / "aln_bwa.bam", "--deep", *READS, READS[0])
+    result = run_cli("record", FIXTURES / "aln_bwa.bam", *deep(*READS, READS[0]))
     assert result.code == 2
-    assert "--deep takes one or two FASTQ files (R1 [R2]), got 3" in result.err
+    assert "--deep takes one or two FASTQ files (--deep R1 [--deep R2]), got 3" in result.err
 
 
 # --- relationships, trimming and qualities on inline files -------------------------------------
@@ -255,10 +260,10 @@ def test_paired_identical_names_pair_by_file(tmp_path: Path) -> None:
     for number, name in enumerate(names):
         records.append((name, 0x41 | 0x20, *first[number]))
         records.append((name, 0x81 | 0x10, *second[number]))
-    found = features(sam(tmp_path / "aln.sam", records), "--deep", r1, r2)
+    found = features(sam(tmp_path / "aln.sam", records), *deep(r1, r2))
     assert deep_items(found) == {"deep": "100.0%", "deep_qtype": "Identical", "deep_trim": "None", "deep_qual": "true"}
     # The mates swapped: names match, sequences do not.
-    swapped = features(tmp_path / "aln.sam", "--deep", r2, r1)
+    swapped = features(tmp_path / "aln.sam", *deep(r2, r1))
     assert swapped["deep"] == "100.0%" and swapped["deep_trim"] == "LeftRight"
 
 

@@ -12,7 +12,6 @@ import importlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -23,9 +22,10 @@ from .argtypes import fraction, positive_int, probe_codec
 from .engine import assemble_record, extract
 from .errors import GenotelError, UsageError
 from .options import DEFAULT_CODEC_LEVEL, Options
+from .outputs import JsonlOutput, check_not_input, check_telemetry_path, write_atomically
 from .progress import BatchProgress
 from .record import Record
-from .runner import FileTask, JsonlOutput, default_jobs, expand_inputs, make_tasks, run_dask, run_local
+from .runner import FileTask, default_jobs, expand_inputs, make_tasks, run_dask, run_local
 from .sniff import sniff
 
 EXIT_OK = 0
@@ -42,6 +42,10 @@ CLIENT_MODULE = "genotel.client"
 
 
 class _ArgumentParser(argparse.ArgumentParser):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # `--tele x.bam` must not become `--telemetry x.bam`
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
 
@@ -51,14 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"genotel {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
-    record = commands.add_parser("record", help="make the telemetry record of each file")
+    record = commands.add_parser(
+        "record", help="make the telemetry record of each file",
+        description="Read each genomics file once and make its telemetry record: producing programs, base "
+        "qualities, the compressibility of each field and the values that would trouble a compressor. "
+        "Records hold no file names, sample names, sequences or variants.",
+    )  # fmt: skip
     record.set_defaults(handler=_record)
     record.add_argument("files", nargs="+", metavar="FILE",
                         help="SAM/BAM/CRAM, VCF/BCF, GFF/GTF, FASTQ or FASTA files, or folders to search")  # fmt: skip
     record.add_argument(
-        "--telemetry", nargs="?", const=SEND_ONCE, metavar="PATH",
-        help="with PATH: write the exact record(s) to PATH and send nothing; alone: send this run's records",
+        "--telemetry", metavar="=PATH",
+        help="alone: send this run's records; --telemetry=PATH: write the exact record(s) to PATH and send nothing",
     )  # fmt: skip
+    record.add_argument("--force", action="store_true",
+                        help="let --telemetry=PATH replace an existing file that genotel did not write")  # fmt: skip
     record.add_argument("--json", action="store_true", help="print the record(s) as JSON on stdout")
     record.add_argument("--sample", type=positive_int, metavar="N", help="statistics over the first N records only")
     record.add_argument("--reference", type=Path, metavar="FASTA", help="reference FASTA, for CRAM")
@@ -69,14 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compress only a fraction F (0 < F <= 1) of each field stream, and scale")  # fmt: skip
     record.add_argument("--no-gain", dest="gain", action="store_false", help="skip the compressibility probe")
     record.add_argument("--redact", action="store_true", help="hash the example values in hash_issues")
-    record.add_argument("--deep", nargs="+", type=Path, metavar="FASTQ",
-                        help="pair these FASTQ reads (R1 [R2]) with the alignments of each SAM/BAM/CRAM")  # fmt: skip
+    record.add_argument("--deep", action="append", type=Path, metavar="FASTQ",
+                        help="pair FASTQ reads with each SAM/BAM/CRAM's alignments: --deep R1 [--deep R2]")  # fmt: skip
     record.add_argument("--jobs", type=positive_int, metavar="N",
                         help="files in parallel (default: one per core for inputs of 64 MiB or more)")  # fmt: skip
     record.add_argument("--output", metavar="FILE", help="append one JSON line per recorded file as files finish")
     record.add_argument("--resume", action="store_true", help="with --output: skip the files already in FILE")
     record.add_argument("--dask", metavar="tcp://HOST:PORT", help="run on this Dask scheduler (genotel[dask])")
-    inspect = commands.add_parser("inspect", help="show the compressibility probe of a file as a table")
+    inspect = commands.add_parser(
+        "inspect", help="show the compressibility probe of a file as a table",
+        description="Compress each field stream of FILE and show, per field, its text size, compressed size, "
+        "share of the compressed total and ratio; then the file's record.",
+    )  # fmt: skip
     inspect.set_defaults(handler=_inspect)
     inspect.add_argument("file", metavar="FILE")
     inspect.add_argument("--codec", type=probe_codec, default=DEFAULT_CODEC_LEVEL, metavar="zstd-N")
@@ -104,7 +119,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(telemetry_without_path(sys.argv[1:] if argv is None else argv))
         return int(args.handler(args, out, err))
     except GenotelError as exc:
         print(f"genotel: error: {exc}", file=err)
@@ -112,6 +127,13 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except KeyboardInterrupt:
         print("genotel: interrupted", file=err)
         return 130
+
+
+def telemetry_without_path(argv: Sequence[str]) -> list[str]:
+    """`--telemetry` alone never takes the next word as its PATH: only `--telemetry=PATH` names one."""
+    words = list(argv)
+    end = words.index("--") if "--" in words else len(words)
+    return [f"--telemetry={SEND_ONCE}" if word == "--telemetry" and at < end else word for at, word in enumerate(words)]
 
 
 def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -126,9 +148,19 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError(f"no genomics files found in {', '.join(args.files)}")
     if options.deep:
         check_deep(options.deep, paths)
+    inputs = [*paths, *options.deep, *([options.reference] if options.reference else [])]
+    telemetry_path = Path(args.telemetry) if args.telemetry not in (None, SEND_ONCE) else None
+    if telemetry_path is not None:
+        check_not_input(telemetry_path, inputs, f"--telemetry={telemetry_path}")
+        check_telemetry_path(telemetry_path, args.force)
+    output = None
+    if args.output:
+        check_not_input(Path(args.output), inputs, f"--output {args.output}")
+        if telemetry_path is not None and Path(args.output).resolve() == telemetry_path.resolve():
+            raise UsageError(f"--output and --telemetry name the same file: {args.output}")
+        output = JsonlOutput(Path(args.output))
     tasks = make_tasks(paths)
-    output = JsonlOutput(Path(args.output), fresh=not args.resume) if args.output else None
-    to_run = [task for task in tasks if output is None or task.path not in output.done]
+    to_run = [task for task in tasks if not args.resume or task.path not in output.done]  # type: ignore[union-attr]
     jobs = args.jobs or default_jobs(to_run)
     outcomes = run_dask(to_run, options, args.dask) if args.dask else run_local(to_run, options, jobs)
     by_index: dict[int, Record] = {}
@@ -150,7 +182,7 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             record = Record.from_dict(outcome.record)  # type: ignore[arg-type]
             by_index[outcome.task.index] = record
             if output is not None:
-                output.write(outcome)
+                output.write(outcome.task.path, outcome.record)  # type: ignore[arg-type]
             if not args.json:
                 print_summary(outcome.task.path, record, out)
     if output is not None:
@@ -188,7 +220,7 @@ def _deliver(args: argparse.Namespace, records: list[Record], exit_code: int, ou
         print(_records_json(records), file=out)
     send_once = args.telemetry == SEND_ONCE
     if args.telemetry and not send_once and records:
-        write_atomically(Path(args.telemetry), _records_json(records) + "\n")
+        write_atomically(Path(args.telemetry), _records_json(records) + "\n")  # checked before the run
         return exit_code  # --telemetry=PATH: written, never sent
     if client is not None and records:
         exit_code = max(exit_code, int(client.deliver(records, send_once, err)))
@@ -200,7 +232,7 @@ def _deliver(args: argparse.Namespace, records: list[Record], exit_code: int, ou
 def check_deep(fastqs: tuple[Path, ...], paths: list[str]) -> None:
     """--deep takes one or two FASTQ files and pairs them with alignment files only."""
     if len(fastqs) > 2:
-        raise UsageError(f"--deep takes one or two FASTQ files (R1 [R2]), got {len(fastqs)}; put it after the FILEs")
+        raise UsageError(f"--deep takes one or two FASTQ files (--deep R1 [--deep R2]), got {len(fastqs)}")
     for path in paths:
         try:
             data_type = sniff(path).data_type
@@ -236,19 +268,6 @@ def _records_json(records: list[Record]) -> str:
     """One object for one record, an array for several: what --telemetry and --json write."""
     data = records[0].to_dict() if len(records) == 1 else [record.to_dict() for record in records]
     return json.dumps(data, indent=2, ensure_ascii=False)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a crash leaves either the old file or the whole new one."""
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def print_summary(name: str, record: Record, out: TextIO) -> None:

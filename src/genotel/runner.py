@@ -8,7 +8,6 @@ so the output, the errors and the records are the same whichever runs it.
 
 from __future__ import annotations
 
-import json
 import os
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -155,41 +154,3 @@ def _bounded(
             next_task = next(pending, None)
             if next_task is not None:
                 running.add(submit(next_task))
-
-
-class JsonlOutput:
-    """`--output FILE`: one line per recorded file, appended as files finish.
-
-    A line is `{"file": <path as given>, "record": {...}}`: the file name stays in this local
-    file (it is what --resume needs) and never enters the record itself. Each line is written
-    with a single append, so a crash can leave at most one partial last line; opening the
-    file cuts such a line off before anything is appended.
-    """
-
-    def __init__(self, path: Path, fresh: bool) -> None:
-        self.path = path
-        self.done: set[str] = set()
-        if fresh:
-            path.write_bytes(b"")
-        elif path.exists():
-            self._recover()
-        self._descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-
-    def _recover(self) -> None:
-        data = self.path.read_bytes()
-        whole = data[: data.rfind(b"\n") + 1]
-        if len(whole) != len(data):
-            with open(self.path, "r+b") as stream:
-                stream.truncate(len(whole))
-        for line in whole.splitlines():
-            try:
-                self.done.add(json.loads(line)["file"])
-            except (ValueError, KeyError, TypeError):
-                continue
-
-    def write(self, outcome: FileOutcome) -> None:
-        line = json.dumps({"file": outcome.task.path, "record": outcome.record}, ensure_ascii=False) + "\n"
-        os.write(self._descriptor, line.encode("utf-8"))
-
-    def close(self) -> None:
-        os.close(self._descriptor)
