@@ -455,3 +455,56 @@ def test_cardinality_merge_equals_one_pass() -> None:
         second.add(Strings.from_list(values[split:]))
         first.merge(second)
         assert vars(first.result(12_000)) == vars(one.result(12_000)), split
+
+
+# ---- txt_size: the header text as htslib prints it ------------------------------------------
+
+UNMAPPED = "r1\t4\t*\t0\t0\t*\t*\t0\t0\tACGT\tIIII\n"
+HEADER_SHAPES = {
+    "with @SQ": "@HD\tVN:1.6\n@SQ\tSN:c1\tLN:100\n@CO\tafter the contigs\n",
+    "@SQ first": "@SQ\tSN:c1\tLN:100\n@PG\tID:bwa\tPN:bwa\n",
+    "without @SQ": "@HD\tVN:1.6\tSO:unsorted\n@PG\tID:bwa\tPN:bwa\tVN:1\n",
+    "@CO only": "@CO\tonly a comment\n",
+    "no header": "",
+}
+
+
+def samtools_text_size(path: Path, tmp_path: Path) -> int:
+    """`samtools view -h --no-PG FILE | wc -c`, with the samtools that pysam bundles."""
+    text = tmp_path / "as_text.sam"
+    pysam.view("-h", "--no-PG", "-o", str(text), str(path), catch_stdout=False)
+    return text.stat().st_size
+
+
+def converted(sam: Path, data_type: str) -> Path:
+    if data_type == "SAM":
+        return sam
+    target = sam.with_suffix("." + data_type.lower())
+    pysam.view("--no-PG", "-C" if data_type == "CRAM" else "-b", "-o", str(target), str(sam), catch_stdout=False)
+    return target
+
+
+@pytest.mark.parametrize("reader", ["fast", "pysam"])
+@pytest.mark.parametrize("data_type", ["SAM", "BAM", "CRAM"])
+@pytest.mark.parametrize("shape", list(HEADER_SHAPES))
+def test_text_size_counts_the_header_as_samtools_prints_it(
+    shape: str, data_type: str, reader: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if reader == "pysam":
+        monkeypatch.setenv("GENOTEL_BAM_READER", "pysam")
+    sam = tmp_path / "shape.sam"
+    sam.write_text(HEADER_SHAPES[shape] + UNMAPPED * 3)
+    path = converted(sam, data_type)
+    record = record_of(path)
+    assert record["source"]["txt_size"] == samtools_text_size(path, tmp_path)  # type: ignore[index]
+    if data_type == "SAM":
+        assert record["source"]["txt_size"] == sam.stat().st_size  # type: ignore[index]
+
+
+@pytest.mark.parametrize("data_type", ["SAM", "BAM"])
+def test_text_size_with_a_50_mb_comment_line(data_type: str, tmp_path: Path) -> None:
+    sam = tmp_path / "long_comment.sam"
+    sam.write_text("@HD\tVN:1.6\n@CO\t" + "x" * (50 << 20) + "\n" + UNMAPPED * 2)
+    path = converted(sam, data_type)
+    record = record_of(path, gain=False)
+    assert record["source"]["txt_size"] == sam.stat().st_size == samtools_text_size(path, tmp_path)  # type: ignore[index]

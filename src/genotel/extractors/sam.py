@@ -75,7 +75,7 @@ class SamExtractor:
 
     def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> SamHeader:
         with self._open(path, sniffed, options) as alignments:
-            return parse_header(str(alignments.header))
+            return parse_header(header_text(alignments.header))
 
     def batches(self, path: Path, header: SamHeader, options: Options) -> Iterator[AlignmentBatch]:
         raise NotImplementedError("use extract(); batches() needs an open file")  # pragma: no cover
@@ -101,7 +101,7 @@ class SamExtractor:
         diagnostics = SamDiagnostics(options)
         try:
             with self._open(path, sniffed, options) as alignments:
-                header = parse_header(str(alignments.header))
+                header = parse_header(header_text(alignments.header))
                 for batch in read_batches(alignments, path, sniffed, options, header):
                     counts.add(batch)
                     diagnostics.add(batch)
@@ -176,8 +176,26 @@ class SamExtractor:
                 raise header_error(path, sniffed) from exc
             stack.enter_context(_closing(alignments))
             if sniffed.data_type == "CRAM":
-                check_reference_lengths(path, parse_header(str(alignments.header)), reference, options.reference)
+                check_reference_lengths(path, parse_header(header_text(alignments.header)), reference, options.reference)
             yield alignments
+
+
+def header_text(header: pysam.AlignmentHeader) -> str:
+    """The header text as htslib holds and prints it (`samtools view -H --no-PG`).
+
+    pysam's `str(header)` differs in one way: a header text without @SQ lines gets an empty line
+    after it, before the @SQ lines pysam builds from the binary contig list (or at the very end
+    when there are none). That line is taken out here.
+    """
+    text = str(header)
+    if text.startswith("@SQ\t"):
+        return text
+    first_sq = text.find("\n@SQ\t") + 1  # 0: no @SQ line at all
+    if first_sq == 0:
+        return text[:-1] if text.endswith("\n") else text
+    if first_sq == 1 or text[first_sq - 2] == "\n":  # an empty line just before the first @SQ line
+        return text[: first_sq - 1] + text[first_sq:]
+    return text
 
 
 @contextlib.contextmanager
