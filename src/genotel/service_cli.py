@@ -10,14 +10,39 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import importlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from .argtypes import positive_int
 from .errors import UsageError
 
 LICENCE_TYPES = ("student", "evaluation", "research", "standard", "enterprise")
+# What the collector needs beyond the engine: the `server` extra (pyproject.toml).
+SERVER_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic")
+
+Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+def needs_server(handler: Handler) -> Handler:
+    """Run `handler` only where the collector's libraries are installed; else say how to get them."""
+
+    @functools.wraps(handler)
+    def checked(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        missing = []
+        for name in SERVER_MODULES:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                missing.append(name)
+        if missing:
+            raise UsageError(f"the collector is not installed (missing {', '.join(missing)}): "
+                             "pip install 'genotel[server]'")  # fmt: skip
+        return handler(args, out, err)
+
+    return checked
 
 
 def register(commands: Any) -> None:
@@ -88,6 +113,7 @@ def _database(url: str | None) -> Iterator[Any]:
         database.dispose()
 
 
+@needs_server
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import uvicorn
 
@@ -105,6 +131,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+@needs_server
 def _licence_create(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .service.licences import create_licence
 
@@ -117,6 +144,7 @@ def _licence_create(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+@needs_server
 def _licence_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .service.licences import list_licences
 
@@ -129,6 +157,7 @@ def _licence_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+@needs_server
 def _purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .service.records import purge_expired
 
@@ -138,6 +167,7 @@ def _purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+@needs_server
 def _migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with _database(args.db) as database:
         print(f"schema version {database.schema_version()}", file=out)

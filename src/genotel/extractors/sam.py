@@ -176,7 +176,8 @@ class SamExtractor:
                 raise header_error(path, sniffed) from exc
             stack.enter_context(_closing(alignments))
             if sniffed.data_type == "CRAM":
-                check_reference_lengths(path, parse_header(header_text(alignments.header)), reference, options.reference)
+                header = parse_header(header_text(alignments.header))
+                check_reference_lengths(path, header, reference, options.reference)
             yield alignments
 
 
