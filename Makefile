@@ -17,9 +17,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# Set up, then make the record of a bundled BAM and print it.
+# Set up, then make the record of a bundled BAM and print it, and say how to run genotel next.
 demo: $(VENV)/.installed
 	$(BIN)/genotel record fixtures/aln_bwa.bam --json
+	@echo
+	@echo "genotel is installed in $(VENV). Run it on your own files with"
+	@echo "  $(BIN)/genotel record YOUR_FILE.bam"
+	@echo "or put it on your PATH for this shell first:"
+	@echo "  . $(BIN)/activate && genotel record --help"
 
 # Set up with the test extras, lint, then run the whole test suite.
 test: $(VENV)/.installed-test
