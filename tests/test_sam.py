@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 from pathlib import Path
 
@@ -508,3 +509,22 @@ def test_text_size_with_a_50_mb_comment_line(data_type: str, tmp_path: Path) -> 
     path = converted(sam, data_type)
     record = record_of(path, gain=False)
     assert record["source"]["txt_size"] == sam.stat().st_size == samtools_text_size(path, tmp_path)  # type: ignore[index]
+
+
+PUBLIC = FIXTURES / "public"
+
+
+@pytest.mark.parametrize(
+    "name", ["htslib_index_dos.sam", "htslib_xx_tlen.sam", "htslib_c2_pad.sam"]
+)  # CRLF line ends; `@CO` lines without a tab, which htslib prints as `@CO<TAB>`
+def test_sam_text_size_is_the_file_htslib_rewrites(name: str, tmp_path: Path) -> None:
+    path = PUBLIC / name
+    assert samtools_text_size(path, tmp_path) != path.stat().st_size  # what the test is about
+    extraction = SamExtractor().extract(path, sniff(path), Options())
+    assert extraction.txt_size == path.stat().st_size
+    assert sum(text for _, text, _ in extraction.streams or []) == extraction.txt_size
+    header = b"".join(line for line in path.read_bytes().splitlines(keepends=True) if line.startswith(b"@"))
+    assert dict((name, text) for name, text, _ in extraction.streams or [])["TXT_HEADER"] == len(header)
+    compressed = tmp_path / (name + ".gz")
+    compressed.write_bytes(gzip.compress(path.read_bytes()))
+    assert record_of(compressed)["source"]["txt_size"] == path.stat().st_size  # type: ignore[index]

@@ -48,6 +48,7 @@ from ..stats.alignment import AlignmentCountsAccumulator
 from ..stats.qual import QualAcgtAccumulator, count_code_pairs
 from ..stats.sam_diagnostics import SamDiagnostics
 from ..stats.sam_fields import SamText
+from ..textio import CHUNK_BYTES, open_binary
 from . import bam_fast
 from .base import Extraction, HashIssue, require_bgzf_eof
 from .bgzf import CannotProve
@@ -146,19 +147,23 @@ class SamExtractor:
         if names.misfits:
             issues.append(HashIssue(2, names.misfits))
         flags = ["reference=EXTERNAL"] if options.reference is not None and sniffed.data_type == "CRAM" else []
-        header_text = header.text.encode()
+        if sniffed.data_type == "SAM":
+            header_text, text_size = sam_file_text(path, sniffed.codec)
+        else:
+            header_text = header.text.encode()
+            text_size = len(header_text) + counts.text_size
         return Extraction(
             data_type=sniffed.data_type,
             codec=sniffed.codec,
             disk_size=path.stat().st_size,
-            txt_size=len(header_text) + counts.text_size,
+            txt_size=text_size,
             num_lines=counts.records,
             features=features,
             programs=programs,
             qual_counts=quality.result(),
             hash_issues=issues,
             flags=flags,
-            streams=diagnostics.stream_sizes(header_text, options),
+            streams=with_unprinted_bytes(diagnostics.stream_sizes(header_text, options), text_size),
         )
 
     @contextlib.contextmanager
@@ -179,6 +184,42 @@ class SamExtractor:
                 header = parse_header(header_text(alignments.header))
                 check_reference_lengths(path, header, reference, options.reference)
             yield alignments
+
+
+def sam_file_text(path: Path, codec: str) -> tuple[bytes, int]:
+    """A SAM file's own header bytes (its leading `@` lines) and the size of its whole text.
+
+    htslib rewrites some header lines (`@CO` as `@CO<TAB>`) and drops the `\r` of CRLF line ends;
+    a SAM file's text is its own bytes, as for every text format.
+    """
+    header = []
+    size = 0
+    with open_binary(path, codec) as stream:
+        for line in stream:
+            if not line.startswith(b"@"):
+                size += len(line)
+                break
+            header.append(line)
+            size += len(line)
+        while chunk := stream.read(CHUNK_BYTES):
+            size += len(chunk)
+    return b"".join(header), size
+
+
+def with_unprinted_bytes(
+    streams: list[tuple[str, int, int]] | None, text_size: int
+) -> list[tuple[str, int, int]] | None:
+    """The probe's streams, with the bytes of the file that htslib's text leaves out (the `\r`
+    of CRLF line ends, number spellings it normalises) counted in `Other`, so that the streams
+    add up to `text_size`."""
+    if streams is None:
+        return None
+    missing = text_size - sum(text for _, text, _ in streams)
+    if missing <= 0:
+        return streams
+    if not any(name == "Other" for name, _, _ in streams):
+        streams = [*streams, ("Other", 0, 0)]
+    return [(name, text + missing if name == "Other" else text, compressed) for name, text, compressed in streams]
 
 
 def header_text(header: pysam.AlignmentHeader) -> str:
