@@ -61,7 +61,7 @@ def bcftools_text_size(path: Path) -> int:
         ),
         (
             ['##GATKCommandLine=<ID=GenotypeGVCFs,CommandLine="x",Version="4.2">', "##source=GenotypeGVCFs"],
-            ["GATK.GenotypeGVCFs", "GenotypeGVCFs"],
+            ["GATK.GenotypeGVCFs"],  # one name per GATK tool
         ),
         (["##bcftools_callCommand=call -mv -Oz -o calls.vcf.gz; Date=Sat"], ["bcftools_call"]),
         (["##samtoolsVersion=1.16+htslib-1.16"], ["samtools"]),

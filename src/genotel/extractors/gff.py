@@ -39,7 +39,7 @@ from ..stats.gain import GainProbe
 from ..stats.gff_streams import GffLayout, GffStreams
 from ..textio import LineBatch, line_batches
 from .base import Extraction, HashIssue, require_bgzf_eof
-from .gff_programs import comment_program, has_prodigal_scores, program_name
+from .gff_programs import comment_program, has_prodigal_scores, source_program
 
 COLUMNS = 9
 MAX_DIGITS = 18  # start/end beyond this would not fit an int64: rejected
@@ -241,7 +241,7 @@ class GffParser:
         if len(feature_rows):
             begin, end = columns[:, 0] + 1, columns[:, 1]
             for index, value in _distinct_values(data, begin, end):
-                name = program_name(value.decode("utf-8", "replace"), unescape=not self.gtf)
+                name = source_program(value.decode("utf-8", "replace"), unescape=not self.gtf)
                 if name:
                     programs.append((int(feature_rows[index]), name))
             if not self.prodigal_seen:

@@ -11,6 +11,8 @@ tag removed, plus producer comments, plus `Prodigal` when a feature's attributes
   `AUGUSTUS 3`). Bare digits after `-` or `_` stay (`GeneMarkS-2`, `bwa-mem2`: part of the name).
   A version in parentheses counts too (`tool (v1.2)`). A name that would become empty stays.
 - GFF3 sources are %-unescaped first (`Protein%20Homology`); GTF has no escaping.
+- Ensembl/GENCODE biotypes in column 2 (old Ensembl GTFs: `protein_coding`, `lincRNA`, ...;
+  table in `gff_biotypes.py`) are not programs and are left out.
 - Producer directives that name a program: `#!processor` (NCBI: `NCBI annotwriter`),
   `#!annotation-source` (NCBI: `NCBI RefSeq ...`), `##source-version <tool> <version>`
   (rtracklayer, GenomeTools) and `##provider:` (GENCODE GTF). Not programs, so never taken:
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import re
 from urllib.parse import unquote
+
+from .gff_biotypes import is_biotype
 
 MAX_NAME_CHARS = 100
 
@@ -69,6 +73,13 @@ def program_name(source: str, unescape: bool = False) -> str | None:
     if source in ("", "."):
         return None
     return strip_version(source)[:MAX_NAME_CHARS]
+
+
+def source_program(source: str, unescape: bool = False) -> str | None:
+    """The program a column-2 value names: None for `.`, empty values and Ensembl biotypes."""
+    if is_biotype(source.strip()):
+        return None
+    return program_name(source, unescape)
 
 
 def comment_program(line: str, in_header: bool) -> str | None:

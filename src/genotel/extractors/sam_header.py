@@ -90,8 +90,16 @@ def strip_program_id(program_id: str) -> str:
 
 
 def program_name(program_id: str | None, program_name_tag: str | None) -> str | None:
-    """The name a @PG line contributes to `programs`, from its ID and PN."""
+    """The name a @PG line contributes to `programs`, from its ID and PN.
+
+    An ID that is only a number (`ID:0`, as htsjdk-based tools such as Drop-seq write it) names
+    nothing: the PN is the name then, and a numeric ID without PN gives no name.
+    """
     stripped = strip_program_id(program_id) if program_id else None
+    if stripped and stripped.isdigit():
+        stripped = None
+        if not program_name_tag:
+            return None
     if stripped and (not program_name_tag or program_name_tag.lower().startswith(stripped.lower())):
         return stripped
     if program_name_tag and not stripped:
