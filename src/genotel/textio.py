@@ -52,11 +52,33 @@ def read_chunks(path: Path, codec: str, chunk_bytes: int = CHUNK_BYTES) -> Itera
                 carry = block[cut:]
                 yield block[:cut]
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise FormatError(path, f"truncated or corrupt compressed data ({exc})") from exc
+        raise compressed_data_error(path, exc) from exc
     except OSError as exc:
         raise FormatError(path, f"cannot be read ({exc})") from exc
     if carry:
         yield carry
+
+
+def compressed_data_error(path: Path, exc: Exception) -> FormatError:
+    """The error for gzip/BGZF data that stops inflating, naming the line it cuts."""
+    return FormatError(path, f"truncated or corrupt compressed data ({exc})", line_where(complete_lines(path) + 1))
+
+
+def complete_lines(path: Path) -> int:
+    """The number of newlines in the part of a gzip/BGZF file that inflates (for error messages)."""
+    count = 0
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    with open(path, "rb") as raw:
+        while block := raw.read(CHUNK_BYTES):
+            while block:
+                try:
+                    count += inflater.decompress(block).count(b"\n")
+                except zlib.error:
+                    return count
+                block = inflater.unused_data if inflater.eof else b""
+                if inflater.eof:  # the next gzip member (BGZF block) starts
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    return count
 
 
 @dataclass

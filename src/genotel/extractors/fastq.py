@@ -55,7 +55,7 @@ from ..stats.gain import GainProbe
 from ..stats.qual import QualAcgtAccumulator
 from ..stats.reads import FastqNameStats, ReadLengthAccumulator, head
 from ..textio import line_batches, read_chunks
-from .base import Extraction, HashIssue, require_bgzf_eof
+from .base import Extraction, HashIssue
 from .fastq_parse import (
     PHRED_OFFSET,
     QUAL_HIGHEST,
@@ -108,8 +108,6 @@ class FastqExtractor:
         return NumpyFastqReader(path, header.codec)
 
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        if sniffed.codec == "BGZF":
-            require_bgzf_eof(path)
         lengths = ReadLengthAccumulator()
         names = FastqNameStats(options.sample)
         quality = QualAcgtAccumulator()

@@ -38,7 +38,7 @@ from ..sniff import Sniffed
 from ..stats.gain import GainProbe
 from ..stats.gff_streams import GffLayout, GffStreams
 from ..textio import LineBatch, line_batches
-from .base import Extraction, HashIssue, require_bgzf_eof
+from .base import Extraction, HashIssue
 from .gff_programs import comment_program, has_prodigal_scores, source_program
 
 COLUMNS = 9
@@ -111,8 +111,6 @@ class GffExtractor:
     data_types = ("GFF", "GTF")
 
     def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> GffHeader:
-        if sniffed.codec == "BGZF":
-            require_bgzf_eof(path)
         return GffHeader(sniffed.data_type, sniffed.codec)
 
     def batches(self, path: Path, header: GffHeader, options: Options) -> Iterator[GffBatch]:

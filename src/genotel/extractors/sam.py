@@ -30,6 +30,7 @@ import contextlib
 import gzip
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from itertools import islice
@@ -49,8 +50,8 @@ from ..stats.qual import QualAcgtAccumulator, count_code_pairs
 from ..stats.sam_diagnostics import SamDiagnostics
 from ..stats.sam_fields import SamText
 from . import bam_fast
-from .base import Extraction, HashIssue, require_bgzf_eof
-from .bgzf import CannotProve
+from .base import Extraction, HashIssue, bgzf_eof_missing
+from .bgzf import CannotProve, CorruptBlock
 from .deep import DeepPairing
 from .sam_header import SamHeader, header_aligner, header_programs, parse_header
 
@@ -81,8 +82,6 @@ class SamExtractor:
         raise NotImplementedError("use extract(); batches() needs an open file")  # pragma: no cover
 
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        if sniffed.codec == "BGZF":
-            require_bgzf_eof(path)
         deep = DeepPairing(path, sniffed, options) if options.deep else None  # the FASTQ pass, first
         if sniffed.data_type == "BAM" and sniffed.codec == "BGZF" and bam_fast.fast_path_wanted():
             # htslib reads the header (its verdict and text are the reference), the fast path the rest.
@@ -170,14 +169,29 @@ class SamExtractor:
                 reference = prepare_reference(path, options.reference, stack)
                 kwargs["reference_filename"] = reference
                 os.environ.setdefault("REF_PATH", _OFFLINE_REF_PATH)
+            if sniffed.data_type == "BAM" and sniffed.codec == "BGZF" and bgzf_eof_missing(path):
+                # Read a BAM without its end-of-file block, as samtools does (the record says so);
+                # its header must be whole (htslib would fail noisily on a cut one).
+                require_whole_bam_header(path)
+                kwargs["ignore_truncation"] = True
             try:
-                alignments = pysam.AlignmentFile(str(path), _OPEN_MODES[sniffed.data_type], **kwargs)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "no BGZF EOF marker", UserWarning)
+                    alignments = pysam.AlignmentFile(str(path), _OPEN_MODES[sniffed.data_type], **kwargs)
             except (OSError, ValueError) as exc:
                 raise header_error(path, sniffed) from exc
             stack.enter_context(_closing(alignments))
             if sniffed.data_type == "CRAM":
                 check_reference_lengths(path, parse_header(str(alignments.header)), reference, options.reference)
             yield alignments
+
+
+def require_whole_bam_header(path: Path) -> None:
+    """Raise `FormatError` unless the BAM's binary header can be read to its end."""
+    try:
+        bam_fast.read_bam_header(path, path.stat().st_size)
+    except (CannotProve, CorruptBlock) as exc:
+        raise FormatError(path, f"truncated or unreadable BAM header ({exc})") from exc
 
 
 @contextlib.contextmanager

@@ -21,12 +21,12 @@ import cyvcf2
 from ..errors import FormatError, record_where
 from ..options import Options
 from ..record import format_contigs
-from ..sniff import GZIP_MAGIC, Sniffed, is_bgzf, sniff
+from ..sniff import Sniffed, sniff
 from ..stats.gain import GainProbe
 from ..stats.variants import VariantCountsAccumulator, VariantFieldsAccumulator
 from ..stats.vcf_dictionary import VcfDictionaryAccumulator
 from ..textio import split_lines
-from .base import Extraction, HashIssue, require_bgzf_eof
+from .base import Extraction, HashIssue
 from .vcf_header import VcfHeader, chrom_line_columns, parse_header, vcf_programs
 from .vcf_text import TextScan, VcfBatch, make_batch
 
@@ -116,8 +116,6 @@ class VcfExtractor:
         self, path: Path, sniffed: Sniffed, options: Options
     ) -> Iterator[tuple[VcfHeader, bytes, Iterator[VcfBatch]]]:
         """The header, its text, and the record batches of one pass over the file."""
-        if _bgzf_container(path, sniffed):
-            require_bgzf_eof(path)
         if sniffed.data_type == "BCF":
             with open_bcf(path, options) as variants:
                 text = variants.raw_header.encode()
@@ -126,17 +124,6 @@ class VcfExtractor:
             scan = TextScan(path, sniffed.codec)
             header = scan.read_header()
             yield header, scan.header_text, scan.batches()
-
-
-def _bgzf_container(path: Path, sniffed: Sniffed) -> bool:
-    """Whether the file is BGZF-compressed (a BGZF VCF, or a BCF as bcftools writes it)."""
-    if sniffed.codec == "BGZF":
-        return True
-    if sniffed.codec != "BCF":
-        return False
-    with open(path, "rb") as raw:
-        head = raw.read(18)
-    return head.startswith(GZIP_MAGIC) and is_bgzf(head)
 
 
 @contextlib.contextmanager
