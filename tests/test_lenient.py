@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pysam
+import pysam.bcftools
 import pytest
 
 from genotel.extractors import bam_fast
@@ -59,3 +60,42 @@ def test_bam_cut_inside_a_block_names_the_record(reader: str, tmp_path: Path, mo
     monkeypatch.setenv(bam_fast.ENV_READER, reader)
     result = run_cli("record", path)
     assert (result.code, result.err) == (2, f"genotel: error: {path}: truncated BAM file at record 3106\n")
+
+
+def bcftools_records(path: Path) -> int:
+    return len(pysam.bcftools.view("--no-version", "-H", str(path)).splitlines())
+
+
+def with_tabs_after(tmp_path: Path, name: str, record_lines: slice, chrom_line: bool = False) -> Path:
+    """A copy of a VCF fixture with a tab added at the end of some record lines (or of the #CHROM line)."""
+    lines = (FIXTURES / name).read_text().splitlines(keepends=True)
+    first_record = next(index for index, line in enumerate(lines) if not line.startswith("#"))
+    chosen = [first_record - 1] if chrom_line else range(len(lines))[first_record:][record_lines]
+    for index in chosen:
+        lines[index] = lines[index].rstrip("\n") + "\t\n"
+    path = tmp_path / f"tabbed_{name}"
+    path.write_text("".join(lines))
+    return path
+
+
+@pytest.mark.parametrize("name", ["calls.vcf", "donor_truth.vcf"])  # one sample; sites-only
+def test_vcf_record_lines_ending_in_a_tab_are_read_as_bcftools_reads_them(name: str, tmp_path: Path) -> None:
+    path = with_tabs_after(tmp_path, name, slice(0, None, 3))
+    whole = record_of(FIXTURES / name)
+    record = record_of(path)
+    count = len(range(bcftools_records(path))[::3])
+    assert bcftools_records(path) == bcftools_records(FIXTURES / name)
+    assert record["features"] == f"{whole['features']}trailing_tab_lines={count};"
+    assert record["source"]["txt_size"] == path.stat().st_size  # type: ignore[index]
+    assert record["programs"] == whole["programs"] and record["hash_issues"] == whole["hash_issues"]
+
+
+def test_vcf_chrom_line_ending_in_a_tab_is_reported_against_that_line(tmp_path: Path) -> None:
+    path = with_tabs_after(tmp_path, "calls.vcf", slice(0), chrom_line=True)
+    with pytest.raises(pysam.utils.SamtoolsError):
+        pysam.bcftools.view("--no-version", str(path))  # htslib: "Empty sample name"
+    chrom_line = next(n for n, line in enumerate(path.read_text().splitlines(), 1) if line.startswith("#CHROM"))
+    result = run_cli("record", path)
+    assert result.code == 2
+    problem = "empty sample name in the #CHROM line (a tab at its end?; htslib refuses it)"
+    assert result.err == f"genotel: error: {path}: {problem} at line {chrom_line}\n"

@@ -67,6 +67,7 @@ class VcfExtractor:
 
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         counts = VariantCountsAccumulator()
+        trailing_tab_lines = 0
         with self._scan(path, sniffed, options) as (header, header_text, batches):
             probe = None
             if options.gain:
@@ -78,6 +79,7 @@ class VcfExtractor:
                 for batch in batches:
                     counts.add(batch)
                     fields.add(batch)
+                    trailing_tab_lines += batch.trailing_tab_lines
             except BaseException:
                 fields.abort()  # bad input: the cutting threads stop, their work is dropped
                 raise
@@ -88,6 +90,8 @@ class VcfExtractor:
             ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
             ("gvcf", "true" if counts.reference_blocks else "false"),
         ]
+        if trailing_tab_lines:
+            features.append(("trailing_tab_lines", trailing_tab_lines))
         return Extraction(
             data_type=sniffed.data_type,
             codec=sniffed.codec,
