@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pysam
@@ -99,3 +100,65 @@ def test_vcf_chrom_line_ending_in_a_tab_is_reported_against_that_line(tmp_path: 
     assert result.code == 2
     problem = "empty sample name in the #CHROM line (a tab at its end?; htslib refuses it)"
     assert result.err == f"genotel: error: {path}: {problem} at line {chrom_line}\n"
+
+
+# ---- header bytes that are not UTF-8 -----------------------------------------------------------
+
+LATIN1_SAM = (
+    b"@HD\tVN:1.6\n@SQ\tSN:c1\tLN:100\n@PG\tID:t\xe9st\tPN:t\xe9st\n@CO\tcaf\xe9\n"
+    b"r1\t0\tc1\t1\t60\t4M\t*\t0\t0\tACGT\tIIII\n"
+)
+LATIN1_VCF = (
+    b"##fileformat=VCFv4.2\n##source=m\xe9thode\n##contig=<ID=c1,length=100>\n"
+    b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nc1\t5\t.\tA\tC\t10\tPASS\t.\n"
+)
+LATIN1_GFF = b"##gff-version 3\n#!processor caf\xe9tool\nc1\tpr\xf6digal\tCDS\t1\t10\t.\t+\t0\tID=a\n"
+LATIN1_FASTQ = b"@r\xe91 batch\xff\nACGT\n+\nIIII\n@r\xe92 batch\xff\nACGT\n+\nIIII\n"
+
+
+def latin1_files(tmp_path: Path) -> dict[str, tuple[Path, str | None]]:
+    """Files whose header bytes are Latin-1, made by samtools and bcftools where they apply, with
+    the programs their records should list."""
+    sam, vcf = tmp_path / "latin1.sam", tmp_path / "latin1.vcf"
+    sam.write_bytes(LATIN1_SAM)
+    vcf.write_bytes(LATIN1_VCF)
+    bam, bcf = tmp_path / "latin1.bam", tmp_path / "latin1.bcf"
+    pysam.samtools.view("-b", "--no-PG", "-o", str(bam), str(sam), catch_stdout=False)
+    pysam.bcftools.view("--no-version", "-Ob", "-o", str(bcf), str(vcf), catch_stdout=False)
+    gff, fastq = tmp_path / "latin1.gff", tmp_path / "latin1.fastq"
+    gff.write_bytes(LATIN1_GFF)
+    fastq.write_bytes(LATIN1_FASTQ)
+    return {
+        "SAM": (sam, "tést;"), "BAM": (bam, "tést;"), "VCF": (vcf, "méthode;"), "BCF": (bcf, "méthode;"),
+        "GFF": (gff, "cafétool;prödigal;"), "FASTQ": (fastq, None),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("data_type", ["SAM", "BAM", "VCF", "BCF", "GFF", "FASTQ"])
+def test_header_bytes_that_are_not_utf8_are_read_as_latin1_and_flagged(data_type: str, tmp_path: Path) -> None:
+    path, programs = latin1_files(tmp_path)[data_type]
+    record = record_of(path)
+    assert record["data_type"] == data_type
+    assert "\ufffd" not in json.dumps(record, ensure_ascii=False)
+    assert features(record)["header_utf8"] == "invalid"
+    assert record["programs"] == programs
+
+
+def test_latin1_headers_keep_their_exact_sizes(tmp_path: Path) -> None:
+    files = latin1_files(tmp_path)
+    for data_type in ("SAM", "VCF", "GFF", "FASTQ"):
+        path = files[data_type][0]
+        assert record_of(path)["source"]["txt_size"] == path.stat().st_size  # type: ignore[index]
+    bcf = files["BCF"][0]
+    text = pysam.bcftools.view("--no-version", str(bcf), encoding="latin-1")  # htslib's text, byte for byte
+    assert record_of(bcf)["source"]["txt_size"] == len(text)  # type: ignore[index]
+
+
+def test_latin1_read_names_are_examples_without_replacement_characters(tmp_path: Path) -> None:
+    record = record_of(latin1_files(tmp_path)["FASTQ"][0])
+    assert record["hash_issues"] == ["QNAME,,,,ré1,ré2"]  # form 2: names of no known flavour
+
+
+def test_utf8_headers_are_not_flagged() -> None:
+    for name in ("aln_bwa.bam", "calls.vcf.gz", "calls.bcf", "genes.gff", "reads_R1.fastq.gz"):
+        assert "header_utf8" not in features(record_of(FIXTURES / name, gain=False))

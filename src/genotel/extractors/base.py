@@ -17,6 +17,8 @@ from typing import Any, Protocol
 from ..options import Options
 from ..sniff import Sniffed, is_bgzf
 
+# The features item saying that header text (or a read name) was not UTF-8 (read as Latin-1).
+HEADER_UTF8_INVALID = ("header_utf8", "invalid")
 # The last 28 bytes of every well-formed BGZF file: an empty block marking the end.
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 

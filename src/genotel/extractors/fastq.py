@@ -55,7 +55,7 @@ from ..stats.gain import GainProbe
 from ..stats.qual import QualAcgtAccumulator
 from ..stats.reads import FastqNameStats, ReadLengthAccumulator, head
 from ..textio import line_batches, read_chunks
-from .base import Extraction, HashIssue
+from .base import HEADER_UTF8_INVALID, Extraction, HashIssue
 from .fastq_parse import (
     PHRED_OFFSET,
     QUAL_HIGHEST,
@@ -138,6 +138,7 @@ class FastqExtractor:
             ("sequencer", flavour.technology),
             ("read_len", f"{lengths.mean():.1f}"),
             ("interleaved", "true" if names.interleaved() else "false"),
+            *([HEADER_UTF8_INVALID] if names.flavour.utf8_invalid else []),
         ]
         issues = [
             HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from ..textio import decode_text
 from .gff_biotypes import is_biotype
 
 MAX_NAME_CHARS = 100
@@ -102,7 +103,7 @@ def comment_program(line: str, in_header: bool) -> str | None:
 def attribute_keys(attributes: bytes, gtf: bool) -> set[str]:
     """The keys of a column-9 value: `key=value;` (GFF3) or `key "value";` (GTF)."""
     keys = set()
-    for item in attributes.decode("utf-8", "replace").split(";"):
+    for item in decode_text(attributes).split(";"):
         item = item.strip()
         if item:
             separator = " " if gtf and "=" not in item else "="

@@ -39,6 +39,7 @@ from typing import TextIO
 
 import numpy as np
 import pysam
+from pysam import libcutils
 
 from ..batches import AlignmentBatch, Strings, select_records
 from ..errors import FormatError, InputError, ReferenceProblem, record_where
@@ -50,7 +51,7 @@ from ..stats.qual import QualAcgtAccumulator, count_code_pairs
 from ..stats.sam_diagnostics import SamDiagnostics
 from ..stats.sam_fields import SamText
 from . import bam_fast
-from .base import Extraction, HashIssue, bgzf_eof_missing
+from .base import HEADER_UTF8_INVALID, Extraction, HashIssue, bgzf_eof_missing
 from .bgzf import CannotProve, CorruptBlock
 from .deep import DeepPairing
 from .sam_header import SamHeader, header_aligner, header_programs, parse_header
@@ -76,7 +77,7 @@ class SamExtractor:
 
     def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> SamHeader:
         with self._open(path, sniffed, options) as alignments:
-            return parse_header(str(alignments.header))
+            return parse_header(header_text(alignments))
 
     def batches(self, path: Path, header: SamHeader, options: Options) -> Iterator[AlignmentBatch]:
         raise NotImplementedError("use extract(); batches() needs an open file")  # pragma: no cover
@@ -100,7 +101,7 @@ class SamExtractor:
         diagnostics = SamDiagnostics(options)
         try:
             with self._open(path, sniffed, options) as alignments:
-                header = parse_header(str(alignments.header))
+                header = parse_header(header_text(alignments))
                 for batch in read_batches(alignments, path, sniffed, options, header):
                     counts.add(batch)
                     diagnostics.add(batch)
@@ -136,7 +137,8 @@ class SamExtractor:
             ("mapper", mapper),
             ("QNAME", names.flavour),
             ("sequencer", names.technology),
-            ("paired", format_percent(counts.paired, counts.records)),  # --deep items follow it
+            ("paired", format_percent(counts.paired, counts.records)),
+            *([] if header.is_utf8 else [HEADER_UTF8_INVALID]),  # --deep items follow
         ]
         issues = [
             HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)
@@ -145,7 +147,7 @@ class SamExtractor:
         if names.misfits:
             issues.append(HashIssue(2, names.misfits))
         flags = ["reference=EXTERNAL"] if options.reference is not None and sniffed.data_type == "CRAM" else []
-        header_text = header.text.encode()
+        header_text = header.raw_text
         return Extraction(
             data_type=sniffed.data_type,
             codec=sniffed.codec,
@@ -182,8 +184,25 @@ class SamExtractor:
                 raise header_error(path, sniffed) from exc
             stack.enter_context(_closing(alignments))
             if sniffed.data_type == "CRAM":
-                check_reference_lengths(path, parse_header(str(alignments.header)), reference, options.reference)
+                check_reference_lengths(path, parse_header(header_text(alignments)), reference, options.reference)
             yield alignments
+
+
+@contextlib.contextmanager
+def pysam_surrogate_escapes() -> Iterator[None]:
+    """pysam decodes text with bytes that are not UTF-8 kept as surrogate escapes (not raising)."""
+    handler = libcutils.get_encoding_error_handler()
+    libcutils.set_encoding_error_handler("surrogateescape")
+    try:
+        yield
+    finally:
+        libcutils.set_encoding_error_handler(handler)
+
+
+def header_text(alignments: pysam.AlignmentFile) -> str:
+    """The header text htslib holds; bytes that are not UTF-8 kept as surrogate escapes (see SamHeader)."""
+    with pysam_surrogate_escapes():
+        return str(alignments.header)
 
 
 def require_whole_bam_header(path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, line_where, record_where
-from ..textio import CHUNK_BYTES, LineBatch, line_batches
+from ..textio import CHUNK_BYTES, LineBatch, decode_text, line_batches
 from .vcf_header import FIXED_COLUMNS, VcfHeader, chrom_line_columns, parse_header
 
 TAB = 9
@@ -224,13 +224,13 @@ class TextScan:
             second = _padded(data, starts + 1)
             is_meta = (first == HASH) & (second == HASH) & (lines.ends - starts >= 2)
             stop = int(np.argmin(is_meta)) if not is_meta.all() else len(lines)
-            meta.extend(lines.line(index).decode("utf-8", errors="replace").rstrip("\r") for index in range(stop))
+            meta.extend(decode_text(lines.line(index)).rstrip("\r") for index in range(stop))
             last_line = lines.first_line + len(lines) - 1
             if stop == len(lines):
                 size += len(data)
                 self._header_parts.append(data.tobytes())
                 continue
-            chrom = lines.line(stop).decode("utf-8", errors="replace")
+            chrom = decode_text(lines.line(stop))
             where = lines.where(stop)
             if not chrom.startswith("#"):
                 raise FormatError(self.path, "missing #CHROM line before the first record", where)
