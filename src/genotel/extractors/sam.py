@@ -176,6 +176,7 @@ class SamExtractor:
                 # its header must be whole (htslib would fail noisily on a cut one).
                 require_whole_bam_header(path)
                 kwargs["ignore_truncation"] = True
+                kwargs["threads"] = 1  # pysam allows no extra threads with ignore_truncation
             try:
                 with warnings.catch_warnings():
                     warnings.filterwarnings("ignore", "no BGZF EOF marker", UserWarning)
