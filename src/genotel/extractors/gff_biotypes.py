@@ -14,7 +14,7 @@ ENSEMBL_BIOTYPES = frozenset(
         # protein coding and its variants
         "protein_coding", "protein_coding_LoF", "protein_coding_CDS_not_defined", "nonsense_mediated_decay",
         "non_stop_decay", "polymorphic_pseudogene", "retained_intron", "processed_transcript",
-        "ambiguous_orf", "disrupted_domain", "artifact", "TEC", "cds_end_NF", "cds_start_NF",
+        "ambiguous_orf", "disrupted_domain", "artifact", "TEC",
         # immunoglobulin and T-cell receptor segments
         "IG_C_gene", "IG_D_gene", "IG_J_gene", "IG_LV_gene", "IG_V_gene", "IG_gene",
         "IG_C_pseudogene", "IG_J_pseudogene", "IG_V_pseudogene", "IG_pseudogene",
@@ -31,12 +31,12 @@ ENSEMBL_BIOTYPES = frozenset(
         "3prime_overlapping_ncRNA", "3prime_overlapping_ncrna", "bidirectional_promoter_lncRNA",
         "bidirectional_promoter_lncrna", "macro_lncRNA", "non_coding", "known_ncrna", "ncrna_host",
         # small non-coding RNA
-        "miRNA", "misc_RNA", "piRNA", "rRNA", "rRNA_pseudo", "scRNA", "scaRNA", "siRNA", "snRNA", "snoRNA",
+        "miRNA", "misc_RNA", "piRNA", "rRNA", "scRNA", "scaRNA", "siRNA", "snRNA", "snoRNA",
         "sRNA", "ribozyme", "vault_RNA", "vaultRNA", "Y_RNA", "tRNA", "Mt_rRNA", "Mt_tRNA", "ncRNA",
-        "guide_RNA", "telomerase_RNA", "SRP_RNA", "RNase_MRP_RNA", "RNase_P_RNA", "tmRNA", "antisense_ncRNA",
-        "pre_miRNA", "mRNA", "ncRNA_host", "lnc_RNA",
+        "guide_RNA", "telomerase_RNA", "SRP_RNA", "RNase_MRP_RNA", "RNase_P_RNA", "tmRNA", "antisense_RNA_gene",
+        "pre_miRNA", "ncRNA_host",
         # other
-        "LRG_gene", "IG_C", "TR_C", "readthrough", "TEC_gene", "transposable_element",
+        "LRG_gene", "transposable_element",
     }
 )  # fmt: skip
 

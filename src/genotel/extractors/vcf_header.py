@@ -28,8 +28,8 @@ NOT_PROGRAM_VALUES = frozenset(
     {"none", "unphased", "phased", "partial", "partially", "full", "yes", "no", "true", "false",
      "unknown", "na", "n/a", "null", "not applicable", "other"}
 )  # fmt: skip
-# The GATK tools that the signature table also recognises: `GATK.<Tool>` is their one name
-# when a GATK command line names them.
+# `GATK.<Tool>` is the one name of a tool that a GATK command line names: a bare `<Tool>` from
+# another rule (`##source=`, the signature table) is dropped then.
 GATK_PREFIX = "GATK."
 
 # Well-known producers recognised by a signature anywhere in a `##` line: (name, pattern).
