@@ -77,7 +77,7 @@ class SamExtractor:
 
     def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> SamHeader:
         with self._open(path, sniffed, options) as alignments:
-            return parse_header(header_text(alignments))
+            return parse_header(header_text(alignments.header))
 
     def batches(self, path: Path, header: SamHeader, options: Options) -> Iterator[AlignmentBatch]:
         raise NotImplementedError("use extract(); batches() needs an open file")  # pragma: no cover
@@ -101,7 +101,7 @@ class SamExtractor:
         diagnostics = SamDiagnostics(options)
         try:
             with self._open(path, sniffed, options) as alignments:
-                header = parse_header(header_text(alignments))
+                header = parse_header(header_text(alignments.header))
                 for batch in read_batches(alignments, path, sniffed, options, header):
                     counts.add(batch)
                     diagnostics.add(batch)
@@ -185,7 +185,8 @@ class SamExtractor:
                 raise header_error(path, sniffed) from exc
             stack.enter_context(_closing(alignments))
             if sniffed.data_type == "CRAM":
-                check_reference_lengths(path, parse_header(header_text(alignments)), reference, options.reference)
+                header = parse_header(header_text(alignments.header))
+                check_reference_lengths(path, header, reference, options.reference)
             yield alignments
 
 
@@ -200,10 +201,10 @@ def pysam_surrogate_escapes() -> Iterator[None]:
         libcutils.set_encoding_error_handler(handler)
 
 
-def header_text(alignments: pysam.AlignmentFile) -> str:
+def header_text(header: pysam.AlignmentHeader) -> str:
     """The header text htslib holds; bytes that are not UTF-8 kept as surrogate escapes (see SamHeader)."""
     with pysam_surrogate_escapes():
-        return str(alignments.header)
+        return str(header)
 
 
 def require_whole_bam_header(path: Path) -> None:
