@@ -28,7 +28,7 @@ def test_program_name_of_numeric_ids(program_id: str, pn: str | None, name: str 
 
 def test_one_name_per_gatk_tool_on_a_gatk_combinegvcfs_output() -> None:
     # GATK's own test output: ##GATKCommandLine=<ID=CombineGVCFs,...> and ##source=CombineGVCFs.
-    assert record_of(FIXTURES / "gatk_combinegvcfs.vcf", gain=False)["programs"] == "GATK.CombineGVCFs;"
+    assert record_of(FIXTURES / "public" / "gatk_combinegvcfs.vcf", gain=False)["programs"] == "GATK.CombineGVCFs;"
 
 
 def test_canonical_gatk_name_whatever_rule_names_it_first() -> None:
@@ -52,7 +52,7 @@ def test_is_program_value(value: str, expected: bool) -> None:
 
 def test_ensembl_biotypes_in_column_2_are_not_programs() -> None:
     # An Ensembl GTF of the old layout (pysam's test data): column 2 is pseudogene / protein_coding.
-    record = record_of(FIXTURES / "ensembl_old.gtf", gain=False)
+    record = record_of(FIXTURES / "public" / "pysam_ensembl_old.gtf", gain=False)
     assert (record["data_type"], record["programs"]) == ("GTF", None)
 
 
