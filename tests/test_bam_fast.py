@@ -644,3 +644,12 @@ def test_text_digits_is_the_printed_length() -> None:
         limits = np.iinfo(np.dtype(dtype))
         small = np.array([limits.min, limits.max, 0, 1, 9, 10], dtype=dtype)
         assert text_digits(small).tolist() == [len(str(value)) for value in small.tolist()]
+
+
+def test_two_processes_read_a_bam_without_its_eof_block(tmp_path: Path) -> None:
+    path = tmp_path / "noeof.bam"
+    path.write_bytes((FIXTURES / "aln_bwa.bam").read_bytes()[: -len(EOF_BLOCK)])
+    results = parts_of(path, 2)
+    assert len(results) == 2 and all(result.corrupt is None for result in results)
+    counts, _ = read_fast(path, threads=2)
+    assert sum(result.records for result in results) == counts.records == 6722  # type: ignore[attr-defined]

@@ -57,7 +57,7 @@ def test_a_folder_gives_a_record_per_good_file_and_a_failure_per_bad_one(run_fol
     assert "genotel: 8 files: 6 recorded, 2 failed" in result.err
     failures = [line for line in result.err.splitlines() if line.startswith("  failed: ")]
     assert len(failures) == 2
-    assert any("broken.bam: truncated BGZF file" in line for line in failures)
+    assert any("broken.bam: truncated BAM file at record 1" in line for line in failures)
     assert any("bad.fastq" in line and "line 3" in line for line in failures)
     assert len(result.json()) == 6  # type: ignore[arg-type]
 

@@ -388,12 +388,12 @@ def test_truncated_gzip(tmp_path: Path, keep: float) -> None:
     assert_one_error(result, path, None, "truncated or corrupt compressed data")
 
 
-@pytest.mark.parametrize("keep", [0.5, -28, -29, -1])
+@pytest.mark.parametrize("keep", [0.5, -29, -1])  # -28 (no end-of-file block) is read: test_lenient.py
 def test_truncated_bgzf(tmp_path: Path, keep: float) -> None:
     whole = write(tmp_path, (FIXTURES / "reads_interleaved.fastq").read_bytes(), "BGZF", "whole.fastq")
     packed = whole.read_bytes()
     size = int(len(packed) * keep) if keep > 0 else len(packed) + int(keep)
     path = tmp_path / "cut.fastq.gz"
     path.write_bytes(packed[:size])
-    problem = "truncated BGZF file (the end-of-file block is missing)"
+    problem = "truncated or corrupt compressed data"
     assert_one_error(run_cli("record", path, write(tmp_path, GOOD, name="good.fastq"), "--json"), path, None, problem)

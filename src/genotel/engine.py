@@ -11,7 +11,7 @@ from pathlib import Path
 from . import __version__
 from .errors import UnknownFormat
 from .extractors import extractor_for
-from .extractors.base import Extraction, HashIssue
+from .extractors.base import Extraction, HashIssue, bgzf_eof_missing
 from .options import Options
 from .record import (
     Record,
@@ -48,7 +48,10 @@ def extract(path: str | os.PathLike[str], options: Options) -> Extraction:
     extractor = extractor_for(sniffed.data_type)
     if extractor is None:
         raise UnknownFormat(file, f"{sniffed.data_type} files are not supported yet")
-    return extractor.extract(file, sniffed, options)
+    extraction = extractor.extract(file, sniffed, options)
+    if bgzf_eof_missing(file):
+        extraction.features.append(("bgzf_eof", "missing"))
+    return extraction
 
 
 def assemble_record(extraction: Extraction, options: Options, file_index: int, file_count: int) -> Record:

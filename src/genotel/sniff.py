@@ -24,7 +24,9 @@ PEEK_BYTES = 64 * 1024
 
 _SAM_HEADER_LINE = re.compile(rb"^@(HD|SQ|RG|PG|CO)\t")
 _SAM_RECORD = re.compile(rb"^[!-?A-~]{1,254}\t\d+\t\S+\t\d+\t\d+\t\S+\t\S+\t\d+\t-?\d+\t\S+\t\S+")
-_GTF_ATTRIBUTE = re.compile(rb'^\s*\w+ "[^"]*"')
+# A GTF attribute: `key value` (value quoted or not, as ERCC spike-in GTFs write it), the key
+# separated by white space; GFF3 writes `key=value`.
+_GTF_ATTRIBUTE = re.compile(rb"^\s*[A-Za-z_][\w.-]*[ \t]+[^\s=;]")
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,14 @@ def _classify_tabular(text: bytes) -> str | None:
         columns = line.rstrip(b"\r").split(b"\t")
         if len(columns) != 9 or not (columns[3].isdigit() and columns[4].isdigit()):
             return None
-        return "GTF" if _GTF_ATTRIBUTE.match(columns[8]) else "GFF"
+        return "GTF" if is_gtf_attributes(columns[8]) else "GFF"
     return None
+
+
+def is_gtf_attributes(column: bytes) -> bool:
+    """Whether a column-9 value is in GTF syntax (`key value;`, quoted or not) rather than GFF3 (`key=value;`)."""
+    first = column.split(b";", 1)[0]
+    return _GTF_ATTRIBUTE.match(first) is not None and b"=" not in first.split(None, 1)[0]
 
 
 def sniff(path: str | os.PathLike[str]) -> Sniffed:

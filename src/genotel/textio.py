@@ -8,6 +8,7 @@ installed (about twice as fast as zlib); the standard library's gzip is the fall
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import zlib
 from collections.abc import Iterator
@@ -26,6 +27,36 @@ except ImportError:  # pragma: no cover - isal is a dependency; this keeps genot
 
 CHUNK_BYTES = 4 * 1024 * 1024
 NEWLINE = 10
+
+
+LATIN1_FALLBACK = "genotel-latin1"
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error(LATIN1_FALLBACK, _latin1_fallback)
+
+
+def decode_text(raw: bytes) -> str:
+    """Text for the record from file bytes: UTF-8, each byte that is not valid UTF-8 read as Latin-1.
+
+    Never yields U+FFFD (one present in the file is dropped), so no record field holds it.
+    """
+    return bytes(raw).decode("utf-8", LATIN1_FALLBACK).replace(REPLACEMENT_CHARACTER, "")
+
+
+def is_utf8(raw: bytes) -> bool:
+    """Whether `raw` is valid UTF-8."""
+    try:
+        bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def open_binary(path: Path, codec: str) -> BinaryIO:
@@ -52,11 +83,33 @@ def read_chunks(path: Path, codec: str, chunk_bytes: int = CHUNK_BYTES) -> Itera
                 carry = block[cut:]
                 yield block[:cut]
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise FormatError(path, f"truncated or corrupt compressed data ({exc})") from exc
+        raise compressed_data_error(path, exc) from exc
     except OSError as exc:
         raise FormatError(path, f"cannot be read ({exc})") from exc
     if carry:
         yield carry
+
+
+def compressed_data_error(path: Path, exc: Exception) -> FormatError:
+    """The error for gzip/BGZF data that stops inflating, naming the line it cuts."""
+    return FormatError(path, f"truncated or corrupt compressed data ({exc})", line_where(complete_lines(path) + 1))
+
+
+def complete_lines(path: Path) -> int:
+    """The number of newlines in the part of a gzip/BGZF file that inflates (for error messages)."""
+    count = 0
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    with open(path, "rb") as raw:
+        while block := raw.read(CHUNK_BYTES):
+            while block:
+                try:
+                    count += inflater.decompress(block).count(b"\n")
+                except zlib.error:
+                    return count
+                block = inflater.unused_data if inflater.eof else b""
+                if inflater.eof:  # the next gzip member (BGZF block) starts
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    return count
 
 
 @dataclass

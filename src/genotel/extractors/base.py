@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import FormatError
 from ..options import Options
-from ..sniff import Sniffed
+from ..sniff import Sniffed, is_bgzf
 
+# The features item saying that header text (or a read name) was not UTF-8 (read as Latin-1).
+HEADER_UTF8_INVALID = ("header_utf8", "invalid")
 # The last 28 bytes of every well-formed BGZF file: an empty block marking the end.
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
@@ -74,12 +75,17 @@ class Extractor(Protocol):
         ...
 
 
-def require_bgzf_eof(path: str | os.PathLike[str]) -> None:
-    """Raise `FormatError` if a BGZF file lacks its end-of-file block (it was truncated)."""
+def bgzf_eof_missing(path: str | os.PathLike[str]) -> bool:
+    """Whether a BGZF file (BAM, BCF, BGZF text) lacks its end-of-file block.
+
+    htslib warns and reads such a file (one still being written, or cut at a block boundary by
+    a transfer); genotel reads it too and says so in the record. A file cut inside a block
+    fails while it is read, naming the record or line.
+    """
     with open(path, "rb") as raw:
+        head = raw.read(len(BGZF_EOF))
         raw.seek(0, os.SEEK_END)
         size = raw.tell()
         raw.seek(max(0, size - len(BGZF_EOF)))
         tail = raw.read()
-    if tail != BGZF_EOF:
-        raise FormatError(path, "truncated BGZF file (the end-of-file block is missing)")
+    return is_bgzf(head) and tail != BGZF_EOF

@@ -16,7 +16,7 @@ from ..errors import GenotelError, InputError
 from ..options import Options
 from ..sniff import Sniffed, sniff
 from ..stats.deep import PROBE_RECORDS, DeepAccumulator, FastqIndex, FastqIndexBuilder, Probe
-from .base import Extraction, HashIssue, require_bgzf_eof
+from .base import Extraction, HashIssue
 from .fastq_parse import NumpyFastqReader
 from .sam_header import SamHeader
 
@@ -84,8 +84,6 @@ def open_fastq(path: Path) -> NumpyFastqReader:
         raise InputError(path, f"given to --deep but not a FASTQ file ({getattr(exc, 'problem', exc)})") from exc
     if sniffed.data_type != "FASTQ":
         raise InputError(path, f"given to --deep but not a FASTQ file (it is {sniffed.data_type})")
-    if sniffed.codec == "BGZF":
-        require_bgzf_eof(path)
     return NumpyFastqReader(path, sniffed.codec)
 
 

@@ -47,7 +47,7 @@ from ..sniff import Sniffed
 from ..stats.gain import GainProbe
 from ..stats.text_streams import add_grouped, group_ranges, sequence_ranges, strip_line_ends
 from ..textio import LineBatch, line_batches, split_lines
-from .base import Extraction, require_bgzf_eof
+from .base import Extraction
 from .fasta_index import FaiEntry, read_fai
 
 ALPHABET_SAMPLE_BYTES = 1 << 20
@@ -127,8 +127,6 @@ class FastaExtractor:
     data_types = ("FASTA",)
 
     def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> FastaHeader:
-        if sniffed.codec == "BGZF":
-            require_bgzf_eof(path)
         # Only a plain file (for gzip/BGZF the text size needs the whole inflate anyway), and
         # only without the probe, which needs every byte.
         index = read_fai(path) if sniffed.codec == "NONE" and not options.gain else None

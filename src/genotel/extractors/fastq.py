@@ -55,7 +55,7 @@ from ..stats.gain import GainProbe
 from ..stats.qual import QualAcgtAccumulator
 from ..stats.reads import FastqNameStats, ReadLengthAccumulator, head
 from ..textio import line_batches, read_chunks
-from .base import Extraction, HashIssue, require_bgzf_eof
+from .base import HEADER_UTF8_INVALID, Extraction, HashIssue
 from .fastq_parse import (
     PHRED_OFFSET,
     QUAL_HIGHEST,
@@ -108,8 +108,6 @@ class FastqExtractor:
         return NumpyFastqReader(path, header.codec)
 
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        if sniffed.codec == "BGZF":
-            require_bgzf_eof(path)
         lengths = ReadLengthAccumulator()
         names = FastqNameStats(options.sample)
         quality = QualAcgtAccumulator()
@@ -140,6 +138,7 @@ class FastqExtractor:
             ("sequencer", flavour.technology),
             ("read_len", f"{lengths.mean():.1f}"),
             ("interleaved", "true" if names.interleaved() else "false"),
+            *([HEADER_UTF8_INVALID] if names.flavour.utf8_invalid else []),
         ]
         issues = [
             HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)

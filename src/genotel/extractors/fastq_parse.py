@@ -40,7 +40,7 @@ import numpy as np
 from ..batches import Strings
 from ..errors import FormatError, line_where
 from ..stats.line_spans import gather_lines, padded_lines
-from ..textio import CHUNK_BYTES, NEWLINE, LineBatch, open_binary
+from ..textio import CHUNK_BYTES, NEWLINE, LineBatch, compressed_data_error, open_binary
 
 LINES_PER_RECORD = 4
 PHRED_OFFSET = 33
@@ -234,7 +234,7 @@ class LineChunks:
             with open_binary(self.path, self.codec) as stream:
                 yield from self._chunks(stream)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # as textio.read_chunks
-            raise FormatError(self.path, f"truncated or corrupt compressed data ({exc})") from exc
+            raise compressed_data_error(self.path, exc) from exc
         except OSError as exc:
             raise FormatError(self.path, f"cannot be read ({exc})") from exc
 

@@ -37,9 +37,9 @@ from ..options import Options
 from ..sniff import Sniffed
 from ..stats.gain import GainProbe
 from ..stats.gff_streams import GffLayout, GffStreams
-from ..textio import LineBatch, line_batches
-from .base import Extraction, HashIssue, require_bgzf_eof
-from .gff_programs import comment_program, has_prodigal_scores, program_name
+from ..textio import LineBatch, decode_text, is_utf8, line_batches
+from .base import HEADER_UTF8_INVALID, Extraction, HashIssue
+from .gff_programs import comment_program, has_prodigal_scores, source_program
 
 COLUMNS = 9
 MAX_DIGITS = 18  # start/end beyond this would not fit an int64: rejected
@@ -72,6 +72,7 @@ class GffBatch:
     gff_version: str | None = None
     programs: list[tuple[int, str]] = field(default_factory=list)  # (line, name), line order
     layout: GffLayout | None = None  # where the chunk's fields are, for the probe and hash_issues
+    utf8_invalid: bool = False  # a comment or source genotel read as text is not UTF-8
 
 
 class GffSummary:
@@ -84,8 +85,10 @@ class GffSummary:
         self.fasta_sequences = 0
         self.gff_version: str | None = None
         self.programs: list[str] = []
+        self.utf8_invalid = False
 
     def add(self, batch: GffBatch) -> None:
+        self.utf8_invalid |= batch.utf8_invalid
         self.text_size += batch.text_size
         self.feature_lines += batch.feature_lines
         self.fasta_section |= batch.fasta_section
@@ -96,6 +99,7 @@ class GffSummary:
 
     def merge(self, other: GffSummary) -> None:
         """Add `other`, the summary of the part of the file that follows this one."""
+        self.utf8_invalid |= other.utf8_invalid
         self.text_size += other.text_size
         self.feature_lines += other.feature_lines
         self.fasta_section |= other.fasta_section
@@ -111,8 +115,6 @@ class GffExtractor:
     data_types = ("GFF", "GTF")
 
     def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> GffHeader:
-        if sniffed.codec == "BGZF":
-            require_bgzf_eof(path)
         return GffHeader(sniffed.data_type, sniffed.codec)
 
     def batches(self, path: Path, header: GffHeader, options: Options) -> Iterator[GffBatch]:
@@ -135,6 +137,8 @@ class GffExtractor:
         features: list[tuple[str, object]] = [("GFF_version", version), ("num_lines", summary.feature_lines)]
         if summary.fasta_section:
             features.append(("num_fasta_sequences", summary.fasta_sequences))
+        if summary.utf8_invalid:
+            features.append(HEADER_UTF8_INVALID)
         return Extraction(
             data_type=sniffed.data_type,
             codec=sniffed.codec,
@@ -229,7 +233,9 @@ class GffParser:
                 self.in_header_block = False
         programs: list[tuple[int, str]] = []
         for row in rows[rows < fasta_from].tolist():
-            text = _strip(lines, starts, ends, row).decode("utf-8", "replace")
+            raw = _strip(lines, starts, ends, row)
+            out.utf8_invalid |= not is_utf8(raw)
+            text = decode_text(raw)
             if text.startswith("##gff-version") and not self.version_seen:
                 self.version_seen = True
                 parts = text.split()
@@ -241,7 +247,8 @@ class GffParser:
         if len(feature_rows):
             begin, end = columns[:, 0] + 1, columns[:, 1]
             for index, value in _distinct_values(data, begin, end):
-                name = program_name(value.decode("utf-8", "replace"), unescape=not self.gtf)
+                out.utf8_invalid |= not is_utf8(value)
+                name = source_program(decode_text(value), unescape=not self.gtf)
                 if name:
                     programs.append((int(feature_rows[index]), name))
             if not self.prodigal_seen:
@@ -277,7 +284,7 @@ class GffParser:
             name, value = "start (column 4)", lines.data[begin[index] : middle[index]].tobytes()
             if _is_coordinate(value):
                 name, value = "end (column 5)", lines.data[middle[index] + 1 : end[index]].tobytes()
-            shown = value[:_SHOWN_CHARS].decode("utf-8", "replace")
+            shown = decode_text(value[:_SHOWN_CHARS])
             problems.append((int(feature_rows[index]), f"{name} is not an unsigned integer: {shown!r}"))
         if problems:
             row, problem = min(problems)

@@ -11,6 +11,8 @@ tag removed, plus producer comments, plus `Prodigal` when a feature's attributes
   `AUGUSTUS 3`). Bare digits after `-` or `_` stay (`GeneMarkS-2`, `bwa-mem2`: part of the name).
   A version in parentheses counts too (`tool (v1.2)`). A name that would become empty stays.
 - GFF3 sources are %-unescaped first (`Protein%20Homology`); GTF has no escaping.
+- Ensembl/GENCODE biotypes in column 2 (old Ensembl GTFs: `protein_coding`, `lincRNA`, ...;
+  table in `gff_biotypes.py`) are not programs and are left out.
 - Producer directives that name a program: `#!processor` (NCBI: `NCBI annotwriter`),
   `#!annotation-source` (NCBI: `NCBI RefSeq ...`), `##source-version <tool> <version>`
   (rtracklayer, GenomeTools) and `##provider:` (GENCODE GTF). Not programs, so never taken:
@@ -28,6 +30,9 @@ from __future__ import annotations
 
 import re
 from urllib.parse import unquote
+
+from ..textio import decode_text
+from .gff_biotypes import is_biotype
 
 MAX_NAME_CHARS = 100
 
@@ -71,6 +76,13 @@ def program_name(source: str, unescape: bool = False) -> str | None:
     return strip_version(source)[:MAX_NAME_CHARS]
 
 
+def source_program(source: str, unescape: bool = False) -> str | None:
+    """The program a column-2 value names: None for `.`, empty values and Ensembl biotypes."""
+    if is_biotype(source.strip()):
+        return None
+    return program_name(source, unescape)
+
+
 def comment_program(line: str, in_header: bool) -> str | None:
     """The program a directive or comment line names, or None.
 
@@ -91,7 +103,7 @@ def comment_program(line: str, in_header: bool) -> str | None:
 def attribute_keys(attributes: bytes, gtf: bool) -> set[str]:
     """The keys of a column-9 value: `key=value;` (GFF3) or `key "value";` (GTF)."""
     keys = set()
-    for item in attributes.decode("utf-8", "replace").split(";"):
+    for item in decode_text(attributes).split(";"):
         item = item.strip()
         if item:
             separator = " " if gtf and "=" not in item else "="

@@ -30,6 +30,7 @@ import contextlib
 import gzip
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from itertools import islice
@@ -38,6 +39,7 @@ from typing import TextIO
 
 import numpy as np
 import pysam
+from pysam import libcutils
 
 from ..batches import AlignmentBatch, Strings, select_records
 from ..errors import FormatError, InputError, ReferenceProblem, record_where
@@ -50,8 +52,8 @@ from ..stats.sam_diagnostics import SamDiagnostics
 from ..stats.sam_fields import SamText
 from ..textio import CHUNK_BYTES, open_binary
 from . import bam_fast
-from .base import Extraction, HashIssue, require_bgzf_eof
-from .bgzf import CannotProve
+from .base import HEADER_UTF8_INVALID, Extraction, HashIssue, bgzf_eof_missing
+from .bgzf import CannotProve, CorruptBlock
 from .deep import DeepPairing
 from .sam_header import SamHeader, header_aligner, header_programs, parse_header
 
@@ -82,8 +84,6 @@ class SamExtractor:
         raise NotImplementedError("use extract(); batches() needs an open file")  # pragma: no cover
 
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        if sniffed.codec == "BGZF":
-            require_bgzf_eof(path)
         deep = DeepPairing(path, sniffed, options) if options.deep else None  # the FASTQ pass, first
         if sniffed.data_type == "BAM" and sniffed.codec == "BGZF" and bam_fast.fast_path_wanted():
             # htslib reads the header (its verdict and text are the reference), the fast path the rest.
@@ -138,7 +138,8 @@ class SamExtractor:
             ("mapper", mapper),
             ("QNAME", names.flavour),
             ("sequencer", names.technology),
-            ("paired", format_percent(counts.paired, counts.records)),  # --deep items follow it
+            ("paired", format_percent(counts.paired, counts.records)),
+            *([] if header.is_utf8 else [HEADER_UTF8_INVALID]),  # --deep items follow
         ]
         issues = [
             HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)
@@ -150,7 +151,7 @@ class SamExtractor:
         if sniffed.data_type == "SAM":
             header_text, text_size = sam_file_text(path, sniffed.codec)
         else:
-            header_text = header.text.encode()
+            header_text = header.raw_text
             text_size = len(header_text) + counts.text_size
         return Extraction(
             data_type=sniffed.data_type,
@@ -175,8 +176,16 @@ class SamExtractor:
                 reference = prepare_reference(path, options.reference, stack)
                 kwargs["reference_filename"] = reference
                 os.environ.setdefault("REF_PATH", _OFFLINE_REF_PATH)
+            if sniffed.data_type == "BAM" and sniffed.codec == "BGZF" and bgzf_eof_missing(path):
+                # Read a BAM without its end-of-file block, as samtools does (the record says so);
+                # its header must be whole (htslib would fail noisily on a cut one).
+                require_whole_bam_header(path)
+                kwargs["ignore_truncation"] = True
+                kwargs["threads"] = 1  # pysam allows no extra threads with ignore_truncation
             try:
-                alignments = pysam.AlignmentFile(str(path), _OPEN_MODES[sniffed.data_type], **kwargs)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "no BGZF EOF marker", UserWarning)
+                    alignments = pysam.AlignmentFile(str(path), _OPEN_MODES[sniffed.data_type], **kwargs)
             except (OSError, ValueError) as exc:
                 raise header_error(path, sniffed) from exc
             stack.enter_context(_closing(alignments))
@@ -223,13 +232,15 @@ def with_unprinted_bytes(
 
 
 def header_text(header: pysam.AlignmentHeader) -> str:
-    """The header text as htslib holds and prints it (`samtools view -H --no-PG`).
+    """The header text as htslib holds and prints it (`samtools view -H --no-PG`); bytes that are
+    not UTF-8 kept as surrogate escapes (see SamHeader).
 
     pysam's `str(header)` differs in one way: a header text without @SQ lines gets an empty line
     after it, before the @SQ lines pysam builds from the binary contig list (or at the very end
     when there are none). That line is taken out here.
     """
-    text = str(header)
+    with pysam_surrogate_escapes():
+        text = str(header)
     if text.startswith("@SQ\t"):
         return text
     first_sq = text.find("\n@SQ\t") + 1  # 0: no @SQ line at all
@@ -238,6 +249,25 @@ def header_text(header: pysam.AlignmentHeader) -> str:
     if first_sq == 1 or text[first_sq - 2] == "\n":  # an empty line just before the first @SQ line
         return text[: first_sq - 1] + text[first_sq:]
     return text
+
+
+@contextlib.contextmanager
+def pysam_surrogate_escapes() -> Iterator[None]:
+    """pysam decodes text with bytes that are not UTF-8 kept as surrogate escapes (not raising)."""
+    handler = libcutils.get_encoding_error_handler()
+    libcutils.set_encoding_error_handler("surrogateescape")
+    try:
+        yield
+    finally:
+        libcutils.set_encoding_error_handler(handler)
+
+
+def require_whole_bam_header(path: Path) -> None:
+    """Raise `FormatError` unless the BAM's binary header can be read to its end."""
+    try:
+        bam_fast.read_bam_header(path, path.stat().st_size)
+    except (CannotProve, CorruptBlock) as exc:
+        raise FormatError(path, f"truncated or unreadable BAM header ({exc})") from exc
 
 
 @contextlib.contextmanager

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..textio import decode_text, is_utf8
+
 # Suffixes that tools append to @PG IDs to keep them unique, stripped repeatedly:
 # `.N`, `-N`, `.NA` (N digits, A one letter) and samtools merge's `-XXXXXXXX` (8 hex digits).
 _ID_SUFFIX = re.compile(r"(?:[.-][0-9]+|\.[0-9]+[A-Za-z]|-[0-9A-Fa-f]{8})$")
@@ -45,11 +47,20 @@ _ALIGNER_PATTERNS = tuple((name, re.compile(pattern, re.IGNORECASE)) for name, p
 class SamHeader:
     """The facts genotel takes from a SAM header."""
 
-    text: str
+    text: str  # bytes that are not UTF-8 are surrogate escapes here, so `raw_text` gives them back
     program_lines: list[dict[str, str]] = field(default_factory=list)
     contig_lengths: dict[str, int] = field(default_factory=dict)
     contig_md5: dict[str, str] = field(default_factory=dict)
     declared_sort_order: str | None = None
+
+    @property
+    def raw_text(self) -> bytes:
+        """The header text's bytes, as in the file."""
+        return self.text.encode("utf-8", "surrogateescape")
+
+    @property
+    def is_utf8(self) -> bool:
+        return is_utf8(self.raw_text)
 
     @property
     def num_contigs(self) -> int:
@@ -61,9 +72,13 @@ class SamHeader:
 
 
 def parse_header(text: str) -> SamHeader:
-    """Parse SAM header text (the `@` lines) into `SamHeader`."""
+    """Parse SAM header text (the `@` lines) into `SamHeader`.
+
+    The values are read from the text decoded by `textio.decode_text` (a byte that is not
+    UTF-8 read as Latin-1), so no name taken from them holds U+FFFD or a surrogate.
+    """
     header = SamHeader(text=text)
-    for line in text.splitlines():
+    for line in decode_text(text.encode("utf-8", "surrogateescape")).splitlines():
         record_type, _, rest = line.partition("\t")
         if record_type == "@CO":
             continue
@@ -90,8 +105,16 @@ def strip_program_id(program_id: str) -> str:
 
 
 def program_name(program_id: str | None, program_name_tag: str | None) -> str | None:
-    """The name a @PG line contributes to `programs`, from its ID and PN."""
+    """The name a @PG line contributes to `programs`, from its ID and PN.
+
+    An ID that is only a number (`ID:0`, as htsjdk-based tools such as Drop-seq write it) names
+    nothing: the PN is the name then, and a numeric ID without PN gives no name.
+    """
     stripped = strip_program_id(program_id) if program_id else None
+    if stripped and stripped.isdigit():
+        stripped = None
+        if not program_name_tag:
+            return None
     if stripped and (not program_name_tag or program_name_tag.lower().startswith(stripped.lower())):
         return stripped
     if program_name_tag and not stripped:

@@ -17,16 +17,18 @@ from itertools import islice
 from pathlib import Path
 
 import cyvcf2
+import pysam
 
 from ..errors import FormatError, record_where
 from ..options import Options
 from ..record import format_contigs
-from ..sniff import GZIP_MAGIC, Sniffed, is_bgzf, sniff
+from ..sniff import Sniffed, sniff
 from ..stats.gain import GainProbe
 from ..stats.variants import VariantCountsAccumulator, VariantFieldsAccumulator
 from ..stats.vcf_dictionary import VcfDictionaryAccumulator
-from ..textio import split_lines
-from .base import Extraction, HashIssue, require_bgzf_eof
+from ..textio import REPLACEMENT_CHARACTER, decode_text, is_utf8, split_lines
+from .base import HEADER_UTF8_INVALID, Extraction, HashIssue
+from .sam import pysam_surrogate_escapes
 from .vcf_header import VcfHeader, chrom_line_columns, parse_header, vcf_programs
 from .vcf_text import TextScan, VcfBatch, make_batch
 
@@ -56,7 +58,7 @@ class VcfExtractor:
     def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> VcfHeader:
         if sniffed.data_type == "BCF":
             with open_bcf(path, options) as variants:
-                return bcf_header(path, variants)
+                return bcf_header(path, bcf_header_bytes(path, variants))
         return TextScan(path, sniffed.codec).read_header()
 
     def batches(self, path: Path, header: VcfHeader, options: Options) -> Iterator[VcfBatch]:
@@ -67,6 +69,7 @@ class VcfExtractor:
 
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         counts = VariantCountsAccumulator()
+        trailing_tab_lines = 0
         with self._scan(path, sniffed, options) as (header, header_text, batches):
             probe = None
             if options.gain:
@@ -78,6 +81,7 @@ class VcfExtractor:
                 for batch in batches:
                     counts.add(batch)
                     fields.add(batch)
+                    trailing_tab_lines += batch.trailing_tab_lines
             except BaseException:
                 fields.abort()  # bad input: the cutting threads stop, their work is dropped
                 raise
@@ -88,6 +92,10 @@ class VcfExtractor:
             ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
             ("gvcf", "true" if counts.reference_blocks else "false"),
         ]
+        if trailing_tab_lines:
+            features.append(("trailing_tab_lines", trailing_tab_lines))
+        if not is_utf8(header_text):
+            features.append(HEADER_UTF8_INVALID)
         return Extraction(
             data_type=sniffed.data_type,
             codec=sniffed.codec,
@@ -116,27 +124,14 @@ class VcfExtractor:
         self, path: Path, sniffed: Sniffed, options: Options
     ) -> Iterator[tuple[VcfHeader, bytes, Iterator[VcfBatch]]]:
         """The header, its text, and the record batches of one pass over the file."""
-        if _bgzf_container(path, sniffed):
-            require_bgzf_eof(path)
         if sniffed.data_type == "BCF":
             with open_bcf(path, options) as variants:
-                text = variants.raw_header.encode()
-                yield bcf_header(path, variants), text, bcf_batches(path, variants, options.batch_size)
+                text = bcf_header_bytes(path, variants)
+                yield bcf_header(path, text), text, bcf_batches(path, variants, options.batch_size)
         else:
             scan = TextScan(path, sniffed.codec)
             header = scan.read_header()
             yield header, scan.header_text, scan.batches()
-
-
-def _bgzf_container(path: Path, sniffed: Sniffed) -> bool:
-    """Whether the file is BGZF-compressed (a BGZF VCF, or a BCF as bcftools writes it)."""
-    if sniffed.codec == "BGZF":
-        return True
-    if sniffed.codec != "BCF":
-        return False
-    with open(path, "rb") as raw:
-        head = raw.read(18)
-    return head.startswith(GZIP_MAGIC) and is_bgzf(head)
 
 
 @contextlib.contextmanager
@@ -154,15 +149,27 @@ def open_bcf(path: Path, options: Options) -> Iterator[cyvcf2.VCF]:
         variants.close()
 
 
-def bcf_header(path: Path, variants: cyvcf2.VCF) -> VcfHeader:
-    """Header facts from the header text htslib renders for a BCF (as `bcftools view -h`)."""
+def bcf_header_bytes(path: Path, variants: cyvcf2.VCF) -> bytes:
+    """The header text htslib renders for a BCF (as `bcftools view -h`), as bytes.
+
+    cyvcf2 replaces bytes that are not UTF-8 by U+FFFD; such a header is rendered again by
+    pysam's htslib, which gives the bytes back.
+    """
     text = variants.raw_header
-    lines = text.rstrip("\n").split("\n")
+    if REPLACEMENT_CHARACTER not in text:
+        return text.encode()
+    with pysam_surrogate_escapes(), pysam.VariantFile(str(path)) as again:
+        return str(again.header).encode("utf-8", "surrogateescape")
+
+
+def bcf_header(path: Path, raw: bytes) -> VcfHeader:
+    """Header facts from the header text htslib renders for a BCF (`bcf_header_bytes`)."""
+    lines = decode_text(raw).rstrip("\n").split("\n")
     columns = chrom_line_columns(lines[-1]) if lines else None
     if columns is None:  # htslib always writes one; a failure here means a broken file
         raise FormatError(path, "cannot read the BCF header (no #CHROM line)")
     meta = [line for line in lines[:-1] if line.startswith("##")]
-    return parse_header(meta, columns, len(text.encode()))
+    return parse_header(meta, columns, len(raw))
 
 
 def bcf_batches(path: Path, variants: cyvcf2.VCF, batch_size: int) -> Iterator[VcfBatch]:

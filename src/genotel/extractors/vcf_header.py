@@ -21,6 +21,16 @@ TEXT_TYPES = ("String", "Character")
 VALUE_KEYS = ("source", "imputation", "phasing", "annotator")
 # A program value is cut to this many characters so that one odd line cannot bloat the record.
 MAX_PROGRAM_CHARS = 100
+# Values of those keys that say something about the data, not which program made it
+# (`##phasing=none`, `##phasing=partial`, ...); compared in lower case. A value without a
+# letter (a number, a date, `.`) is never a program either.
+NOT_PROGRAM_VALUES = frozenset(
+    {"none", "unphased", "phased", "partial", "partially", "full", "yes", "no", "true", "false",
+     "unknown", "na", "n/a", "null", "not applicable", "other"}
+)  # fmt: skip
+# `GATK.<Tool>` is the one name of a tool that a GATK command line names: a bare `<Tool>` from
+# another rule (`##source=`, the signature table) is dropped then.
+GATK_PREFIX = "GATK."
 
 # Well-known producers recognised by a signature anywhere in a `##` line: (name, pattern).
 # Data, not code: add a row to recognise another. Patterns are searched (re.search) in each
@@ -112,12 +122,13 @@ def parse_header(meta_lines: Sequence[str], num_columns: int, text_size: int) ->
 def vcf_programs(header_lines: Iterable[str]) -> list[str]:
     """Producing programs named by the header lines, in order of first appearance.
 
-    Per line: the value of `##source=` / `##imputation=` / `##phasing=` / `##annotator=`;
+    Per line: the value of `##source=` / `##imputation=` / `##phasing=` / `##annotator=`
+    (unless `is_program_value` says it names no program);
     `GATK.<Tool>` for `##GATKCommandLine.<Tool>=` and `##GATKCommandLine=<ID=<Tool>,...>`;
     `<tool>` for `##<tool>Command=` and `##<tool>Version=`; then the names of the
     `PROGRAM_SIGNATURES` the line matches. Values are never split into words: the first word
     of a command line is an argument, not a version. Repeats are removed here and again by
-    `record.render_programs`.
+    `record.render_programs`; a tool named both bare and as `GATK.<Tool>` keeps the latter.
     """
     names: list[str] = []
     for raw in header_lines:
@@ -127,7 +138,18 @@ def vcf_programs(header_lines: Iterable[str]) -> list[str]:
         for name in (*_named_by_key(line), *(name for name, pattern in _SIGNATURES if pattern.search(line))):
             if name and name not in names:
                 names.append(name)
-    return names
+    return canonical_gatk_names(names)
+
+
+def canonical_gatk_names(names: list[str]) -> list[str]:
+    """`names` without a bare `<Tool>` where `GATK.<Tool>` is also named (one name per GATK tool)."""
+    gatk_tools = {name[len(GATK_PREFIX) :] for name in names if name.startswith(GATK_PREFIX)}
+    return [name for name in names if name not in gatk_tools]
+
+
+def is_program_value(value: str) -> bool:
+    """Whether a `##source=`-like value can name a program: it has a letter and is not a known non-program word."""
+    return any(char.isalpha() for char in value) and value.lower() not in NOT_PROGRAM_VALUES
 
 
 def _named_by_key(line: str) -> list[str]:
@@ -137,7 +159,8 @@ def _named_by_key(line: str) -> list[str]:
         return []
     key, value = match.group(1).strip(), match.group(2)
     if key.lower() in VALUE_KEYS:
-        return [value.strip().strip('"').strip()[:MAX_PROGRAM_CHARS]]
+        value = value.strip().strip('"').strip()
+        return [value[:MAX_PROGRAM_CHARS]] if is_program_value(value) else []
     gatk_tool = _GATK_TOOL_KEY.match(key)
     if gatk_tool:
         return [f"GATK.{gatk_tool.group(1)}"]

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, line_where, record_where
-from ..textio import CHUNK_BYTES, LineBatch, line_batches
+from ..textio import CHUNK_BYTES, LineBatch, decode_text, line_batches
 from .vcf_header import FIXED_COLUMNS, VcfHeader, chrom_line_columns, parse_header
 
 TAB = 9
+CR = 13
 HASH = ord("#")
 UTF8_BOM = b"\xef\xbb\xbf"
 _CHROM_PREFIX = b"#CHROM"
@@ -50,6 +51,7 @@ class VcfBatch:
     first_tab: np.ndarray
     columns: np.ndarray  # per record line, its number of tab-separated columns
     by_record: bool = False
+    trailing_tab_lines: int = 0  # record lines ending in a tab (set by the column check)
 
     def __len__(self) -> int:
         return len(self.lines) - self.first
@@ -83,14 +85,40 @@ def make_batch(lines: LineBatch, first: int, first_record: int, by_record: bool 
     return VcfBatch(lines, first, first_record, tabs, first_tab, columns, by_record)
 
 
-def check_columns(path: Path, batch: VcfBatch, header: VcfHeader) -> None:
-    """Every record line has exactly the #CHROM line's number of columns, or `FormatError`."""
+def trailing_tabs(batch: VcfBatch) -> np.ndarray:
+    """How many tabs each record line of the batch ends with (a `\r` before the newline aside)."""
+    data, ends = batch.lines.data, batch.ends.copy()
+    starts = batch.starts
+    ends -= (ends > starts) & (data[np.maximum(ends - 1, 0)] == CR)
+    count = np.zeros(len(ends), dtype=np.int64)
+    open_rows = np.flatnonzero((ends > starts) & (data[np.maximum(ends - 1, 0)] == TAB))
+    while len(open_rows):
+        count[open_rows] += 1
+        at = ends[open_rows] - count[open_rows]
+        open_rows = open_rows[(at > starts[open_rows]) & (data[np.maximum(at - 1, 0)] == TAB)]
+    return count
+
+
+def check_columns(path: Path, batch: VcfBatch, header: VcfHeader) -> int:
+    """Check every record line has the #CHROM line's number of columns; return how many end in a tab.
+
+    Empty columns after the last one (tabs at the end of a line) are accepted, as htslib
+    ignores them; any other difference is a `FormatError` naming the line.
+    """
     allowed = header.record_columns
     good = batch.columns == allowed[0]
     for alternative in allowed[1:]:
         good |= batch.columns == alternative
     if good.all():
-        return
+        return 0
+    tabbed = trailing_tabs(batch)
+    trimmed = batch.columns - tabbed
+    fixed = np.zeros(len(batch), dtype=bool)
+    for alternative in allowed:
+        fixed |= trimmed == alternative
+    good |= fixed & (tabbed > 0)
+    if good.all():
+        return int(np.count_nonzero(tabbed))
     bad = int(np.argmin(good))
     found = int(batch.columns[bad])
     if found == 1 and batch.ends[bad] - batch.starts[bad] <= 1:
@@ -196,17 +224,20 @@ class TextScan:
             second = _padded(data, starts + 1)
             is_meta = (first == HASH) & (second == HASH) & (lines.ends - starts >= 2)
             stop = int(np.argmin(is_meta)) if not is_meta.all() else len(lines)
-            meta.extend(lines.line(index).decode("utf-8", errors="replace").rstrip("\r") for index in range(stop))
+            meta.extend(decode_text(lines.line(index)).rstrip("\r") for index in range(stop))
             last_line = lines.first_line + len(lines) - 1
             if stop == len(lines):
                 size += len(data)
                 self._header_parts.append(data.tobytes())
                 continue
-            chrom = lines.line(stop).decode("utf-8", errors="replace")
+            chrom = decode_text(lines.line(stop))
             where = lines.where(stop)
             if not chrom.startswith("#"):
                 raise FormatError(self.path, "missing #CHROM line before the first record", where)
             columns = chrom_line_columns(chrom)
+            if columns is not None and "" in chrom.rstrip("\r\n").split("\t")[len(FIXED_COLUMNS) :]:
+                problem = "empty sample name in the #CHROM line (a tab at its end?; htslib refuses it)"
+                raise FormatError(self.path, problem, where)
             if columns is None:
                 raise FormatError(
                     self.path,
@@ -234,7 +265,7 @@ class TextScan:
             chunks = ((lines, 0) for lines in self._lines)
         for lines, first in chunks:
             batch = make_batch(lines, first, record)
-            check_columns(self.path, batch, header)
+            batch.trailing_tab_lines = check_columns(self.path, batch, header)
             record += len(batch)
             yield batch
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..batches import Strings, byte_rows, select_records
+from ..textio import decode_text
 from .hashing import hash_strings, mix64
 
 MODEL_RECORDS = 10_000  # the table is sized from the distinct values of the first 10,000 records
@@ -410,9 +411,9 @@ class CardinalityAccumulator:
         return CardinalityResult(self.name, self.parent, distinct, self.records, table, occupancy, examples)
 
     def _examples(self, distinct: int) -> list[str]:
-        decoded = [value.decode("utf-8", "replace") for value in self.first_values]
+        decoded = [decode_text(value) for value in self.first_values]
         if distinct > EXAMPLES_EACH_END:
-            tail = [value.decode("utf-8", "replace") for value in self.last_values[-EXAMPLES_EACH_END:]]
+            tail = [decode_text(value) for value in self.last_values[-EXAMPLES_EACH_END:]]
             overlap = max(0, 2 * EXAMPLES_EACH_END - distinct)  # few values: the ends overlap
             decoded += tail[overlap:]
         return decoded

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..batches import AlignmentBatch, Strings, gather_strings
 from ..record import format_percent
+from ..textio import decode_text
 from .deep_hash import COMPLEMENT_BYTES, content_hashes, lookup
 from .hashing import hash_strings, mix64
 
@@ -186,7 +187,7 @@ class FastqIndexBuilder:
         if not count:
             return
         if not self.first_header:
-            self.first_header = headers[0].decode("utf-8", errors="replace")
+            self.first_header = decode_text(headers[0])
         for index in range(min(count, max(0, SAMPLE_READS - file_read))):
             self.sample[self.reads + index] = (sequences[index], qualities[index])
         self.columns["seq"].append(short_hash(content_hashes(sequences)))
@@ -290,7 +291,7 @@ class DeepAccumulator:
 
     def add(self, batch: AlignmentBatch) -> None:
         if self.first_qname is None and len(batch):
-            self.first_qname = batch.names[0].decode("utf-8", errors="replace")
+            self.first_qname = decode_text(batch.names[0])
         primary = (batch.flag & 0x900) == 0
         self.primary += int(np.count_nonzero(primary))
         index = self.index

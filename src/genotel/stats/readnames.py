@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..textio import decode_text, is_utf8
+
 SAMPLE_NAMES = 10_000
 MAX_EXAMPLES = 6
 UNKNOWN = "Unknown"
@@ -87,6 +89,7 @@ class ReadNameAccumulator:
         self.sample_names = sample_names
         self.names: list[str] = []
         self.original_names: list[str] = []
+        self.utf8_invalid = False  # a sampled name is not UTF-8 (read as Latin-1)
 
     @property
     def full(self) -> bool:
@@ -96,16 +99,18 @@ class ReadNameAccumulator:
         room = self.sample_names - len(self.names)
         if room <= 0:
             return
-        self.names.extend(name.decode("utf-8", "replace") for name in names[:room])
+        self.utf8_invalid |= not all(is_utf8(name) for name in names[:room])
+        self.names.extend(decode_text(name) for name in names[:room])
         if comments is not None:
             for comment in comments[:room]:
                 words = comment.split(None, 1)
                 if words and len(self.original_names) < self.sample_names:
-                    self.original_names.append(words[0].decode("utf-8", "replace"))
+                    self.original_names.append(decode_text(words[0]))
 
     def merge(self, other: ReadNameAccumulator) -> None:
         """Append the sample of the part of the file that follows this one."""
         room = self.sample_names - len(self.names)
+        self.utf8_invalid |= other.utf8_invalid
         self.names.extend(other.names[: max(room, 0)])
         self.original_names.extend(other.original_names[: max(room, 0)])
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..batches import Scratch
+from ..textio import decode_text
 from .hashing import mix64
 
 WORD = 8  # bytes per uint64
@@ -43,7 +44,7 @@ class KeyNames:
             new_codes, first = np.unique(codes[missing], return_index=True)
             order = np.argsort(first)  # ids in order of first sight
             for index in missing[first[order]]:
-                self.names.append(bytes(data[starts[index] : ends[index]]).decode("utf-8", "replace"))
+                self.names.append(decode_text(data[starts[index] : ends[index]]))
             self._rebuild(new_codes[order])
             ids = self._lookup(codes)
         return ids
