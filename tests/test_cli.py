@@ -41,7 +41,7 @@ def test_telemetry_writes_the_exact_records_and_nothing_else(tmp_path: Path) -> 
 
 def test_records_never_hold_names_or_paths() -> None:
     args = ("record", FIXTURES / "aln_bwa.bam", FIXTURES / "aln_bwa.cram", "--reference", FIXTURES / "ref.fa", "--json")
-    # hash_issues examples are the only raw values a record may hold (RECORD.md); --redact hashes them.
+    # hash_issues examples are the only raw values a record may hold (docs/record.md); --redact hashes them.
     records = run_cli(*args).json()
     text = json.dumps([{**record, "hash_issues": []} for record in records])  # type: ignore[dict-item, union-attr]
     redacted = run_cli(*args, "--redact").out

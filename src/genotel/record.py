@@ -1,7 +1,7 @@
 """The telemetry record: its typed model, its JSON form and its compact strings.
 
 This module is the only place that knows the wire format of the record (see
-`shared/spec/RECORD.md` and `docs/record.md`). It imports no numpy, pysam or web framework:
+`docs/record.md`). It imports no numpy, pysam or web framework:
 the collector service imports it and nothing else of the engine. The statistics modules hand
 it plain Python values (lists of counts, lists of names) and it renders them.
 """

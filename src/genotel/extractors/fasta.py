@@ -18,7 +18,7 @@ depend on which path read the file, so there is one path; pyfastx is the referen
 compare this pass with on every fixture (tests/test_fasta.py). There is no runtime fallback to
 it because no input needs one: lines are lines, and textio carries lines longer than a chunk.
 
-Choices where RECORD.md is silent:
+Choices (written down in docs/record.md):
 - bases = the sequence lines' characters that are not whitespace or control characters
   (`\\r`, spaces, tabs excluded; `*`, `-` and every letter counted), as samtools faidx counts.
 - Lines starting with `;` are comments (the original FASTA convention), not sequence.
@@ -29,7 +29,7 @@ Choices where RECORD.md is silent:
 - Probe streams: `DESC` is the `>` lines with their `>` (without line ends), `SEQ` the
   sequence lines without their line ends (`\n`, `\r\n`; spaces inside a line stay), `Other`
   the line ends, blank lines, `;` comment lines and a byte-order mark. FASTA has no dictionary
-  field in RECORD.md's list, so hash_issues stays empty.
+  field in docs/record.md's list, so hash_issues stays empty.
 """
 
 from __future__ import annotations

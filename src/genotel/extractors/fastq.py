@@ -17,8 +17,8 @@ Two readers produce the same `FastqBatch`es:
 The reader is chosen by `FastqExtractor(reader=...)` or the environment variable
 `GENOTEL_FASTQ_READER` (`numpy` or `pyfastx`).
 
-Choices where RECORD.md is silent:
-- Features, in RECORD.md's order: `num_lines` (records), `QNAME=<flavour>`,
+Choices (written down in docs/record.md):
+- Features, in docs/record.md's order: `num_lines` (records), `QNAME=<flavour>`,
   `sequencer=<technology>`, `read_len=<mean, one decimal>`, `interleaved=true|false`. The
   flavour comes from the first 10,000 read names (`stats/readnames.py`); a file without
   records says `QNAME=Unknown;sequencer=unknown;`.
@@ -153,7 +153,7 @@ class FastqExtractor:
             txt_size=reader.text_size,
             num_lines=lengths.records,
             features=features,
-            programs=None,  # RECORD.md: null for FASTQ
+            programs=None,  # docs/record.md: null for FASTQ
             qual_counts=quality.result(),
             hash_issues=issues,
             streams=streams,

@@ -8,7 +8,7 @@ end) are cut out by those positions and checked for the whole chunk in one go. P
 looks at the few directive lines that can name a program and at the distinct source values of
 a chunk (a handful), never at every line. Program names come from `gff_programs.py`.
 
-Choices where RECORD.md is silent:
+Choices (written down in docs/record.md):
 - `GFF_version` is the value of the first `##gff-version` directive (`3`, `3.1.26`); without
   one it is `GTF` for a GTF file and `none` for a GFF file.
 - `num_lines` (feature and envelope) counts feature lines only: not comments, directives,

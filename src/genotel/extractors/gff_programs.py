@@ -1,6 +1,6 @@
 """Program names in GFF3/GTF files: source columns, producer directives, tool signatures.
 
-RECORD.md: the distinct values of column 2 (source), `.` excluded, with a trailing version
+docs/record.md: the distinct values of column 2 (source), `.` excluded, with a trailing version
 tag removed, plus producer comments, plus `Prodigal` when a feature's attributes hold `score`,
 `cscore` and `sscore`. The rules here are genotel's own choices:
 

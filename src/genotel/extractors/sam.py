@@ -11,7 +11,7 @@ the `to_string()` lines htslib formats anyway, in the fast path built from the b
 (`bam_text.py`). They feed `stats.sam_diagnostics.SamDiagnostics`: read-name flavour
 (`QNAME=`, `sequencer=`, hash_issues form 2), dictionary fields (form 1) and the probe.
 
-Choices where RECORD.md is silent:
+Choices (written down in docs/record.md):
 - Features in order: num_lines, sorted_by, hdr_contigs, mapper, QNAME, sequencer, paired (the
   --deep items follow). The flavour comes from the first 10,000 read names; when it names no
   technology (Unknown, SRA, Numeric), `sequencer=` is the most common `@RG PL:` of the header

@@ -17,7 +17,7 @@ FORMAT_COLUMN = "FORMAT"
 # INFO/FORMAT value types whose keys are dictionary fields (text, not numbers or flags).
 TEXT_TYPES = ("String", "Character")
 
-# `##<key>=<value>` lines whose whole value names a program (RECORD.md, programs).
+# `##<key>=<value>` lines whose whole value names a program (docs/record.md, programs).
 VALUE_KEYS = ("source", "imputation", "phasing", "annotator")
 # A program value is cut to this many characters so that one odd line cannot bloat the record.
 MAX_PROGRAM_CHARS = 100
@@ -153,7 +153,7 @@ def is_program_value(value: str) -> bool:
 
 
 def _named_by_key(line: str) -> list[str]:
-    """The program named by the line's key and value (RECORD.md's key rules), if any."""
+    """The program named by the line's key and value (docs/record.md's key rules), if any."""
     match = _KEY.match(line)
     if match is None:
         return []

@@ -6,7 +6,7 @@ distinct hashes are kept exactly, in an open-addressing hash table, up to
 `EXACT_CAP`; past it the count comes from a HyperLogLog sketch (2**16 registers, standard
 error 0.4 %) that runs from the start, so memory stays bounded whatever the file size.
 
-The table model and the report thresholds are the contract's (RECORD.md, hash_issues form 1).
+The table model and the report thresholds are the contract's (docs/record.md, hash_issues form 1).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """FASTQ field streams for the compressibility probe: DESC, SEQ, QUAL and Other.
 
-RECORD.md names the FASTQ streams `DESC SEQ QUAL` plus `Other`; FASTQ has no header, so there
-is no `TXT_HEADER`. The choices where RECORD.md is silent:
+The contract (docs/record.md) names the FASTQ streams `DESC SEQ QUAL` plus `Other`; FASTQ has no header, so there
+is no `TXT_HEADER`. The choices (written down in docs/record.md):
 
 - `DESC` is each header line after its `@`: the read name and the comment, without the line
   end. The `@` is `Other`: like the `+`, it is the record's structure, the same byte in every

@@ -1,8 +1,8 @@
 """GFF3/GTF field streams for the compressibility probe, and attribute values for hash_issues form 1.
 
-Streams (RECORD.md): `TXT_HEADER`, the eight columns `SEQID SOURCE TYPE START END SCORE
+Streams (docs/record.md): `TXT_HEADER`, the eight columns `SEQID SOURCE TYPE START END SCORE
 STRAND PHASE`, one `ATTR/<key>` per attribute key, `DESC`/`SEQ` for an embedded FASTA
-section, and `Other`. The choices where RECORD.md is silent:
+section, and `Other`. The choices (written down in docs/record.md):
 
 - `TXT_HEADER` is every byte before the first feature line (or before the FASTA section if
   it comes first): the `##` directives, `#` comments and blank lines of the file's top, with

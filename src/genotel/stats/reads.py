@@ -1,7 +1,7 @@
 """Statistics over unaligned reads (FASTQ): read lengths, read names, interleaving.
 
 `FastqNameStats` takes the header lines of the records and cuts each into the read name (up
-to the first space or tab) and the comment (the rest), as RECORD.md's read-name parser wants
+to the first space or tab) and the comment (the rest), as docs/record.md's read-name parser wants
 them. From the names it keeps:
 
 - the read-name flavour and technology (`readnames.ReadNameAccumulator`, first 10,000 names)

@@ -1,6 +1,6 @@
 """Distinct values of the VCF dictionary fields, for hash_issues form 1.
 
-The dictionary fields of a VCF (RECORD.md: "VCF ID/INFO/FORMAT text keys") are the ID column
+The dictionary fields of a VCF (docs/record.md: "VCF ID/INFO/FORMAT text keys") are the ID column
 and every INFO or FORMAT key whose header definition says `Type=String` or `Type=Character`,
 except the genotype `GT`: it is declared a String but is a genotype code of a few characters,
 never a dictionary, and hashing it for every sample of a many-sample file would cost more than
