@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from genotel.cli import SEND_ONCE, telemetry_without_path
+
 from conftest import FIXTURES, run_cli
 
 GENOTEL = Path(sys.executable).parent / "genotel"
@@ -159,3 +161,9 @@ def test_a_folder_is_not_an_output(inputs: list[Path], tmp_path: Path) -> None:
     for option in ("--output", "--telemetry"):
         result = run_cli("record", inputs[0], f"{option}={tmp_path}")
         assert result.code == 2 and "is a folder; name a file" in result.err
+
+
+def test_telemetry_keeps_its_value_outside_record() -> None:
+    assert telemetry_without_path(["activate", "--telemetry", "yes"]) == ["activate", "--telemetry", "yes"]
+    assert telemetry_without_path(["record", "--telemetry", "a.bam"]) == ["record", f"--telemetry={SEND_ONCE}", "a.bam"]
+    assert telemetry_without_path(["record", "--", "--telemetry"]) == ["record", "--", "--telemetry"]

@@ -130,8 +130,11 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 
 def telemetry_without_path(argv: Sequence[str]) -> list[str]:
-    """`--telemetry` alone never takes the next word as its PATH: only `--telemetry=PATH` names one."""
+    """In `genotel record`, `--telemetry` alone never takes the next word as its PATH: only
+    `--telemetry=PATH` names one. (`activate --telemetry yes|no` keeps its value.)"""
     words = list(argv)
+    if next((word for word in words if not word.startswith("-")), None) != "record":
+        return words
     end = words.index("--") if "--" in words else len(words)
     return [f"--telemetry={SEND_ONCE}" if word == "--telemetry" and at < end else word for at, word in enumerate(words)]
 
