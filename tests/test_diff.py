@@ -164,7 +164,8 @@ def test_gain_tolerance_boundaries(tmp_path: Path, old: float, new: float, toler
     options = ("--gain-tolerance", tolerance) if tolerance else ()
     for key in ("genozip_gain", "source_gain"):
         assert diff_json(tmp_path, changed(**{key: old}), changed(**{key: new}), *options)[0] == code, key
-    share, ratio = (f"QUAL,{old:.1f}%,3.5X", f"QUAL,{new:.1f}%,3.5X"), (f"QUAL,57.3%,{old:.1f}X", f"QUAL,57.3%,{new:.1f}X")
+    share = (f"QUAL,{old:.1f}%,3.5X", f"QUAL,{new:.1f}%,3.5X")
+    ratio = (f"QUAL,57.3%,{old:.1f}X", f"QUAL,57.3%,{new:.1f}X")
     for before, after in (share, ratio):
         gains = (changed(fields_gain=GAIN.replace("QUAL,57.3%,3.5X", text)) for text in (before, after))
         assert diff_json(tmp_path, *gains, *options)[0] == code, (before, after)
