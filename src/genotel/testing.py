@@ -38,6 +38,7 @@ def assert_record_matches(
     a file of records: a golden set's entry for `actual`'s path, or the file's only record.
     `gain_tolerance` is relative (0.05 or "5%"); `include` compares keys ignored by default.
     """
+    __tracebackhide__ = True  # pytest shows the report, not this function's source
     name = str(actual) if isinstance(actual, (str, os.PathLike)) else "record"
     made = _record_of(actual, options)
     expected, golden_name = _golden_for(golden, actual)
