@@ -126,7 +126,7 @@ def test_text_report_names_the_file_and_each_change(tmp_path: Path) -> None:
     result = run_cli("diff", old, new)
     assert result.code == 1
     lines = result.out.splitlines()
-    assert lines[0] == f"{old}: 1 record; {new}: 1 record; one record each"
+    assert lines[0] == f"{old} vs {new}"
     assert lines[1] == "record  changed"
     assert lines[2].split() == ["features", "paired", "100.0%", "→", "50.0%"]
     assert lines[3].startswith("different: 0 same, 1 changed (gains exact as printed; ignored: record_id")

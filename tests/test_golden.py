@@ -10,16 +10,12 @@ import json
 
 import pytest
 
-from genotel.compare import IGNORED_BY_DEFAULT
-from genotel.record_files import VOLATILE_KEYS
 from genotel.testing import assert_record_matches
 
 from conftest import run_cli
-from golden import absolute_args, load_cases, stable
+from golden import COMPARED, absolute_args, load_cases, stable
 
 CASES = load_cases()
-# Everything but record_id and created, which golden.py leaves out of every case.
-COMPARED = tuple(key for key in IGNORED_BY_DEFAULT if key not in VOLATILE_KEYS)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

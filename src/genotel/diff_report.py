@@ -48,11 +48,13 @@ def report_text(diff: SetDiff, sides: Sides) -> str:
 
 
 def report_lines(diff: SetDiff, sides: Sides) -> list[Text]:
-    how = "matched by file" if diff.matched_by == "file" else "matched by order (not every record names its file)"
-    if diff.matched_by == "order" and sides.old_count == sides.new_count == 1:
-        how = "one record each"
-    lines = [Text(f"{sides.old_name}: {_records(sides.old_count)}; {sides.new_name}: {_records(sides.new_count)}; "
-                  f"{how}", style="dim")]  # fmt: skip
+    if sides.old_count == sides.new_count == 1:
+        header = f"{sides.old_name} vs {sides.new_name}"
+    else:
+        how = "by file" if diff.matched_by == "file" else "by order (not every record names its file)"
+        counts = f"{sides.old_name}: {_records(sides.old_count)}; {sides.new_name}: {_records(sides.new_count)}"
+        header = f"{counts}; matched {how}"
+    lines = [Text(header, style="dim")]
     for file in diff.files:
         if file.status == "same":
             continue

@@ -39,13 +39,26 @@ def assert_record_matches(
     `gain_tolerance` is relative (0.05 or "5%"); `include` compares keys ignored by default.
     """
     __tracebackhide__ = True  # pytest shows the report, not this function's source
+    report = record_differences(actual, golden, gain_tolerance=gain_tolerance, include=include, **options)
+    if report:
+        raise AssertionError("\n" + report)
+
+
+def record_differences(
+    actual: PathLike | RecordLike,
+    golden: PathLike | RecordLike,
+    *,
+    gain_tolerance: float | str = 0,
+    include: tuple[str, ...] | list[str] = (),
+    **options: object,
+) -> str:
+    """The diff report of `actual` against `golden` (arguments as `assert_record_matches`); "" if they match."""
     name = str(actual) if isinstance(actual, (str, os.PathLike)) else "record"
     made = _record_of(actual, options)
     expected, golden_name = _golden_for(golden, actual)
     tolerance = tolerance_of(gain_tolerance)
     diff = compare_sets([Entry(expected, name)], [Entry(made, name)], tolerance, include)
-    if not diff.same:
-        raise AssertionError("\n" + report_text(diff, Sides(golden_name, name, 1, 1, tolerance, tuple(include))))
+    return "" if diff.same else report_text(diff, Sides(golden_name, name, 1, 1, tolerance, tuple(include)))
 
 
 def _record_of(actual: PathLike | RecordLike, options: dict[str, object]) -> dict[str, object]:
