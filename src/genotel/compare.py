@@ -209,13 +209,20 @@ def _gain_item(values: tuple[Decimal, Decimal] | None) -> str | None:
 
 def _beyond(old: object, new: object, tolerance: Decimal) -> str | None:
     """None when `new` is within `tolerance` of `old` (relative, bounds included); else the change."""
-    if not isinstance(old, (int, float, Decimal)) or not isinstance(new, (int, float, Decimal)):
+    before, after = _number(old), _number(new)
+    if before is None or after is None:
         return None if old == new else ""
-    before, after = Decimal(str(old)), Decimal(str(new))
     if abs(after - before) <= tolerance * abs(before):
         return None
     relative = f"{(after - before) / before:+.1%}" if before else "from 0"
     return f"{relative}, beyond {tolerance:.1%}" if tolerance else relative
+
+
+def _number(value: object) -> Decimal | None:
+    """A gain as printed (`6.4` stays 6.4, not its binary neighbour); None for null or a non-number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    return Decimal(str(value))
 
 
 def compare_sets(

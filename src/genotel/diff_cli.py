@@ -93,7 +93,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise InputError(golden_path, "--update needs a file path in every entry (JSON lines of genotel check)")
     recorded, failures = _record_files(args, err)
     diff = compare_sets(golden, recorded, args.gain_tolerance, args.include)
-    sides = Sides(str(golden_path), "the files", len(golden), len(recorded), args.gain_tolerance, tuple(args.include))
+    sides = Sides(str(golden_path), "the files given", len(golden), len(recorded), args.gain_tolerance,
+                  tuple(args.include))  # fmt: skip
     _print(diff, sides, args, out)
     if failures:
         if args.update:
