@@ -130,7 +130,10 @@ def _record_files(args: argparse.Namespace, err: TextIO) -> tuple[list[Entry], i
 
 def _update(path: Path, diff: SetDiff, err: TextIO) -> None:
     """Rewrite the golden file: changed entries replaced in place, new files appended, the rest kept."""
-    from .cli import write_atomically
+    try:  # genotel.outputs holds the writers of the files `record` writes; earlier trees kept this in cli
+        from .outputs import write_atomically
+    except ModuleNotFoundError:
+        from .cli import write_atomically
 
     kept: list[Entry] = []
     counts = {"replaced": 0, "appended": 0, "kept": 0}
