@@ -98,7 +98,7 @@ def test_a_file_that_cannot_be_recorded_is_exit_2_and_update_writes_nothing(fixt
 def test_update_refuses_a_golden_set_without_paths(fixtures: Path, tmp_path: Path) -> None:
     vcf = copy_fixtures(fixtures, tmp_path / "data")[0]
     golden = tmp_path / "golden.json"
-    assert run_cli("record", vcf, "--telemetry", golden).code == 0  # one record, no path
+    assert run_cli("record", vcf, f"--telemetry={golden}").code == 0  # one record, no path
     before = golden.read_bytes()
     assert run_cli("check", golden, vcf).code == 0  # compared by order: one record each
     result = run_cli("check", golden, vcf, "--update")
