@@ -94,6 +94,8 @@ EDITS: dict[str, tuple[Callable[[], dict[str, object]], dict[str, object]]] = {
                           {"field": "fields_gain", "item": "SEQ", "note": "ratio -15.9%"}),
     "fields_gain stream gone": (lambda: changed(fields_gain=GAIN.replace("; RNEXT,0.0%,373.4X", "")),
                                 {"field": "fields_gain", "item": "RNEXT", "new": None, "note": "removed"}),
+    "fields_gain order": (lambda: changed(fields_gain="; ".join(reversed(GAIN.split("; ")))),
+                          {"field": "fields_gain", "item": None, "note": "same items, in another order"}),
     "genozip_gain": (lambda: changed(genozip_gain=6.5), {"field": "genozip_gain", "old": 6.4, "new": 6.5}),
     "source_gain": (lambda: changed(source_gain=5.3), {"field": "source_gain", "note": "-1.9%"}),
     "gain probe skipped": (lambda: changed(fields_gain=None, genozip_gain=None),
@@ -169,6 +171,11 @@ def test_gain_tolerance_boundaries(tmp_path: Path, old: float, new: float, toler
     for before, after in (share, ratio):
         gains = (changed(fields_gain=GAIN.replace("QUAL,57.3%,3.5X", text)) for text in (before, after))
         assert diff_json(tmp_path, *gains, *options)[0] == code, (before, after)
+
+
+def test_with_a_tolerance_the_order_of_fields_gain_is_free(tmp_path: Path) -> None:
+    reordered = changed(fields_gain="; ".join(reversed(GAIN.split("; "))))
+    assert diff_json(tmp_path, BAM, reordered, "--gain-tolerance", "1%")[0] == 0
 
 
 def test_beyond_tolerance_says_how_far(tmp_path: Path) -> None:
