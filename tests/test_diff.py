@@ -45,10 +45,14 @@ def changes_of(report: dict[str, object]) -> list[dict[str, object]]:
     return [change for file in report["files"] for change in file["changes"]]  # type: ignore[attr-defined]
 
 
+def another_run() -> dict[str, object]:
+    """BAM's record as another run on another machine makes it: only the run keys differ."""
+    return changed(record_id="another", created="2030-01-01T00:00:00Z", genotel_version="9.9", license_num=7,
+                   flags=BAM["flags"].replace("file_i=1/1", "file_i=3/5"))  # fmt: skip
+
+
 def test_identical_records_are_the_same_and_run_keys_are_ignored(tmp_path: Path) -> None:
-    other_run = changed(record_id="another", created="2030-01-01T00:00:00Z", genotel_version="9.9",
-                        license_num=7, flags=BAM["flags"].replace("file_i=1/1", "file_i=3/5"))  # fmt: skip
-    code, report = diff_json(tmp_path, BAM, other_run)
+    code, report = diff_json(tmp_path, BAM, another_run())
     assert (code, report["same"], changes_of(report)) == (0, True, [])
     result = run_cli("diff", tmp_path / "old.json", tmp_path / "new.json")
     assert result.code == 0
@@ -57,9 +61,7 @@ def test_identical_records_are_the_same_and_run_keys_are_ignored(tmp_path: Path)
 
 @pytest.mark.parametrize("include", ["genotel_version", "license_num", "file_i", "record_id,created"])
 def test_include_compares_a_run_key(tmp_path: Path, include: str) -> None:
-    other_run = changed(record_id="another", created="2030-01-01T00:00:00Z", genotel_version="9.9",
-                        license_num=7, flags=BAM["flags"].replace("file_i=1/1", "file_i=3/5"))  # fmt: skip
-    code, report = diff_json(tmp_path, changed(record_id="one", created="2029-01-01T00:00:00Z"), other_run,
+    code, report = diff_json(tmp_path, changed(record_id="one", created="2029-01-01T00:00:00Z"), another_run(),
                              "--include", include)  # fmt: skip
     assert code == 1
     named = {change["item"] if change["field"] == "flags" else change["field"] for change in changes_of(report)}
