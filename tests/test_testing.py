@@ -54,6 +54,8 @@ def test_records_and_included_keys(fixtures: Path) -> None:
     assert_record_matches(made, golden)
     with pytest.raises(AssertionError, match=r"genotel_version +0\.0\.1 → "):
         assert_record_matches(made, golden, include=["genotel_version"])
+    with pytest.raises(ValueError, match="genotel_versoin"):
+        assert_record_matches(made, golden, include=["genotel_versoin"])
 
 
 def test_no_golden_record_for_the_file_is_an_error(fixtures: Path, tmp_path: Path) -> None:

@@ -73,6 +73,15 @@ def tolerance_of(value: str | float) -> Decimal:
     return tolerance
 
 
+def included_keys(keys: Iterable[str]) -> tuple[str, ...]:
+    """`keys` to compare although ignored by default; ValueError for a key that is not one of them."""
+    keys = tuple(keys)
+    unknown = [key for key in keys if key not in IGNORED_BY_DEFAULT]
+    if unknown:
+        raise ValueError(f"not among the keys ignored by default ({', '.join(IGNORED_BY_DEFAULT)}): {unknown}")
+    return keys
+
+
 def compare_records(
     old: dict[str, object], new: dict[str, object], tolerance: Decimal = Decimal(0), include: Iterable[str] = ()
 ) -> list[Change]:

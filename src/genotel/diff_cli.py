@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .argtypes import fraction, positive_int, probe_codec
-from .compare import IGNORED_BY_DEFAULT, SetDiff, compare_sets, tolerance_of
+from .compare import IGNORED_BY_DEFAULT, SetDiff, compare_sets, included_keys, tolerance_of
 from .diff_report import Sides, print_text, report_json
 from .errors import InputError
 from .options import DEFAULT_CODEC_LEVEL, Options
@@ -64,10 +64,10 @@ def _tolerance(text: str) -> object:
 
 def _included(text: str) -> list[str]:
     keys = [key.strip() for key in text.split(",") if key.strip()]
-    unknown = [key for key in keys if key not in IGNORED_BY_DEFAULT]
-    if unknown or not keys:
-        raise argparse.ArgumentTypeError(f"expected some of {', '.join(IGNORED_BY_DEFAULT)}: {text!r}")
-    return keys
+    try:
+        return list(included_keys(keys or [text]))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .compare import compare_sets, tolerance_of
+from .compare import compare_sets, included_keys, tolerance_of
 from .diff_report import Sides, report_text
 from .errors import InputError
 from .record import Record
@@ -56,9 +56,9 @@ def record_differences(
     name = str(actual) if isinstance(actual, (str, os.PathLike)) else "record"
     made = _record_of(actual, options)
     expected, golden_name = _golden_for(golden, actual)
-    tolerance = tolerance_of(gain_tolerance)
-    diff = compare_sets([Entry(expected, name)], [Entry(made, name)], tolerance, include)
-    return "" if diff.same else report_text(diff, Sides(golden_name, name, 1, 1, tolerance, tuple(include)))
+    tolerance, keys = tolerance_of(gain_tolerance), included_keys(include)
+    diff = compare_sets([Entry(expected, name)], [Entry(made, name)], tolerance, keys)
+    return "" if diff.same else report_text(diff, Sides(golden_name, name, 1, 1, tolerance, keys))
 
 
 def _record_of(actual: PathLike | RecordLike, options: dict[str, object]) -> dict[str, object]:
