@@ -105,3 +105,12 @@ def test_update_refuses_a_golden_set_without_paths(fixtures: Path, tmp_path: Pat
     assert result.code == 2
     assert "--update needs a file path in every entry" in result.err
     assert golden.read_bytes() == before
+
+
+def test_update_never_writes_over_an_input(fixtures: Path, tmp_path: Path) -> None:
+    vcf, gff, _ = copy_fixtures(fixtures, tmp_path / "data")
+    before = vcf.read_bytes()
+    result = run_cli("check", vcf, vcf, gff, "--update")
+    assert result.code == 2
+    assert "that is one of the input files; genotel never writes to an input" in result.err
+    assert vcf.read_bytes() == before

@@ -16,6 +16,7 @@ from .compare import IGNORED_BY_DEFAULT, SetDiff, compare_sets, included_keys, t
 from .diff_report import Sides, print_text, report_json
 from .errors import InputError
 from .options import DEFAULT_CODEC_LEVEL, Options
+from .outputs import check_not_input, write_atomically
 from .record_files import Entry, golden_lines, load_entries
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2
@@ -88,6 +89,11 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     golden_path = Path(args.golden)
     if not golden_path.exists() and not args.update:
         raise InputError(golden_path, "no such file (write it from the files with genotel check --update)")
+    if args.update:
+        from .runner import expand_inputs
+
+        inputs = [*expand_inputs(args.files), *([args.reference] if args.reference else [])]
+        check_not_input(golden_path, inputs, f"check --update {golden_path}")
     golden = load_entries(golden_path) if golden_path.exists() else []
     if args.update and any(entry.file is None for entry in golden):
         raise InputError(golden_path, "--update needs a file path in every entry (JSON lines of genotel check)")
@@ -130,11 +136,6 @@ def _record_files(args: argparse.Namespace, err: TextIO) -> tuple[list[Entry], i
 
 def _update(path: Path, diff: SetDiff, err: TextIO) -> None:
     """Rewrite the golden file: changed entries replaced in place, new files appended, the rest kept."""
-    try:  # genotel.outputs holds the writers of the files `record` writes; earlier trees kept this in cli
-        from .outputs import write_atomically
-    except ModuleNotFoundError:
-        from .cli import write_atomically
-
     kept: list[Entry] = []
     counts = {"replaced": 0, "appended": 0, "kept": 0}
     for file in diff.files:
