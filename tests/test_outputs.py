@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -167,3 +168,16 @@ def test_telemetry_keeps_its_value_outside_record() -> None:
     assert telemetry_without_path(["activate", "--telemetry", "yes"]) == ["activate", "--telemetry", "yes"]
     assert telemetry_without_path(["record", "--telemetry", "a.bam"]) == ["record", f"--telemetry={SEND_ONCE}", "a.bam"]
     assert telemetry_without_path(["record", "--", "--telemetry"]) == ["record", "--", "--telemetry"]
+
+
+def test_a_replaced_telemetry_file_keeps_its_permissions(inputs: list[Path], tmp_path: Path) -> None:
+    target = tmp_path / "telemetry.json"
+    umask = os.umask(0o027)
+    try:
+        assert run_cli("record", inputs[0], f"--telemetry={target}").code == 0
+    finally:
+        os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o640  # a new file: 0666 less the umask
+    target.chmod(0o604)
+    assert run_cli("record", inputs[1], f"--telemetry={target}").code == 0
+    assert target.stat().st_mode & 0o777 == 0o604  # a replaced file: its own permissions

@@ -121,13 +121,27 @@ def _holds_records(path: Path) -> bool:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a crash leaves either the old file or the whole new one."""
+    """Write `text` to `path` so that a crash leaves either the old file or the whole new one.
+
+    The new file keeps the old one's permissions; a new file gets the usual ones (0666 less the umask).
+    """
     folder = path.parent if str(path.parent) else Path(".")
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
