@@ -75,6 +75,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """
     home = tmp_path / "genotel-home"
     monkeypatch.setenv("GENOTEL_HOME", str(home))
-    for name in ("GENOTEL_NO_TELEMETRY", "DO_NOT_TRACK", "GENOTEL_ADMIN_TOKEN"):
+    for name in ("GENOTEL_NO_TELEMETRY", "DO_NOT_TRACK", "GENOTEL_ADMIN_TOKEN", "GENOTEL_SERVER_SECRET",
+                 "GENOTEL_LICENCE_KEY"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return home

@@ -29,6 +29,7 @@ from genotel.service import protocol
 from conftest import FIXTURES, run_cli
 
 ADMIN_TOKEN = "e2e-" + secrets.token_hex(8)
+SERVER_SECRET = secrets.token_hex(32)  # shared by the server and `genotel admin` (each has its own home)
 POSTGRES_URL = os.environ.get("GENOTEL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 VCF = FIXTURES / "calls.vcf"
 
@@ -51,7 +52,8 @@ class Server:
     def start(self) -> None:
         command = [sys.executable, "-c", "from genotel.cli import run; run()", "serve", "--db", self.database_url,
                    "--port", str(self.port)]  # fmt: skip
-        env = {**os.environ, "GENOTEL_HOME": str(self.home), "GENOTEL_ADMIN_TOKEN": ADMIN_TOKEN}
+        env = {**os.environ, "GENOTEL_HOME": str(self.home), "GENOTEL_ADMIN_TOKEN": ADMIN_TOKEN,
+               "GENOTEL_SERVER_SECRET": SERVER_SECRET}  # fmt: skip
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 (the process owns it)
         self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
@@ -122,6 +124,12 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             pass
 
 
+@pytest.fixture(autouse=True)
+def server_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`genotel admin` in this process derives keys with the server's secret."""
+    monkeypatch.setenv("GENOTEL_SERVER_SECRET", SERVER_SECRET)
+
+
 @pytest.fixture
 def client_home(isolated_home: Path) -> Path:
     """This test's GENOTEL_HOME (tests/conftest.py): its own configuration and spool."""
@@ -176,7 +184,7 @@ def make_record(**fields: object) -> Record:
 
 def test_health_openapi_and_authentication_everywhere(server: Server) -> None:
     health = httpx.get(f"{server.url}/v1/health").json()
-    assert health["status"] == "ok" and health["schema_version"] == "0001_initial"
+    assert health["status"] == "ok" and health["schema_version"] == "0002_derived_keys"
     paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
     assert {"/v1/records", "/v1/licences/{licence}/records", "/v1/analysis"} <= set(paths)
     calls = [("POST", "/v1/records"), ("GET", "/v1/licences/1/records"), ("DELETE", "/v1/licences/1/records"),
