@@ -42,16 +42,17 @@ def free_port() -> int:
 class Server:
     """`genotel serve` in a subprocess: started, polled until ready, stopped."""
 
-    def __init__(self, database_url: str, home: Path) -> None:
+    def __init__(self, database_url: str, home: Path, *options: str) -> None:
         self.database_url = database_url
         self.home = home
+        self.options = options
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         command = [sys.executable, "-c", "from genotel.cli import run; run()", "serve", "--db", self.database_url,
-                   "--port", str(self.port)]  # fmt: skip
+                   "--port", str(self.port), *self.options]  # fmt: skip
         env = {**os.environ, "GENOTEL_HOME": str(self.home), "GENOTEL_ADMIN_TOKEN": ADMIN_TOKEN,
                "GENOTEL_SERVER_SECRET": SERVER_SECRET}  # fmt: skip
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 (the process owns it)

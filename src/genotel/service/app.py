@@ -178,7 +178,10 @@ def create_app(settings: Settings) -> FastAPI:
         response_model=UploadResult,
         status_code=status.HTTP_201_CREATED,
         tags=["records"],
-        responses={200: {"model": UploadResult, "description": "already stored (a retried upload)"}},
+        responses={
+            200: {"model": UploadResult, "description": "already stored (a retried upload)"},
+            500: {"description": "the database failed to store this record (the other uploads are not affected)"},
+        },
     )
     async def upload(record: UploadedRecord, response: Response, caller: Signed) -> UploadResult:
         """Store one record for the signing licence. Idempotent on the licence and `record_id`."""
@@ -191,7 +194,10 @@ def create_app(settings: Settings) -> FastAPI:
         row = records.record_row(record.model_copy(update={"license_num": caller.licence}), caller.licence,
                                  int(time.time()))  # fmt: skip
         # The nonce and the record go into the same transaction (group commit, see writer.py).
-        accepted, stored = await app.state.writer.submit(caller.licence, caller.nonce, caller.seen_at, row)
+        try:
+            accepted, stored = await app.state.writer.submit(caller.licence, caller.nonce, caller.seen_at, row)
+        except Exception:  # logged by the writer; an answer of our own keeps the connection open
+            raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, "the record could not be stored") from None
         if not accepted:
             raise replayed()
         if not stored:
