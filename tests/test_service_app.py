@@ -132,6 +132,20 @@ def test_bad_signatures_are_401(client: TestClient, licence: tuple[int, str], ch
     assert answer.status_code == 401 and words in answer.json()["detail"]
 
 
+def test_refusing_a_signature_never_reads_the_database(client: TestClient, licence: tuple[int, str]) -> None:
+    """An unknown licence number costs what a known one with a wrong signature costs: no query."""
+    number, key = licence
+    statements: list[str] = []
+    engine = client.app.state.database.engine  # type: ignore[attr-defined]
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for signer in (number, 100000001, 999999999):
+        headers = protocol.signed_headers(signer, "0" * 64, "GET", "/v1/analysis", b"")
+        assert client.get("/v1/analysis", headers=headers).status_code == 401
+    assert statements == []
+    headers = protocol.signed_headers(number, key, "GET", "/v1/analysis", b"")
+    assert client.get("/v1/analysis", headers=headers).status_code == 200 and statements  # the listener works
+
+
 def test_signature_covers_the_path_and_method(client: TestClient, licence: tuple[int, str]) -> None:
     number, key = licence
     signed_get = protocol.signed_headers(number, key, "GET", f"/v1/licences/{number}/records", b"")

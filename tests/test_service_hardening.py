@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import secrets
 import socket
 import stat
 import threading
@@ -15,15 +16,18 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import alembic.command
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from genotel import client
 from genotel.client import spool_record
+from genotel.service import migrations
 from genotel.service.db import Database, records
-from genotel.service.licences import create_licence
+from genotel.service.licences import LicenceCache, create_licence, find_licence
 from genotel.service.records import record_row
+from genotel.service.secret import licence_key
 from genotel.service.writer import Writer
 from test_service_e2e import (
     ADMIN_TOKEN,
@@ -32,6 +36,7 @@ from test_service_e2e import (
     activate,
     make_record,
     new_licence,
+    postgres_schema_url,
     server,  # noqa: F401 (the module's fixture: one real server per backend)
     server_secret,  # noqa: F401
     signed,
@@ -122,17 +127,19 @@ def test_one_failing_record_fails_alone(server: Server, poisoned: str) -> None: 
     assert codes == [201] * 60 and server.count(good_number) == 60 and server.count(bad_number) == 0
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_writer_retries_a_failed_batch_one_by_one(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'writer.sqlite3'}"
-    else:
-        from test_service_e2e import postgres_schema_url
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each backend (PostgreSQL: a schema of its own, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'collector.sqlite3'}"
+        return
+    urls = postgres_schema_url()
+    yield next(urls)
+    next(urls, None)
 
-        urls = postgres_schema_url()
-        url = next(urls)
-        request.addfinalizer(lambda: next(urls, None))
-    database = Database(url, secret=SERVER_SECRET.encode())
+
+def test_writer_retries_a_failed_batch_one_by_one(database_url: str) -> None:
+    database = Database(database_url, secret=SERVER_SECRET.encode())
     database.upgrade()
     number = create_licence(database, "research").number
     good = [record_row(make_record(), number, 1) for _ in range(2)]
@@ -156,6 +163,37 @@ def test_writer_retries_a_failed_batch_one_by_one(backend: str, tmp_path: Path, 
     assert results[0] == (True, True) and results[2] == (True, True)
     assert isinstance(results[1], sa.exc.IntegrityError)
     assert stored == {good[0]["record_id"], good[1]["record_id"]}
+
+
+def test_migration_masks_issued_keys_and_canonicalises_record_ids(database_url: str) -> None:
+    secret = SERVER_SECRET.encode()
+    issued = secrets.token_hex(32)
+    value, other = uuid.uuid4(), str(uuid.uuid4())
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:  # a database of the first schema version, as it was used
+        alembic.command.upgrade(migrations._config(connection, secret), "0001_initial")
+        connection.execute(sa.text("INSERT INTO licences (number, key, type, created_at) VALUES (123456789, :k, "
+                                   "'research', 1)"), {"k": issued})  # fmt: skip
+        for record_id in (str(value).upper(), value.hex, other):  # two spellings of one record, stored twice
+            body = json.dumps({"record_id": record_id, "schema": "genotel.record/1"})
+            connection.execute(sa.text(
+                "INSERT INTO records (record_id, license_num, received_at, created, schema, data_type, source_gain, "
+                "features, body) VALUES (:r, 123456789, 1, '2026-01-01T00:00:00Z', 'genotel.record/1', 'BAM', 1.0, "
+                "'', :b)"), {"r": record_id, "b": body})  # fmt: skip
+    engine.dispose()
+    database = Database(database_url, secret=secret)
+    assert database.upgrade() == "0002_derived_keys"
+    with database.read() as connection:
+        rows = [tuple(row) for row in connection.execute(sa.text("SELECT * FROM licences"))]
+        stored = connection.execute(sa.select(records.c.record_id, records.c.body).order_by(records.c.id)).all()
+    cache = LicenceCache(database)
+    found = find_licence(database, 123456789)
+    database.dispose()
+    assert not any(issued in str(value) for row in rows for value in row)
+    assert found is not None and found.key == issued and cache.key(123456789) == issued  # the issued key still works
+    assert cache.key(987654321) == licence_key(secret, 987654321)
+    assert [row.record_id for row in stored] == [str(value), other]
+    assert json.loads(stored[0].body)["record_id"] == str(value)
 
 
 def test_out_of_range_integers_are_refused_not_500(server: Server) -> None:  # noqa: F811

@@ -32,15 +32,14 @@ def upgrade() -> None:
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
     )
-    with op.batch_alter_table("licences") as batch:
-        batch.add_column(sa.Column("key_mask", sa.String(256), nullable=True))
+    # Plain ALTERs on licences (SQLite has them): a batch copy would drop the table that records refer to.
+    op.add_column("licences", sa.Column("key_mask", sa.String(256), nullable=True))
     licences = sa.table("licences", sa.column("number", sa.BigInteger), sa.column("key", sa.String),
                         sa.column("key_mask", sa.String))  # fmt: skip
     for number, key in connection.execute(sa.select(licences.c.number, licences.c.key)).all():
         masked = mask_key(secret, number, key)
         connection.execute(sa.update(licences).where(licences.c.number == number).values(key_mask=masked))
-    with op.batch_alter_table("licences") as batch:
-        batch.drop_column("key")
+    op.drop_column("licences", "key")
     _canonical_record_ids(connection)
     with op.batch_alter_table("records") as batch:
         batch.drop_constraint("uq_records_record_id", type_="unique")
