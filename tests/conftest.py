@@ -15,6 +15,7 @@ from genotel.options import Options
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+pytest_plugins = ["collector"]  # the `server` fixture: a real collector per backend, shared by the run
 
 
 @dataclass

@@ -29,23 +29,13 @@ from genotel.service.licences import LicenceCache, create_licence, find_licence
 from genotel.service.records import record_row
 from genotel.service.secret import licence_key
 from genotel.service.writer import Writer
-from test_service_e2e import (
-    ADMIN_TOKEN,
-    SERVER_SECRET,
-    Server,
-    activate,
-    make_record,
-    new_licence,
-    postgres_schema_url,
-    server,  # noqa: F401 (the module's fixture: one real server per backend)
-    server_secret,  # noqa: F401
-    signed,
-    upload,
-)
+from test_service_e2e import activate, make_record, new_licence, signed, upload
 
+from collector import ADMIN_TOKEN, SERVER_SECRET, Server, postgres_schema_url
 from conftest import FIXTURES, run_cli
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+pytestmark = pytest.mark.usefixtures("server_secret")
 POISON_ID = "0badc0de-0000-4000-8000-000000000000"
 
 
@@ -63,7 +53,7 @@ def raw_body(field: str, json_value: str) -> bytes:
 
 
 @pytest.fixture
-def poisoned(server: Server) -> Iterator[str]:  # noqa: F811
+def poisoned(server: Server) -> Iterator[str]:
     """A trigger that makes the database fail on one record_id (as a store failure would)."""
     engine = sa.create_engine(server.database_url)
     if server.database_url.startswith("sqlite"):
@@ -89,6 +79,14 @@ def poisoned(server: Server) -> Iterator[str]:  # noqa: F811
         engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def refused_licence(server: Server) -> tuple[int, str]:
+    """One licence for the uploads that must all be refused."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GENOTEL_SERVER_SECRET", SERVER_SECRET)
+        return new_licence(server, "research")
+
+
 @pytest.mark.parametrize(
     ("field", "json_value"),
     [("features", '"x\\u0000y"'), ("programs", '"bwa\\ud800;"'), ("genozip_gain", "NaN"), ("source_gain", "Infinity"),
@@ -96,15 +94,16 @@ def poisoned(server: Server) -> Iterator[str]:  # noqa: F811
      ("created", '"last tuesday"'), ("created", '"2026-02-30T10:00:00Z"'), ("hash_issues", '["a\\u0000"]'),
      ("license_num", str(2**63)), ("record_id", '"not-a-uuid"')],
 )  # fmt: skip
-def test_what_a_store_cannot_hold_is_422(server: Server, field: str, json_value: str) -> None:  # noqa: F811
-    number, key = new_licence(server, "research")
+def test_what_a_store_cannot_hold_is_422(server: Server, refused_licence: tuple[int, str], field: str,
+                                         json_value: str) -> None:  # fmt: skip
+    number, key = refused_licence
     answer = upload(server, number, key, raw_body(field, json_value))
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["loc"][:2] == ["body", field]
     assert server.count(number) == 0
 
 
-def test_one_failing_record_fails_alone(server: Server, poisoned: str) -> None:  # noqa: F811
+def test_one_failing_record_fails_alone(server: Server, poisoned: str) -> None:
     bad_number, bad_key = new_licence(server, "research")
     good_number, good_key = new_licence(server, "research")
     bodies = [make_record().to_json(indent=None).encode() for _ in range(60)]
@@ -196,7 +195,7 @@ def test_migration_masks_issued_keys_and_canonicalises_record_ids(database_url: 
     assert json.loads(stored[0].body)["record_id"] == str(value)
 
 
-def test_out_of_range_integers_are_refused_not_500(server: Server) -> None:  # noqa: F811
+def test_out_of_range_integers_are_refused_not_500(server: Server) -> None:
     for number in (str(2**63), str(2**64), "9" * 30, "0", "-5", "1_000", "١٢٣"):
         headers = {"X-Genotel-Licence": number, "X-Genotel-Timestamp": str(int(time.time())),
                    "X-Genotel-Nonce": "n", "X-Genotel-Signature": "0" * 64}  # fmt: skip
@@ -212,7 +211,7 @@ def test_out_of_range_integers_are_refused_not_500(server: Server) -> None:  # n
     assert unknown.status_code == 404
 
 
-def test_keys_are_not_stored(server: Server) -> None:  # noqa: F811
+def test_keys_are_not_stored(server: Server) -> None:
     number, key = new_licence(server, "standard")
     engine = sa.create_engine(server.database_url)
     with engine.connect() as connection:
@@ -225,7 +224,7 @@ def test_keys_are_not_stored(server: Server) -> None:  # noqa: F811
     assert httpx.get(server.url + path, headers=signed(number, key, "GET", path)).status_code == 200
 
 
-def test_unknown_and_known_numbers_are_refused_alike(server: Server) -> None:  # noqa: F811
+def test_unknown_and_known_numbers_are_refused_alike(server: Server) -> None:
     number, _ = new_licence(server, "research")
     path = "/v1/analysis"
     answers = []
@@ -236,7 +235,7 @@ def test_unknown_and_known_numbers_are_refused_alike(server: Server) -> None:  #
     assert len({answer.text for answer in answers}) == 1
 
 
-def test_record_id_is_canonical_and_per_licence(server: Server) -> None:  # noqa: F811
+def test_record_id_is_canonical_and_per_licence(server: Server) -> None:
     number, key = new_licence(server, "research")
     other, other_key = new_licence(server, "research")
     value = uuid.uuid4()
@@ -251,12 +250,12 @@ def test_record_id_is_canonical_and_per_licence(server: Server) -> None:  # noqa
     assert server.count(other) == 1
 
 
-def test_new_licence_refuses_unknown_fields(server: Server) -> None:  # noqa: F811
+def test_new_licence_refuses_unknown_fields(server: Server) -> None:
     answer = httpx.post(f"{server.url}/v1/licences", json={"type": "research", "owner": "x"}, headers=ADMIN)
     assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "owner"]
 
 
-def test_key_options_of_activate(server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # noqa: F811
+def test_key_options_of_activate(server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     number, key = new_licence(server, "research")
     base = ["activate", "--server", server.url, "--licence", str(number)]
     key_file = tmp_path / "key.txt"
@@ -275,7 +274,7 @@ def test_key_options_of_activate(server: Server, monkeypatch: pytest.MonkeyPatch
     assert client.load_config().key == key  # type: ignore[union-attr]
 
 
-def test_folders_and_files_are_private(server: Server, isolated_home: Path, tmp_path: Path,  # noqa: F811
+def test_folders_and_files_are_private(server: Server, isolated_home: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     activate(server, "student")
     spool_record(make_record())
@@ -293,7 +292,7 @@ def test_folders_and_files_are_private(server: Server, isolated_home: Path, tmp_
     assert wrong.code == 2 and "server secret is not the one" in wrong.err and len(wrong.err.splitlines()) == 1
 
 
-def test_a_record_that_keeps_failing_is_set_aside(server: Server, poisoned: str, isolated_home: Path,  # noqa: F811
+def test_a_record_that_keeps_failing_is_set_aside(server: Server, poisoned: str, isolated_home: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setattr(client, "BACKOFF_SECONDS", 0.0)
     number, _ = activate(server, "research", telemetry="yes")
@@ -336,7 +335,7 @@ def test_slow_clients_are_cut_off_and_connections_bounded(tmp_path: Path) -> Non
         running.stop()
 
 
-def test_openapi_document_lists_the_answers(server: Server) -> None:  # noqa: F811
+def test_openapi_document_lists_the_answers(server: Server) -> None:
     spec = httpx.get(f"{server.url}/openapi.json").json()
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():

@@ -35,7 +35,7 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
 SECURITY_REQUIREMENT = [{"licence": [], "timestamp": [], "nonce": [], "signature": []}, {"admin": []}]
 # Answers that any operation can give, besides its own: documented on every one.
 COMMON_RESPONSES = {
-    "400": "a malformed request (e.g. a body that is not JSON where JSON is expected)",
+    "400": "the HTTP request itself is malformed (answered by the HTTP server)",
     "413": "the request body is larger than the limit (64 KiB)",
 }
 AUTHENTICATED_RESPONSES = {

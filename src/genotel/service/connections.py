@@ -15,7 +15,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\n"
-        b"content-length: 29\r\n\r\ntoo many connections, retry\n\n")  # fmt: skip
+        b"content-length: 28\r\n\r\ntoo many connections, retry\n")  # fmt: skip
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
