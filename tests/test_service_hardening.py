@@ -17,14 +17,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import alembic.command
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from genotel import client
 from genotel.client import spool_record
-from genotel.service import migrations
 from genotel.service.db import Database, records
 from genotel.service.licences import LicenceCache, create_licence, find_licence
 from genotel.service.records import record_row
@@ -166,6 +164,10 @@ def test_writer_retries_a_failed_batch_one_by_one(database_url: str) -> None:
 
 
 def test_migration_masks_issued_keys_and_canonicalises_record_ids(database_url: str) -> None:
+    import alembic.command  # here, not at collection: test_packaging needs alembic not imported yet
+
+    from genotel.service import migrations
+
     secret = SERVER_SECRET.encode()
     issued = secrets.token_hex(32)
     value, other = uuid.uuid4(), str(uuid.uuid4())
