@@ -249,6 +249,8 @@ def main() -> int:
     parser.add_argument("--no-kill", action="store_true", help="skip the kill-and-restart runs")
     parser.add_argument("--markdown", type=Path, help="also write the results as a Markdown table here")
     args = parser.parse_args()
+    # One secret for this script's `create_licence` and the collectors it starts (keys are derived).
+    os.environ.setdefault("GENOTEL_SERVER_SECRET", secrets.token_hex(32))
     rows = []
     ok = True
     for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):

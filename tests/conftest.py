@@ -15,6 +15,7 @@ from genotel.options import Options
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+pytest_plugins = ["collector"]  # the `server` fixture: a real collector per backend, shared by the run
 
 
 @dataclass
@@ -75,6 +76,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """
     home = tmp_path / "genotel-home"
     monkeypatch.setenv("GENOTEL_HOME", str(home))
-    for name in ("GENOTEL_NO_TELEMETRY", "DO_NOT_TRACK", "GENOTEL_ADMIN_TOKEN"):
+    for name in ("GENOTEL_NO_TELEMETRY", "DO_NOT_TRACK", "GENOTEL_ADMIN_TOKEN", "GENOTEL_SERVER_SECRET",
+                 "GENOTEL_LICENCE_KEY"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return home

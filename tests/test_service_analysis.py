@@ -20,6 +20,14 @@ def test_parse_items_and_fields_gain() -> None:
     shares = parse_fields_gain(text)
     assert shares == {"QUAL": 53.1, "QNAME": 18.1, "AS:i": 1.4, "INFO/A,B": 2.0}
     assert parse_fields_gain(None) == {} and parse_items(None) == {}
+    assert parse_fields_gain("QUAL,nan%,3.0X; SEQ,inf%,1X; DESC,5.0%,2X") == {"DESC": 5.0}
+
+
+def test_non_finite_gains_stored_earlier_leave_the_medians_alone() -> None:
+    rows = [row(gain=g, fields="QUAL,nan%,1X; SEQ,50.0%,2X") for g in (10.0, float("nan"), float("inf"), 12.0)]
+    result = analyse(rows)
+    assert result["data_types"][0]["median_genozip_gain"] == 11.0  # type: ignore[index]
+    assert result["groups"][0]["top_fields"] == [{"field": "SEQ", "share": 50.0}]  # type: ignore[index]
 
 
 def test_derive_columns_from_programs_and_features() -> None:

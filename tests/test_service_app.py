@@ -132,6 +132,20 @@ def test_bad_signatures_are_401(client: TestClient, licence: tuple[int, str], ch
     assert answer.status_code == 401 and words in answer.json()["detail"]
 
 
+def test_refusing_a_signature_never_reads_the_database(client: TestClient, licence: tuple[int, str]) -> None:
+    """An unknown licence number costs what a known one with a wrong signature costs: no query."""
+    number, key = licence
+    statements: list[str] = []
+    engine = client.app.state.database.engine  # type: ignore[attr-defined]
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for signer in (number, 100000001, 999999999):
+        headers = protocol.signed_headers(signer, "0" * 64, "GET", "/v1/analysis", b"")
+        assert client.get("/v1/analysis", headers=headers).status_code == 401
+    assert statements == []
+    headers = protocol.signed_headers(number, key, "GET", "/v1/analysis", b"")
+    assert client.get("/v1/analysis", headers=headers).status_code == 200 and statements  # the listener works
+
+
 def test_signature_covers_the_path_and_method(client: TestClient, licence: tuple[int, str]) -> None:
     number, key = licence
     signed_get = protocol.signed_headers(number, key, "GET", f"/v1/licences/{number}/records", b"")
@@ -205,8 +219,8 @@ def test_startup_purges_expired_records_and_old_nonces(database_url: str) -> Non
 def test_schema_is_versioned_and_upgrades_are_idempotent(database_url: str) -> None:
     database = Database(database_url)
     assert database.schema_version() is None
-    assert database.upgrade() == "0001_initial"
-    assert database.upgrade() == "0001_initial"
+    assert database.upgrade() == "0002_derived_keys"
+    assert database.upgrade() == "0002_derived_keys"
     with database.read() as connection:
         mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()
     database.dispose()
@@ -217,7 +231,12 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     upload = spec["paths"]["/v1/records"]["post"]
     assert {"200", "201", "422"} <= set(upload["responses"])
-    assert upload["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/Record")
+    assert upload["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/UploadedRecord")
+    rules = spec["components"]["schemas"]["UploadedRecord"]["properties"]
+    assert rules["record_id"]["format"] == "uuid" and rules["created"]["pattern"].endswith("(Z|\\+00:00)$")
+    assert rules["source_gain"]["maximum"] == 1e12 and "pattern" in rules["features"]
+    assert {"400", "401", "403", "413", "422"} <= set(upload["responses"])
+    assert "404" in spec["paths"]["/v1/licences/{licence}"]["get"]["responses"]
     schemes = spec["components"]["securitySchemes"]
     assert {schemes[name]["name"] for name in ("licence", "timestamp", "nonce", "signature")} == {
         protocol.HEADER_LICENCE, protocol.HEADER_TIMESTAMP, protocol.HEADER_NONCE, protocol.HEADER_SIGNATURE,

@@ -1,21 +1,15 @@
 """End to end: a real `genotel serve` (uvicorn) on loopback, driven by the genotel client CLI.
 
-The whole module runs twice: against SQLite and against the real PostgreSQL server at
-127.0.0.1:5432 (database `test`, in a schema of its own that is dropped afterwards). Under
-CI=true a missing PostgreSQL fails the run instead of skipping it.
+Every test runs twice: against SQLite and against the real PostgreSQL server (the `server`
+fixture of tests/collector.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,100 +20,11 @@ from genotel.client import LICENSE_ERROR, spool_record
 from genotel.record import Record, Source
 from genotel.service import protocol
 
+from collector import ADMIN_TOKEN, Server
 from conftest import FIXTURES, run_cli
 
-ADMIN_TOKEN = "e2e-" + secrets.token_hex(8)
-POSTGRES_URL = os.environ.get("GENOTEL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 VCF = FIXTURES / "calls.vcf"
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """`genotel serve` in a subprocess: started, polled until ready, stopped."""
-
-    def __init__(self, database_url: str, home: Path) -> None:
-        self.database_url = database_url
-        self.home = home
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = [sys.executable, "-c", "from genotel.cli import run; run()", "serve", "--db", self.database_url,
-                   "--port", str(self.port)]  # fmt: skip
-        env = {**os.environ, "GENOTEL_HOME": str(self.home), "GENOTEL_ADMIN_TOKEN": ADMIN_TOKEN}
-        log = open(self.home / "server.log", "ab")  # noqa: SIM115 (the process owns it)
-        self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"genotel serve exited: {(self.home / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("genotel serve did not become ready")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
-        self.process = None
-
-    def count(self, licence: int | None = None) -> int:
-        """Rows in the records table (straight from the database, not through the API)."""
-        engine = sa.create_engine(self.database_url)
-        try:
-            with engine.connect() as connection:
-                query = "SELECT count(*) FROM records" + (" WHERE license_num = :n" if licence is not None else "")
-                return int(connection.execute(sa.text(query), {"n": licence}).scalar_one())
-        finally:
-            engine.dispose()
-
-
-def postgres_schema_url() -> Iterator[str]:
-    """A fresh schema in the `test` database, as a URL whose search_path points into it."""
-    schema = f"genotel_test_{os.getpid()}_{secrets.token_hex(4)}"
-    engine = sa.create_engine(POSTGRES_URL)
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        message = f"PostgreSQL at {POSTGRES_URL} is not reachable: {str(exc).splitlines()[0]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)  # in CI the PostgreSQL suite must run, never silently skip
-        pytest.skip(message)
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp(f"collector-{request.param}")
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{home / 'collector.sqlite3'}"])
-    else:
-        urls = postgres_schema_url()
-    url = next(urls)
-    running = Server(url, home)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-        for _ in urls:  # drops the PostgreSQL schema
-            pass
+pytestmark = pytest.mark.usefixtures("server_secret")
 
 
 @pytest.fixture
@@ -139,7 +44,10 @@ def new_licence(server: Server, licence_type: str) -> tuple[int, str]:
 def activate(server: Server, licence_type: str, telemetry: str | None = None) -> tuple[int, str]:
     number, key = new_licence(server, licence_type)
     extra = ["--telemetry", telemetry] if telemetry else []
-    result = run_cli("activate", "--server", server.url, "--licence", str(number), "--key", key, *extra)
+    with tempfile.TemporaryDirectory() as folder:
+        key_file = Path(folder) / "key"
+        key_file.write_text(key)
+        result = run_cli("activate", "--server", server.url, "--licence", str(number), "--key-file", key_file, *extra)
     assert result.code == 0, result.err
     return number, key
 
@@ -176,7 +84,7 @@ def make_record(**fields: object) -> Record:
 
 def test_health_openapi_and_authentication_everywhere(server: Server) -> None:
     health = httpx.get(f"{server.url}/v1/health").json()
-    assert health["status"] == "ok" and health["schema_version"] == "0001_initial"
+    assert health["status"] == "ok" and health["schema_version"] == "0002_derived_keys"
     paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
     assert {"/v1/records", "/v1/licences/{licence}/records", "/v1/analysis"} <= set(paths)
     calls = [("POST", "/v1/records"), ("GET", "/v1/licences/1/records"), ("DELETE", "/v1/licences/1/records"),
@@ -373,9 +281,10 @@ def test_oversized_and_invalid_bodies(server: Server) -> None:
     assert server.count(number) == 0
 
 
-def test_activate_with_a_wrong_key_fails_cleanly(server: Server) -> None:
+def test_activate_with_a_wrong_key_fails_cleanly(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     number, _ = new_licence(server, "student")
-    result = run_cli("activate", "--server", server.url, "--licence", str(number), "--key", "not-the-key")
+    monkeypatch.setenv("GENOTEL_LICENCE_KEY", "not-the-key")
+    result = run_cli("activate", "--server", server.url, "--licence", str(number))
     assert result.code == 2
     assert len(result.err.splitlines()) == 1 and "401" in result.err
     unknown = run_cli("records", "export")

@@ -4,7 +4,9 @@ Nothing is lost: every record that is to be sent is first written to the spool (
 record, written to a temporary file and renamed, so a crash leaves the whole file or none),
 then uploaded, and its file is removed only once the collector has acknowledged it. The
 collector dedups on `record_id`, so a record whose acknowledgement was lost and that is sent
-again is stored once. `genotel upload` sends whatever is left in the spool.
+again is stored once. `genotel upload` sends whatever is left in the spool. One record that
+the collector answers with a server error does not hold back the others: they are sent, and a
+record answered so in `SERVER_ERROR_RUNS` runs (in which other records got through) is set aside.
 
 httpx is imported only when something is sent: `genotel record` must stay fast.
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import UsageError
-from .paths import config_dir, data_dir
+from .paths import config_dir, data_dir, private_dir
 from .record import Record
 from .service import protocol
 
@@ -39,6 +41,11 @@ ATTEMPTS = 4
 BACKOFF_SECONDS = 0.25  # then 0.5, 1.0 (each with up to 25 % jitter)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 OPT_OUT_VARIABLES = ("GENOTEL_NO_TELEMETRY", "DO_NOT_TRACK")
+# A record answered 500 in this many runs, each of which delivered other records, is set aside.
+SERVER_ERROR_RUNS = 3
+# This many 500 answers in a row (and nothing delivered yet): the collector is broken, stop trying.
+SERVER_ERRORS_IN_A_ROW = 3
+SERVER_ERRORS_FILE = ".server-errors.json"  # in the spool: {file name: runs answered 500}
 
 
 def spool_dir() -> Path:
@@ -78,8 +85,9 @@ def save_config(config: ClientConfig) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Atomically write `text` to `path`, readable by the owner only, flushed to disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Atomically write `text` to `path`, readable by the owner only, flushed to disk (a folder
+    made for it is 0700)."""
+    private_dir(path.parent)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # mode 0600
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -134,10 +142,17 @@ def spooled() -> list[Path]:
 
 def set_aside(path: Path) -> Path:
     """Move a record the collector refused for good into spool/rejected/ (kept, never resent)."""
-    target = path.parent / "rejected" / path.name
-    target.parent.mkdir(exist_ok=True)
+    target = private_dir(path.parent / "rejected") / path.name
     os.replace(path, target)
     return target
+
+
+def _server_errors() -> dict[str, int]:
+    try:
+        data = json.loads((spool_dir() / SERVER_ERRORS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(name): int(runs) for name, runs in data.items()} if isinstance(data, dict) else {}
 
 
 # --- sending ---------------------------------------------------------------------------------
@@ -190,6 +205,7 @@ class Session:
     def request(self, method: str, path: str, body: bytes = b"", attempts: int = ATTEMPTS) -> Answer:
         """Send, retrying transport failures and 5xx; each attempt is signed afresh (new nonce)."""
         reason = ""
+        last_status: int | None = None  # of the last attempt; None when it got no answer
         for attempt in range(attempts):
             if attempt:
                 time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1) * (1 + random.random() / 4))
@@ -201,13 +217,13 @@ class Session:
             try:
                 response = self._client.request(method, self.config.server + path, content=body, headers=headers)
             except self._httpx.HTTPError as exc:
-                reason = f"cannot reach {self.config.server}: {exc or type(exc).__name__}"
+                reason, last_status = f"cannot reach {self.config.server}: {exc or type(exc).__name__}", None
                 continue
             if response.status_code in RETRY_STATUSES:
-                reason = describe_error(response.status_code, response.content)
+                reason, last_status = describe_error(response.status_code, response.content), response.status_code
                 continue
             return _classify(response.status_code, response.content)
-        return Answer(Outcome.FAILED, reason)
+        return Answer(Outcome.FAILED, reason, last_status)
 
     def upload(self, record: Record) -> Answer:
         body = record.to_json(indent=None).encode("utf-8")
@@ -235,15 +251,23 @@ class SpoolReport:
     reason: str = ""
 
 
-def send_files(config: ClientConfig, paths: list[Path], err: TextIO) -> SpoolReport:
-    """Upload spooled files in order; remove each once acknowledged. After the first failure the
-    rest are kept without trying (the collector is unreachable or refuses this licence)."""
+def send_files(config: ClientConfig, paths: list[Path], err: TextIO, collector_works: bool = False) -> SpoolReport:
+    """Upload spooled files, oldest first (those that met server errors before, last); remove
+    each once acknowledged. A transport failure, a busy collector or refused credentials keep
+    every file left without trying it; a 500 keeps that file and goes on, unless it is the
+    SERVER_ERRORS_IN_A_ROW-th in a row with nothing delivered. `collector_works`: records were
+    delivered just before (a 500 is then the record's own)."""
     report = SpoolReport()
     if not paths:
         return report
+    errors = _server_errors()
+    paths = sorted(paths, key=lambda path: path.name in errors)  # stable: oldest first within each group
+    answered_500: list[tuple[Path, str]] = []
+    in_a_row = 0
+    stop = False
     with Session(config) as session:
         for path in paths:
-            if report.reason:
+            if stop:
                 report.kept += 1
                 continue
             try:
@@ -259,8 +283,10 @@ def send_files(config: ClientConfig, paths: list[Path], err: TextIO) -> SpoolRep
             answer = session.upload(record)
             if answer.outcome in (Outcome.STORED, Outcome.ALREADY_STORED):
                 path.unlink(missing_ok=True)
+                errors.pop(path.name, None)
                 report.sent += answer.outcome is Outcome.STORED
                 report.already += answer.outcome is Outcome.ALREADY_STORED
+                collector_works, in_a_row = True, 0
             elif answer.outcome is Outcome.REJECTED:
                 print(f"genotel: the collector refused record {record.record_id} ({answer.reason}); "
                       f"kept in {set_aside(path).parent}", file=err)  # fmt: skip
@@ -268,7 +294,33 @@ def send_files(config: ClientConfig, paths: list[Path], err: TextIO) -> SpoolRep
             else:
                 report.kept += 1
                 report.reason = answer.reason or "upload failed"
+                if answer.status == 500:  # this record failed inside the collector
+                    answered_500.append((path, record.record_id))
+                    in_a_row += 1
+                    stop = in_a_row >= SERVER_ERRORS_IN_A_ROW and not collector_works
+                else:  # unreachable, busy, or the credentials are refused: the others would fail alike
+                    stop = True
+    if collector_works:
+        _count_server_errors(errors, answered_500, report, err)
     return report
+
+
+def _count_server_errors(errors: dict[str, int], answered: list[tuple[Path, str]], report: SpoolReport,
+                         err: TextIO) -> None:  # fmt: skip
+    """One more run for each record answered 500; set aside those at SERVER_ERROR_RUNS."""
+    for path, record_id in answered:
+        errors[path.name] = runs = errors.get(path.name, 0) + 1
+        if runs >= SERVER_ERROR_RUNS and path.exists():
+            target = set_aside(path)
+            del errors[path.name]
+            report.kept -= 1
+            report.rejected += 1
+            print(f"genotel: warning: the collector failed on record {record_id} in {runs} runs while others "
+                  f"went through; set aside as {target}", file=err)  # fmt: skip
+    folder = spool_dir()
+    present = {name: runs for name, runs in errors.items() if (folder / name).exists()}
+    if present or (folder / SERVER_ERRORS_FILE).exists():
+        write_private(folder / SERVER_ERRORS_FILE, json.dumps(present) + "\n")
 
 
 def deliver(records: list[Record], send_once: bool, err: TextIO) -> int:
@@ -300,7 +352,7 @@ def deliver(records: list[Record], send_once: bool, err: TextIO) -> int:
                   "`genotel upload` sends them", file=err)  # fmt: skip
         return EXIT_UPLOAD_FAILED if config.telemetry_mandatory else EXIT_OK
     if older:  # the collector is reachable again: flush what earlier runs left behind
-        earlier = send_files(config, [path for path in older if path not in fresh], err)
+        earlier = send_files(config, [path for path in older if path not in fresh], err, collector_works=True)
         if earlier.sent or earlier.already:
             print(f"genotel: also sent {earlier.sent + earlier.already} record(s) left in the spool", file=err)
     return EXIT_OK

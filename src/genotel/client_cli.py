@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 from typing import Any, TextIO
 
 from .errors import UsageError
@@ -20,7 +21,10 @@ def register(commands: Any) -> None:
     activate = commands.add_parser("activate", help="activate a licence on this machine (and choose telemetry)")
     activate.add_argument("--server", metavar="URL", help="the collector, e.g. https://telemetry.example.org")
     activate.add_argument("--licence", "--license", type=int, metavar="N", help="licence number")
-    activate.add_argument("--key", metavar="KEY", help="licence key")
+    given = activate.add_mutually_exclusive_group()
+    given.add_argument("--key", metavar="KEY", help="licence key; `-` reads it from standard input (a key given here "
+                       "is visible to other users in `ps`: prefer --key-file, --key - or GENOTEL_LICENCE_KEY)")
+    given.add_argument("--key-file", metavar="PATH", help="read the licence key from this file")  # fmt: skip
     activate.add_argument(
         "--telemetry", choices=("yes", "no"),
         help="send a record for every file (paid licences; student and evaluation licences always send)",
@@ -54,9 +58,10 @@ def _activate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     previous = client.load_config()
     server = (args.server or (previous.server if previous else "")).rstrip("/")
     licence = args.licence if args.licence is not None else (previous.licence if previous else None)
-    key = args.key or (previous.key if previous and previous.licence == licence else None)
+    key = _given_key(args, err) or (previous.key if previous and previous.licence == licence else None)
     if not server or licence is None or not key:
-        raise UsageError("activate needs --server, --licence and --key (only --telemetry to switch an activation)")
+        raise UsageError("activate needs --server, --licence and a key: --key-file PATH, --key - (standard input) "
+                         f"or {KEY_VARIABLE} (only --telemetry to switch an activation)")  # fmt: skip
     info = client.fetch_licence(server, licence, key)
     mandatory = bool(info["telemetry_mandatory"])
     if args.telemetry is not None:
@@ -76,6 +81,31 @@ def _activate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         note = f"telemetry {'on' if chosen else 'off'}"
     print(f"activated licence {licence} ({config.type}) on {server}: {note}; configuration in {path}", file=out)
     return 0
+
+
+KEY_VARIABLE = "GENOTEL_LICENCE_KEY"
+
+
+def _given_key(args: argparse.Namespace, err: TextIO) -> str | None:
+    """The key from --key-file, from standard input (--key -), from --key (with a warning), or
+    from GENOTEL_LICENCE_KEY; None if none of them gives one."""
+    if args.key_file is not None:
+        try:
+            with open(args.key_file, encoding="utf-8") as stream:
+                return stream.read(4096).strip() or _no_key(args.key_file)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{args.key_file}: cannot read the licence key: {exc.strerror or exc}") from exc
+    if args.key == "-":
+        return sys.stdin.readline(4096).strip() or _no_key("standard input")
+    if args.key:
+        print("genotel: warning: a key given with --key can be seen by other users of this machine (ps); "
+              f"use --key-file, --key - or {KEY_VARIABLE}", file=err)  # fmt: skip
+        return str(args.key)
+    return os.environ.get(KEY_VARIABLE, "").strip() or None
+
+
+def _no_key(origin: str) -> str:
+    raise UsageError(f"{origin}: holds no licence key")
 
 
 def _require_config() -> Any:

@@ -13,7 +13,7 @@ import os
 import secrets
 from functools import lru_cache
 
-from .paths import config_dir
+from .paths import config_dir, private_dir
 
 SALT_FILE = "redact.salt"
 HASH_CHARS = 12
@@ -28,7 +28,7 @@ def installation_salt() -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     temporary = folder / f".{SALT_FILE}.{os.getpid()}"
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as stream:

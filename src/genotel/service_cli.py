@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from .argtypes import positive_int
+from .argtypes import positive_float, positive_int
 from .errors import UsageError
 
 LICENCE_TYPES = ("student", "evaluation", "research", "standard", "enterprise")
@@ -59,6 +59,10 @@ def register(commands: Any) -> None:
         "--admin-token", metavar="TOKEN", help="operator bearer token (better: the GENOTEL_ADMIN_TOKEN variable)"
     )
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--read-timeout", type=positive_float, default=10.0, metavar="SECONDS",
+                       help="close a connection whose request has not fully arrived in this time (default 10)")
+    serve.add_argument("--max-connections", type=positive_int, default=512, metavar="N",
+                       help="refuse connections past N open ones with 503 (default 512)")  # fmt: skip
 
     admin = commands.add_parser("admin", help="collector administration on the database")
     _database_option(admin)
@@ -98,7 +102,7 @@ def _open_database(url: str | None) -> Any:
     try:
         database = Database(url)
         database.upgrade()
-    except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
+    except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as exc:
         raise UsageError(f"cannot open the database {display_url(url)}: {str(exc).splitlines()[0]}") from exc
     return database
 
@@ -118,15 +122,19 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import uvicorn
 
     from .service.app import create_app
-    from .service.settings import Settings, display_url
+    from .service.connections import guarded_protocol
+    from .service.settings import KEEP_ALIVE_SECONDS, Settings, display_url
 
-    _open_database(args.db).dispose()  # fail with one line, before uvicorn starts, if the database is unusable
-    settings = Settings.from_environment(args.db, retention_days=args.retention_days, admin_token=args.admin_token)
+    database = _open_database(args.db)  # fail with one line, before uvicorn starts, if the database is unusable
+    database.dispose()
+    settings = Settings.from_environment(args.db, retention_days=args.retention_days, admin_token=args.admin_token,
+                                         server_secret=database.secret)  # fmt: skip
     print(f"genotel collector on http://{args.host}:{args.port} (database {display_url(settings.database_url)})",
           file=err, flush=True)  # fmt: skip
     uvicorn.run(
         create_app(settings), host=args.host, port=args.port, log_level="warning",
         access_log=args.access_log, timeout_graceful_shutdown=5, proxy_headers=False,
+        http=guarded_protocol(args.read_timeout, args.max_connections), timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )  # fmt: skip
     return 0
 

@@ -12,6 +12,7 @@ number of groups, not of records.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -102,16 +103,19 @@ def derive_columns(data_type: str, programs: str | None, features: str | None) -
 
 
 def parse_fields_gain(fields_gain: str | None) -> dict[str, float]:
-    """`NAME,P%,RX; ...` as {NAME: P}; malformed items are skipped (the analysis must not fail)."""
+    """`NAME,P%,RX; ...` as {NAME: P}; malformed and non-finite items are skipped (the analysis
+    must not fail, nor turn null on a value stored before uploads were checked)."""
     shares: dict[str, float] = {}
     for item in (fields_gain or "").split(";"):
         parts = item.strip().rsplit(",", 2)  # a name could hold a comma; the numbers cannot
         if len(parts) != 3 or not parts[1].endswith("%"):
             continue
         try:
-            shares[parts[0]] = shares.get(parts[0], 0.0) + float(parts[1][:-1])
+            share = float(parts[1][:-1])
         except ValueError:
             continue
+        if math.isfinite(share):
+            shares[parts[0]] = shares.get(parts[0], 0.0) + share
     return shares
 
 
@@ -150,6 +154,7 @@ def analyse(rows: Iterable[Mapping[str, object]]) -> dict[str, object]:
         total += 1
         gain = row["genozip_gain"]
         gain = float(gain) if gain is not None else None  # type: ignore[arg-type]
+        gain = gain if gain is not None and math.isfinite(gain) else None  # NaN would make every median NaN
         key = tuple(row[name] for name in GROUP_KEYS)
         groups.setdefault(key, _Group()).add(gain, row["fields_gain"])  # type: ignore[arg-type]
         by_type.setdefault(str(row["data_type"]), _Group()).add(gain, None)

@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Response, status
+from fastapi import FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from genotel import __version__
-from genotel.record import SCHEMA, Record
+from genotel.record import SCHEMA
 
 from . import analysis, licences, protocol, records
-from .auth import Admin, AnyCaller, Owner, Signed, document_security, replayed
-from .db import Database
+from .auth import Admin, AnyCaller, LicenceNumber, Owner, Signed, document_security, replayed
+from .db import MAX_BIGINT, Database
 from .limits import BodySizeLimit
 from .settings import Settings
+from .validation import UploadedRecord
 from .writer import Writer
 
 log = logging.getLogger("genotel.service")
@@ -53,6 +57,8 @@ class LicenceInfo(BaseModel):
 
 
 class NewLicence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     type: str = Field(pattern="^(" + "|".join(protocol.LICENCE_TYPES) + ")$")
 
 
@@ -105,12 +111,36 @@ def _schema_error(field: str, message: str) -> HTTPException:
     )
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped, so that a lone surrogate a client sent can be
+    echoed back in an error (as `\\ud800`; UTF-8 cannot encode it), and NaN or infinity as text."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(_finite(content), ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422 answer, in ASCII JSON."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return AsciiJSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The collector app; its database is opened and upgraded when the app starts."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, settings.server_secret)
         app.state.database = database
         app.state.schema_version = await run_in_threadpool(database.upgrade)
         app.state.licences = licences.LicenceCache(database)
@@ -135,6 +165,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     v1 = protocol.API_PREFIX
 
     @app.get(f"{v1}/health", response_model=Health, tags=["service"])
@@ -147,26 +178,26 @@ def create_app(settings: Settings) -> FastAPI:
         response_model=UploadResult,
         status_code=status.HTTP_201_CREATED,
         tags=["records"],
-        responses={200: {"model": UploadResult, "description": "already stored (a retried upload)"}},
+        responses={
+            200: {"model": UploadResult, "description": "already stored (a retried upload)"},
+            500: {"description": "the database failed to store this record (the other uploads are not affected)"},
+        },
     )
-    async def upload(record: Record, response: Response, caller: Signed) -> UploadResult:
-        """Store one record for the signing licence. Idempotent on `record_id`."""
+    async def upload(record: UploadedRecord, response: Response, caller: Signed) -> UploadResult:
+        """Store one record for the signing licence. Idempotent on the licence and `record_id`."""
         if caller.licence is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "records are uploaded by a licence, not the operator")
         if record.schema_ != SCHEMA:
             raise _schema_error("schema", f"unsupported record schema {record.schema_!r}; expected {SCHEMA!r}")
-        try:
-            uuid.UUID(record.record_id)
-        except ValueError:
-            raise _schema_error("record_id", "record_id must be a UUID") from None
-        if len(record.created) > 64:
-            raise _schema_error("created", "created must be an ISO-8601 time")
         if record.license_num not in (None, caller.licence):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "the record's license_num is not the signing licence")
         row = records.record_row(record.model_copy(update={"license_num": caller.licence}), caller.licence,
                                  int(time.time()))  # fmt: skip
         # The nonce and the record go into the same transaction (group commit, see writer.py).
-        accepted, stored = await app.state.writer.submit(caller.licence, caller.nonce, caller.seen_at, row)
+        try:
+            accepted, stored = await app.state.writer.submit(caller.licence, caller.nonce, caller.seen_at, row)
+        except Exception:  # logged by the writer; an answer of our own keeps the connection open
+            raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, "the record could not be stored") from None
         if not accepted:
             raise replayed()
         if not stored:
@@ -179,8 +210,11 @@ def create_app(settings: Settings) -> FastAPI:
         made = licences.create_licence(app.state.database, new.type)
         return CreatedLicence(key=made.key, **made.public())  # type: ignore[arg-type]
 
-    @app.get(f"{v1}/licences/{{licence}}", response_model=LicenceInfo, tags=["licences"])
-    def licence_info(licence: int, _: Owner) -> LicenceInfo:
+    @app.get(
+        f"{v1}/licences/{{licence}}", response_model=LicenceInfo, tags=["licences"],
+        responses={404: {"description": "no such licence (the operator asked)"}},
+    )  # fmt: skip
+    def licence_info(licence: LicenceNumber, _: Owner) -> LicenceInfo:
         """The licence's type and whether it must send telemetry (used by `genotel activate`)."""
         found = app.state.licences.get(licence)
         if found is None:
@@ -193,19 +227,21 @@ def create_app(settings: Settings) -> FastAPI:
         tags=["records"],
         responses={200: {"content": {NDJSON: {"schema": {"type": "string"}}}, "description": "one record per line"}},
     )
-    def export(licence: int, _: Owner) -> StreamingResponse:
+    def export(licence: LicenceNumber, _: Owner) -> StreamingResponse:
         """Every record of the licence, as JSON lines, oldest first."""
         return StreamingResponse(records.export_records(app.state.database, licence), media_type=NDJSON)
 
     @app.delete(f"{v1}/licences/{{licence}}/records", response_model=Deleted, tags=["records"])
-    def delete(licence: int, _: Owner) -> Deleted:
+    def delete(licence: LicenceNumber, _: Owner) -> Deleted:
         """Delete every record of the licence."""
         return Deleted(licence=licence, deleted=records.delete_records(app.state.database, licence))
 
     @app.get(f"{v1}/analysis", response_model=Analysis, tags=["analysis"])
     def get_analysis(
         caller: AnyCaller,
-        licence: Annotated[int | None, Query(description="operator only: restrict to one licence")] = None,
+        licence: Annotated[
+            int | None, Query(ge=1, le=MAX_BIGINT, description="operator only: restrict to one licence")
+        ] = None,
     ) -> dict[str, Any]:
         """Records grouped by data type, sequencer, mapper, variant and base caller; weak groups flagged.
         The operator sees every record; a licence sees its own records only."""

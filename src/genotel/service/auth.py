@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from . import protocol
+from .db import MAX_BIGINT
 
 # The OpenAPI description of the two ways in: all four signature headers together, or the token.
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
@@ -32,6 +33,16 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "admin": {"type": "http", "scheme": "bearer", "description": "the operator's admin token"},
 }  # fmt: skip
 SECURITY_REQUIREMENT = [{"licence": [], "timestamp": [], "nonce": [], "signature": []}, {"admin": []}]
+# Answers that any operation can give, besides its own: documented on every one.
+COMMON_RESPONSES = {
+    "400": "the HTTP request itself is malformed (answered by the HTTP server)",
+    "413": "the request body is larger than the limit (64 KiB)",
+}
+AUTHENTICATED_RESPONSES = {
+    "401": "not authenticated: missing or wrong signature or token, stale timestamp, replayed nonce",
+    "403": "authenticated, but not allowed to do this",
+    "422": "a parameter or the body breaks the rules of its fields",
+}
 
 
 def document_security(app: FastAPI, open_paths: set[str]) -> None:
@@ -44,9 +55,12 @@ def document_security(app: FastAPI, open_paths: set[str]) -> None:
             schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
             for path, operations in schema["paths"].items():
                 for operation in operations.values():
+                    answers = dict(COMMON_RESPONSES)
                     if path not in open_paths:
                         operation["security"] = SECURITY_REQUIREMENT
-                        operation["responses"].setdefault("401", {"description": "not authenticated"})
+                        answers.update(AUTHENTICATED_RESPONSES)
+                    for code, description in answers.items():
+                        operation["responses"].setdefault(code, {"description": description})
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -94,31 +108,36 @@ async def verify(request: Request) -> Caller:
             f"not authenticated: sign the request ({protocol.HEADER_LICENCE}, {protocol.HEADER_TIMESTAMP}, "
             f"{protocol.HEADER_NONCE}, {protocol.HEADER_SIGNATURE}) or send the admin token"
         )
-    try:
-        signer = int(signer_text)
-    except ValueError:
-        raise _refuse("the licence number is not a whole number") from None
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise _refuse("the request timestamp is not a whole number of seconds") from None
+    if not _digits(signer_text) or not 0 < int(signer_text) <= MAX_BIGINT:
+        raise _refuse("the licence number or the signature is wrong")
+    signer = int(signer_text)
+    if not _digits(timestamp.removeprefix("-")):
+        raise _refuse("the request timestamp is not a whole number of seconds")
+    sent_at = int(timestamp)
     now = int(time.time())
     window = state.settings.replay_window_seconds
     if abs(now - sent_at) > window:
         raise _refuse(f"the request timestamp is more than {window} s from the collector's clock")
     if not nonce or len(nonce) > protocol.NONCE_MAX_CHARS:
         raise _refuse(f"the nonce must have 1 to {protocol.NONCE_MAX_CHARS} characters")
-    found = state.licences.peek(signer) or await run_in_threadpool(state.licences.get, signer)
     body = await request.body()
     # The path and query as sent (from the ASGI scope: building `request.url` costs more).
     query = request.scope.get("query_string", b"").decode("latin-1")
     path = request.scope["path"] + (f"?{query}" if query else "")
-    if found is None or not protocol.signature_matches(
-        protocol.signature(found.key, request.method, path, timestamp, nonce, body), signature
-    ):
-        # One answer for an unknown licence and a bad signature: no probing for licence numbers.
+    # Every number has a key (derived from the secret), so the signature is checked before the
+    # licence is looked up: unknown and known numbers are refused alike, without the database.
+    expected = protocol.signature(state.licences.key(signer), request.method, path, timestamp, nonce, body)
+    if not protocol.signature_matches(expected, signature):
+        raise _refuse("the licence number or the signature is wrong")
+    found = state.licences.peek(signer) or await run_in_threadpool(state.licences.get, signer)
+    if found is None:  # a valid signature for a number never issued: only the secret's holder can make one
         raise _refuse("the licence number or the signature is wrong")
     return Caller(licence=signer, admin=False, nonce=nonce, seen_at=now)
+
+
+def _digits(text: str) -> bool:
+    """1 to 19 ASCII digits: a number that fits a 64-bit integer or is refused before `int()`."""
+    return 0 < len(text) <= 19 and text.isascii() and text.isdigit()
 
 
 def replayed() -> HTTPException:
@@ -144,7 +163,10 @@ def require_admin(caller: AnyCaller) -> Caller:
     return caller
 
 
-def require_licence_or_admin(licence: int, caller: AnyCaller) -> Caller:
+LicenceNumber = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="licence number")]
+
+
+def require_licence_or_admin(licence: LicenceNumber, caller: AnyCaller) -> Caller:
     """For /licences/{licence}/...: that licence's own signature, or the operator."""
     if not caller.may_act_for(licence):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a licence may only act on its own records")

@@ -3,29 +3,37 @@
 The same Core code runs on SQLite (the embedded default) and PostgreSQL. On SQLite every write
 goes through one process-wide lock (one writer, as SQLite wants; readers run beside it thanks to
 WAL), so concurrent uploads queue in Python instead of spinning on SQLITE_BUSY. The schema is
-versioned with Alembic (`service/migrations/`) and upgraded in place when the app starts.
+versioned with Alembic (`service/migrations/`) and upgraded in place when the app starts. A
+SQLite file is created readable by its owner only (0600, in a 0700 folder when genotel makes it).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..paths import private_dir
+from . import secret as server_secret
+
 metadata = sa.MetaData()
 # Record ids and licence numbers are 64-bit on PostgreSQL; SQLite's INTEGER PRIMARY KEY is its rowid.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+MAX_BIGINT = 2**63 - 1  # the largest integer either backend stores
 
 licences = sa.Table(
     "licences",
     metadata,
     sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("key", sa.String(128), nullable=False),
+    # Keys are derived from the server secret (secret.py); only keys issued before that are kept,
+    # masked with the secret. Null for every licence made since.
+    sa.Column("key_mask", sa.String(256), nullable=True),
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
@@ -51,7 +59,8 @@ records = sa.Table(
     sa.Column("variant_caller", sa.Text, nullable=True),
     sa.Column("base_caller", sa.Text, nullable=True),
     sa.Column("body", sa.Text, nullable=False),  # the whole validated record as JSON
-    sa.UniqueConstraint("record_id", name="uq_records_record_id"),  # the dedup: one row per record_id
+    # The dedup: one row per licence and record_id (a canonical UUID).
+    sa.UniqueConstraint("license_num", "record_id", name="uq_records_licence_record_id"),
 )
 
 # Nonces of accepted signed requests, kept for the replay window (then purged).
@@ -63,15 +72,32 @@ nonces = sa.Table(
     sa.Column("seen_at", sa.BigInteger, nullable=False, index=True),
 )
 
+# Named values of the collector itself: the fingerprint of its secret.
+collector_state = sa.Table(
+    "collector_state",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+SECRET_FINGERPRINT = "secret_fingerprint"
+
 
 class Database:
     """An engine plus the write discipline of its backend."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, secret: bytes | None = None) -> None:
         self.url = sa.engine.make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = _make_engine(self.url, self.is_sqlite)
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._secret = secret
+
+    @property
+    def secret(self) -> bytes:
+        """The server secret (loaded on first use when none was given)."""
+        if self._secret is None:
+            self._secret = server_secret.load_secret()
+        return self._secret
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -105,11 +131,23 @@ class Database:
         return connection.execute(self.insert_statement(table).values(row).returning(key)).first() is not None
 
     def upgrade(self) -> str:
-        """Bring the schema to the newest version in place; returns that version."""
+        """Bring the schema to the newest version in place and check the secret; returns the version."""
         from .migrations import upgrade_to_head
 
         with self.write() as connection:
-            return upgrade_to_head(connection)
+            version = upgrade_to_head(connection, self.secret)
+            stored = connection.execute(
+                sa.select(collector_state.c.value).where(collector_state.c.name == SECRET_FINGERPRINT)
+            ).scalar()
+            expected = server_secret.fingerprint(self.secret)
+            if stored is None:
+                connection.execute(collector_state.insert().values(name=SECRET_FINGERPRINT, value=expected))
+            elif stored != expected:
+                raise server_secret.SecretError(
+                    "the server secret is not the one this database was made with (the licence keys would not "
+                    f"match): set {server_secret.SECRET_VARIABLE} or restore {server_secret.SECRET_FILE}"
+                )
+            return version
 
     def schema_version(self) -> str | None:
         from .migrations import current_version
@@ -125,7 +163,7 @@ def _make_engine(url: sa.engine.URL, is_sqlite: bool) -> Engine:
     if not is_sqlite:
         return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private_file(Path(url.database))
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
@@ -139,3 +177,10 @@ def _make_engine(url: sa.engine.URL, is_sqlite: bool) -> Engine:
         cursor.close()
 
     return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """An empty database file with mode 0600 (SQLite gives its -wal and -shm files the same mode)."""
+    private_dir(path.parent)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -1,9 +1,9 @@
 """Storing, exporting, deleting and purging records.
 
-A record is stored whole (its validated JSON) plus the columns the analysis groups on. The
-unique `record_id` is the dedup: an upload that is retried after a lost answer inserts nothing
-the second time (INSERT ... ON CONFLICT DO NOTHING), and the caller answers 200 instead of 201
-so that the client stops retrying either way.
+A record is stored whole (its validated JSON) plus the columns the analysis groups on. Its
+`record_id` (a canonical UUID), unique per licence, is the dedup: an upload that is retried
+after a lost answer inserts nothing the second time (INSERT ... ON CONFLICT DO NOTHING), and
+the caller answers 200 instead of 201 so that the client stops retrying either way.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def record_row(record: Record, license_num: int, received_at: int) -> dict[str, 
 
 
 def store_record(database: Database, record: Record, license_num: int) -> bool:
-    """Store `record` for `license_num`; False when a record with its record_id is already stored."""
+    """Store `record` for `license_num`; False when the licence already stored its record_id."""
     row = record_row(record, license_num, int(time.time()))
     with database.write() as connection:
         return database.insert_new(connection, records, row)

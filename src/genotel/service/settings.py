@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..paths import data_dir
+from ..paths import data_dir, private_dir
 from .protocol import MAX_BODY_BYTES, REPLAY_WINDOW_SECONDS
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8740
 DEFAULT_RETENTION_DAYS = 365
+# An idle keep-alive connection is closed after this many seconds (see also connections.py).
+KEEP_ALIVE_SECONDS = 5.0
 DATABASE_FILE = "collector.sqlite3"
 ADMIN_TOKEN_VARIABLE = "GENOTEL_ADMIN_TOKEN"
 
@@ -22,8 +24,7 @@ ADMIN_TOKEN_VARIABLE = "GENOTEL_ADMIN_TOKEN"
 
 def default_database_url() -> str:
     """SQLite in the data directory: the embedded default, nothing to install or run."""
-    folder = data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(data_dir())
     return f"sqlite:///{folder / DATABASE_FILE}"
 
 
@@ -40,6 +41,8 @@ class Settings:
     replay_window_seconds: int = REPLAY_WINDOW_SECONDS
     # How often the background task forgets old nonces and purges records past retention.
     housekeeping_seconds: float = 60.0
+    # None: GENOTEL_SERVER_SECRET, else the secret file in the data folder (service/secret.py).
+    server_secret: bytes | None = None
 
     @classmethod
     def from_environment(cls, database_url: str | None = None, **overrides: object) -> Settings:

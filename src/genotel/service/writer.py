@@ -7,7 +7,8 @@ jobs queue up while a batch is written, so one commit serves many uploads; a lon
 batch of one, with no added wait (waiting a few ms for bigger batches was measured: no gain).
 It is also the single-writer discipline SQLite wants, and the same code runs on PostgreSQL. A
 request is answered only after its transaction has committed, so an acknowledged record is
-durable.
+durable. When a batch fails, its jobs are written again one by one, each in its own transaction:
+the job that caused the failure fails alone, the others commit.
 """
 
 from __future__ import annotations
@@ -75,18 +76,27 @@ class Writer:
                     running = False
                     break
                 batch.append(job)
-            outcomes: list[Result | Exception]
-            try:
-                outcomes = list(self._write(batch))
-            except Exception as exc:  # the database failed: every request of the batch gets the error (500)
-                log.exception("writing a batch of %d requests failed", len(batch))
-                outcomes = [exc] * len(batch)
+            outcomes = self._write_isolated(batch)
             # One wake-up of each event loop per batch, not one per request.
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Result], Result | Exception]]] = {}
             for job, outcome in zip(batch, outcomes, strict=True):
                 by_loop.setdefault(job.loop, []).append((job.future, outcome))
             for loop, settled in by_loop.items():
                 loop.call_soon_threadsafe(_settle, settled)
+
+    def _write_isolated(self, batch: list[Job]) -> list[Result | Exception]:
+        """The batch's results; if it fails, each job's own result or error, written one by one."""
+        try:
+            return list(self._write(batch))
+        except Exception as exc:
+            if len(batch) == 1:
+                log.exception("writing a request of licence %d failed", batch[0].license_num)
+                return [exc]
+            log.warning("writing a batch of %d requests failed (%s); writing them one by one", len(batch), exc)
+        outcomes: list[Result | Exception] = []
+        for job in batch:
+            outcomes.extend(self._write_isolated([job]))
+        return outcomes
 
     def _write(self, batch: list[Job]) -> list[Result]:
         database = self._database
@@ -111,13 +121,13 @@ class Writer:
                 for index, key in enumerate((job.license_num, job.nonce) for job in batch)
             ]
             record_rows = [job.row for job, ok in zip(batch, accepted, strict=True) if ok and job.row is not None]
-            stored_ids: set[str] = set()
+            stored_ids: set[tuple[int, str]] = set()
             if record_rows:
-                statement = database.insert_statement(records).returning(records.c.record_id)
-                stored_ids = set(connection.execute(statement, record_rows).scalars())
+                statement = database.insert_statement(records).returning(records.c.license_num, records.c.record_id)
+                stored_ids = {(row.license_num, row.record_id) for row in connection.execute(statement, record_rows)}
         results = []
         for job, ok in zip(batch, accepted, strict=True):
-            record_id = job.row["record_id"] if ok and job.row is not None else None
+            record_id = (job.license_num, job.row["record_id"]) if ok and job.row is not None else None
             stored = record_id in stored_ids
             stored_ids.discard(record_id)  # the same record twice in one batch: the first one stored it
             results.append((ok, stored))

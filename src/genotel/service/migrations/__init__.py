@@ -19,16 +19,17 @@ VERSION_TABLE = "genotel_schema_version"
 HERE = Path(__file__).resolve().parent
 
 
-def _config(connection: Connection) -> Config:
+def _config(connection: Connection, secret: bytes) -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))
     config.attributes["connection"] = connection
+    config.attributes["secret"] = secret  # migrations that mask keys need it
     return config
 
 
-def upgrade_to_head(connection: Connection) -> str:
+def upgrade_to_head(connection: Connection, secret: bytes) -> str:
     """Upgrade the schema reached through `connection` to the newest version; returns it."""
-    command.upgrade(_config(connection), "head")
+    command.upgrade(_config(connection, secret), "head")
     version = current_version(connection)
     assert version is not None  # an upgrade to head always leaves a version behind
     return version
