@@ -16,9 +16,9 @@ import time
 
 import pysam
 
+from genotel.extractors.sam.fields import SamText, add_sam_streams
 from genotel.record import render_fields_gain
 from genotel.stats.gain import GainProbe
-from genotel.stats.sam_fields import SamText, add_sam_streams
 from genotel.textio import split_lines
 
 LEVELS = (1, 3, 6, 9, 12, 19)

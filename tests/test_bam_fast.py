@@ -19,19 +19,19 @@ import numpy as np
 import pysam
 import pytest
 
-from genotel.batches import AlignmentBatch
+from genotel.bgzf import CannotProve
 from genotel.errors import FormatError
-from genotel.extractors import bam_fast, bam_text
-from genotel.extractors.bam_aux import nul_in_word, text_digits
-from genotel.extractors.bam_records import Contigs
-from genotel.extractors.bam_text import integer_column
-from genotel.extractors.bgzf import CannotProve
-from genotel.extractors.sam import SamExtractor, add_qualities, read_batches
-from genotel.extractors.sam_header import parse_header
+from genotel.extractors.sam import bam_fast, bam_text
+from genotel.extractors.sam.bam_aux import nul_in_word, text_digits
+from genotel.extractors.sam.bam_records import Contigs
+from genotel.extractors.sam.bam_text import integer_column
+from genotel.extractors.sam.batch import AlignmentBatch
+from genotel.extractors.sam.extractor import SamExtractor, add_qualities, read_batches
+from genotel.extractors.sam.fields import SamText
+from genotel.extractors.sam.header import parse_header
 from genotel.options import Options
 from genotel.sniff import sniff
 from genotel.stats.qual import QualAcgtAccumulator
-from genotel.stats.sam_fields import SamText
 
 from conftest import FIXTURES, run_cli
 

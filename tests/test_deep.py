@@ -10,11 +10,12 @@ import pysam
 import pytest
 
 from genotel.batches import Strings
-from genotel.extractors.deep import build_deep_index
-from genotel.extractors.sam import SamExtractor, read_batches
+from genotel.extractors.sam.deep import build_deep_index
+from genotel.extractors.sam.deep_pairing import DeepAccumulator
+from genotel.extractors.sam.extractor import SamExtractor, read_batches
+from genotel.extractors.sam.htslib import open_alignments
 from genotel.options import Options
 from genotel.sniff import sniff
-from genotel.stats.deep import DeepAccumulator
 from genotel.stats.deep_hash import COMPLEMENT_BYTES, content_hashes, lookup
 
 from conftest import FIXTURES, run_cli
@@ -120,7 +121,7 @@ def test_accumulators_merge() -> None:
     index = build_deep_index(path, sniffed, options)
     whole, parts = DeepAccumulator(index), [DeepAccumulator(index), DeepAccumulator(index)]
     extractor = SamExtractor()
-    with extractor._open(path, sniffed, options) as alignments:
+    with open_alignments(path, sniffed, options) as alignments:
         header = extractor.read_header(path, sniffed, options)
         for number, batch in enumerate(read_batches(alignments, path, sniffed, options, header)):
             whole.add(batch)

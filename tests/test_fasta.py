@@ -13,7 +13,7 @@ import pytest
 import zstandard
 
 from genotel.engine import make_record
-from genotel.extractors.fasta import (
+from genotel.extractors.fasta.extractor import (
     ALPHABET_SAMPLE_BYTES,
     AMINO_ACIDS,
     NUCLEOTIDE,
@@ -23,7 +23,7 @@ from genotel.extractors.fasta import (
     FastaParser,
     alphabet_item,
 )
-from genotel.extractors.fasta_index import FaiEntry, read_fai
+from genotel.extractors.fasta.index import FaiEntry, read_fai
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.record import render_fields_gain
 from genotel.sniff import sniff

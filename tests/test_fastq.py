@@ -19,11 +19,11 @@ from genotel.engine import make_record
 from genotel.errors import FormatError
 from genotel.extractors import extractor_for
 from genotel.extractors.base import Extraction
-from genotel.extractors.fastq import FastqExtractor, PyfastxFastqReader
-from genotel.extractors.fastq_parse import NumpyFastqReader
+from genotel.extractors.fastq.extractor import FastqExtractor, PyfastxFastqReader
+from genotel.extractors.fastq.names import are_mates, is_interleaved
+from genotel.extractors.fastq.parse import NumpyFastqReader
 from genotel.options import Options
 from genotel.sniff import sniff
-from genotel.stats.reads import are_mates, is_interleaved
 
 from conftest import FIXTURES, run_cli
 

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from genotel.batches import Strings, gather
-from genotel.extractors.fastq_parse import NumpyFastqReader
-from genotel.stats.fastq_streams import _other, _plain_other, _stream_ranges
+from genotel.extractors.fastq.fields import _other, _plain_other, _stream_ranges
+from genotel.extractors.fastq.parse import NumpyFastqReader
 from genotel.stats.line_spans import MAX_PADDED_WIDTH, gather_lines
 from genotel.stats.qual import QualAcgtAccumulator
-from genotel.stats.sam_fields import NAME_SEPARATORS, _tokens_by_separator, name_separators, name_tokens
+from genotel.stats.read_name_fields import NAME_SEPARATORS, _tokens_by_separator, name_separators, name_tokens
 from genotel.textio import line_batches
 from test_fastq import FASTQ_FIXTURES, GOOD, write
 

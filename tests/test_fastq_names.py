@@ -11,12 +11,12 @@ import pytest
 import zstandard
 
 from genotel.batches import Strings
-from genotel.extractors.fastq import add_streams
-from genotel.extractors.fastq_parse import NumpyFastqReader
+from genotel.extractors.fastq.extractor import add_streams
+from genotel.extractors.fastq.names import FastqNameStats, split_headers
+from genotel.extractors.fastq.parse import NumpyFastqReader
 from genotel.options import DEFAULT_CODEC_LEVEL
 from genotel.stats.gain import GainProbe
-from genotel.stats.reads import FastqNameStats, split_headers
-from genotel.stats.sam_fields import MAX_NAME_TOKENS, name_tokens
+from genotel.stats.read_name_fields import MAX_NAME_TOKENS, name_tokens
 from test_fastq import FASTQ_FIXTURES, GOOD, extract, write
 
 from conftest import FIXTURES, assert_fields_gain_contract, run_cli

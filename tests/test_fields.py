@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from genotel.batches import COPY_WIDTH, Strings, gather, gather_by_positions
+from genotel.extractors.sam.fields import SamDictionaryAccumulator, SamText, add_sam_streams
 from genotel.stats.fields import separators_text, split_fields
 from genotel.stats.gain import GainProbe
-from genotel.stats.sam_fields import SamDictionaryAccumulator, SamText, add_sam_streams, name_tokens
+from genotel.stats.read_name_fields import name_tokens
 from genotel.textio import split_lines
 
 from conftest import FIXTURES

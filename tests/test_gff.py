@@ -13,12 +13,12 @@ import pytest
 import zstandard
 
 from genotel.extractors.base import Extraction
-from genotel.extractors.gff import GffExtractor, GffParser, GffSummary
-from genotel.extractors.gff_programs import comment_program, program_name, strip_version
+from genotel.extractors.gff.extractor import GffExtractor, GffParser, GffSummary
+from genotel.extractors.gff.fields import GffStreams
+from genotel.extractors.gff.programs import comment_program, program_name, strip_version
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
 from genotel.stats.gain import GainProbe
-from genotel.stats.gff_streams import GffStreams
 from genotel.stats.text_streams import GATHER_BLOCK_BYTES, gather_blocked
 from genotel.textio import line_batches
 

@@ -9,7 +9,7 @@ import pysam
 import pysam.bcftools
 import pytest
 
-from genotel.extractors import bam_fast
+from genotel.extractors.sam import bam_fast
 
 from conftest import FIXTURES, features, record_of, run_cli
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from genotel.extractors.gff_programs import source_program
-from genotel.extractors.sam_header import program_name
-from genotel.extractors.vcf_header import is_program_value, vcf_programs
+from genotel.extractors.gff.programs import source_program
+from genotel.extractors.sam.header import program_name
+from genotel.extractors.vcf.header import is_program_value, vcf_programs
 from genotel.sniff import is_gtf_attributes, sniff
 
 from conftest import FIXTURES, features, record_of

@@ -11,8 +11,8 @@ import pytest
 
 from genotel.batches import Strings
 from genotel.engine import make_record
-from genotel.extractors.sam import SamExtractor
-from genotel.extractors.sam_header import header_aligner, parse_header, program_name, strip_program_id
+from genotel.extractors.sam.extractor import SamExtractor
+from genotel.extractors.sam.header import header_aligner, parse_header, program_name, strip_program_id
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
 from genotel.stats.cardinality import CardinalityAccumulator

@@ -13,12 +13,12 @@ import pysam.bcftools
 import pytest
 from pysam.libcbgzf import BGZFile
 
-from genotel.extractors.vcf import VcfExtractor
-from genotel.extractors.vcf_header import structured_fields, vcf_programs
-from genotel.extractors.vcf_text import TextScan, _mentions_end
+from genotel.extractors.vcf.extractor import VcfExtractor
+from genotel.extractors.vcf.header import structured_fields, vcf_programs
+from genotel.extractors.vcf.text import TextScan, _mentions_end
+from genotel.extractors.vcf.variants import VariantCountsAccumulator
 from genotel.options import Options
 from genotel.sniff import sniff
-from genotel.stats.variants import VariantCountsAccumulator
 
 from conftest import FIXTURES, features, record_of, run_cli
 

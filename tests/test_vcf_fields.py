@@ -13,16 +13,16 @@ import zstandard
 
 from genotel.batches import Scratch, Strings
 from genotel.engine import make_record
-from genotel.extractors.vcf import VcfExtractor
-from genotel.extractors.vcf_header import parse_header
-from genotel.extractors.vcf_text import TextScan
+from genotel.extractors.vcf.dictionary import VcfDictionaryAccumulator
+from genotel.extractors.vcf.extractor import VcfExtractor
+from genotel.extractors.vcf.header import parse_header
+from genotel.extractors.vcf.keys import KeyNames, Words, first_byte
+from genotel.extractors.vcf.text import TextScan
+from genotel.extractors.vcf.variants import VariantFieldsAccumulator
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
 from genotel.stats.gain import GainProbe
 from genotel.stats.hashing import hash_strings
-from genotel.stats.variants import VariantFieldsAccumulator
-from genotel.stats.vcf_dictionary import VcfDictionaryAccumulator
-from genotel.stats.vcf_keys import KeyNames, Words, first_byte
 
 from conftest import FIXTURES, run_cli
 

@@ -14,12 +14,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .stats.sam_fields import SamText
 
 
 @dataclass
@@ -236,37 +232,6 @@ def select_records(strings: Strings, keep: np.ndarray) -> np.ndarray:
         return strings.buffer
     per_byte = np.repeat(keep, strings.lengths)
     return strings.buffer[per_byte]
-
-
-@dataclass
-class AlignmentBatch:
-    """Records of a SAM/BAM/CRAM file.
-
-    `first_record` is the 1-based number of the batch's first record in the file. Positions
-    are 0-based (`pos == -1` when unplaced), `ref_id` is the header's contig index (-1 for
-    `*`). `qualities` holds phred values (not ASCII) and is empty for a record without them.
-    `text_size` is the batch's size as SAM text lines, newlines included. A BAM reader may
-    also give `packed`: the same bases and qualities as BAM stores them, for counting without
-    decoding (then `sequences` and `qualities` are built from it on first use).
-    `sam_text(full)` builds the batch's SAM text columns when asked (all of them, or without
-    `full` only the dictionary fields QNAME, RNAME, CIGAR and Z/H tags); `text_size` is its
-    size in bytes.
-    """
-
-    first_record: int
-    flag: np.ndarray  # uint16
-    ref_id: np.ndarray  # int32
-    pos: np.ndarray  # int64
-    names: Strings
-    sequences: Strings
-    qualities: Strings
-    text_size: int
-    tag_signatures: frozenset[str] = frozenset()  # names of tag signatures seen (e.g. AGeNT)
-    packed: PackedBases | None = None
-    sam_text: Callable[[bool], SamText] | None = None
-
-    def __len__(self) -> int:
-        return len(self.flag)
 
 
 # BAM's 4-bit base codes as the letters htslib and pysam print.

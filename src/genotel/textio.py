@@ -9,6 +9,7 @@ installed (about twice as fast as zlib); the standard library's gzip is the fall
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import zlib
 from collections.abc import Iterator
@@ -152,3 +153,16 @@ def line_batches(path: Path, codec: str, chunk_bytes: int = CHUNK_BYTES) -> Iter
         batch = split_lines(chunk, next_line)
         next_line += len(batch)
         yield batch
+
+
+@contextlib.contextmanager
+def pysam_surrogate_escapes() -> Iterator[None]:
+    """pysam decodes text with bytes that are not UTF-8 kept as surrogate escapes (not raising)."""
+    from pysam import libcutils  # only the readers that use pysam pay for importing it
+
+    handler = libcutils.get_encoding_error_handler()
+    libcutils.set_encoding_error_handler("surrogateescape")
+    try:
+        yield
+    finally:
+        libcutils.set_encoding_error_handler(handler)

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..batches import Strings, gather_strings
-from .cardinality import CardinalityAccumulator, CardinalityResult
-from .vcf_fields import VcfFieldSplitter, VcfText
+from ...batches import Strings, gather_strings
+from ...stats.cardinality import CardinalityAccumulator, CardinalityResult
+from .fields import VcfFieldSplitter, VcfText
 
 ID_COLUMN = 2
 NOT_DICTIONARY = frozenset({"GT"})

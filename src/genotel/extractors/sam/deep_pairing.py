@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..batches import AlignmentBatch, Strings, gather_strings
-from ..record import format_percent
-from ..textio import decode_text
-from .deep_hash import COMPLEMENT_BYTES, content_hashes, lookup
-from .hashing import hash_strings, mix64
+from ...batches import Strings, gather_strings
+from ...record import format_percent
+from ...stats.deep_hash import COMPLEMENT_BYTES, content_hashes, lookup
+from ...stats.hashing import hash_strings, mix64
+from ...textio import decode_text
+from .batch import AlignmentBatch
 
 # Candidate relationships, in order of preference on a tie (a FASTQ `x/1` matches QNAME `x`
 # both as MateSuffix and as CutAtSeparator; the first says more).

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..batches import Scratch
-from ..textio import decode_text
-from .hashing import mix64
+from ...batches import Scratch
+from ...stats.hashing import mix64
+from ...textio import decode_text
 
 WORD = 8  # bytes per uint64
 _LOW_BYTES = np.array([(1 << (8 * size)) - 1 for size in range(WORD)] + [(1 << 64) - 1], dtype=np.uint64)

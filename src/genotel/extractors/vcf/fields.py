@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..batches import Scratch, gather
-from ..batches import range_positions as ranges
-from .gain import GainProbe
-from .vcf_keys import WORD, KeyNames, Words, first_byte
+from ...batches import Scratch, gather
+from ...batches import range_positions as ranges
+from ...stats.gain import GainProbe
+from .keys import WORD, KeyNames, Words, first_byte
 
 FIXED_STREAMS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER")
 INFO_INDEX = 7  # 0-based column of INFO; FORMAT follows, then the samples

@@ -8,7 +8,7 @@ them. From the names it keeps:
   and up to six names that do not fit the flavour (hash_issues form 2);
 - a sample of whole headers, in file order, to decide interleaving (first 2,000 records);
 - the distinct values of `QNAME` and of its tokens `QNAME1`, `QNAME2`... (hash_issues form 1),
-  with the same fields and names as the SAM side (`sam_fields.SamDictionaryAccumulator`).
+  with the same fields and names as the SAM side (`stats.read_name_fields.DictionaryFields`).
 
 With `--sample N` all of these see the first N records only, as qual_acgt does.
 """
@@ -19,11 +19,11 @@ import re
 
 import numpy as np
 
-from ..batches import Strings
-from .cardinality import CardinalityResult
-from .line_spans import gather_lines
-from .readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameAccumulator, ReadNameResult
-from .sam_fields import SamDictionaryAccumulator
+from ...batches import Strings
+from ...stats.cardinality import CardinalityResult
+from ...stats.line_spans import gather_lines
+from ...stats.read_name_fields import DictionaryFields
+from ...stats.readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameAccumulator, ReadNameResult
 
 # Interleaving is decided over the first this-many consecutive pairs (records 1+2, 3+4, ...).
 INTERLEAVE_PAIRS = 1000
@@ -162,7 +162,7 @@ class FastqNameStats:
         self.records = 0
         self.flavour = ReadNameAccumulator()
         self.pairs = ReadNameSample()
-        self.dictionary = SamDictionaryAccumulator()
+        self.dictionary = DictionaryFields()
 
     def wanted(self, count: int) -> int:
         """How many of the next `count` records the statistics take (all but past --sample)."""

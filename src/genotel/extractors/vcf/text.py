@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, line_where, record_where
-from ..textio import CHUNK_BYTES, LineBatch, decode_text, line_batches
-from .vcf_header import FIXED_COLUMNS, VcfHeader, chrom_line_columns, parse_header
+from ...errors import FormatError, line_where, record_where
+from ...textio import CHUNK_BYTES, LineBatch, decode_text, line_batches
+from .header import FIXED_COLUMNS, VcfHeader, chrom_line_columns, parse_header
 
 TAB = 9
 CR = 13

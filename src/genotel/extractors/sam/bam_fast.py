@@ -29,17 +29,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..batches import AlignmentBatch, LazyStrings, PackedBases, Strings, gather_strings
-from ..errors import FormatError, record_where
-from ..options import Options
-from ..stats.alignment import AlignmentCountsAccumulator
-from ..stats.qual import QualAcgtAccumulator, count_code_pairs
-from ..stats.sam_diagnostics import SamDiagnostics
+from ...batches import LazyStrings, PackedBases, Strings, gather_strings
+from ...bgzf import CannotProve, CorruptBlock, block_chain, read_block_groups
+from ...errors import FormatError, record_where
+from ...options import Options
+from ...stats.qual import QualAcgtAccumulator, count_code_pairs
 from .bam_aux import PADDING
 from .bam_records import Contigs, Records, decode_records, plain_walk, walk_blocks
 from .bam_text import sam_text
-from .bgzf import CannotProve, CorruptBlock, block_chain, read_block_groups
-from .sam_header import SamHeader
+from .batch import AlignmentBatch
+from .counts import AlignmentCountsAccumulator
+from .diagnostics import SamDiagnostics
+from .header import SamHeader
 
 ENV_READER = "GENOTEL_BAM_READER"  # "pysam" forces the htslib path
 SPLIT_MIN_BYTES = 64 << 20  # smaller files are not worth a second process

@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from ..textio import decode_text
-from .gff_biotypes import is_biotype
+from ...textio import decode_text
+from .biotypes import is_biotype
 
 MAX_NAME_CHARS = 100
 

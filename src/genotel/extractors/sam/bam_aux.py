@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..batches import byte_rows, range_positions, raw_items
-from .bgzf import CannotProve
+from ...batches import byte_rows, range_positions, raw_items
+from ...bgzf import CannotProve
 
 AGENT_KEYS = (b"ZA", b"ZB", b"RX", b"QX", b"BC")  # AGeNT Trimmer's tags
 

@@ -19,11 +19,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..batches import PackedBases, Strings, gather, range_positions, values_at
-from ..stats.line_spans import gather_lines
-from ..stats.sam_fields import SamText, TextColumn
+from ...batches import PackedBases, Strings, gather, range_positions, values_at
+from ...stats.line_spans import gather_lines
 from .bam_aux import FLOAT_KINDS, float_text, sums_per_range, text_digits
 from .bam_records import Contigs, Records
+from .fields import SamText, TextColumn
 
 _CIGAR_LETTERS = np.frombuffer(b"MIDNSHP=X", dtype=np.uint8)
 _STAR = ord("*")

@@ -6,9 +6,9 @@ read). A BGZF BAM goes first to the fast reader of `bam_fast` (own inflate, nump
 which gives the same statistics or declines the file (`CannotProve`) and leaves it to this
 path; `GENOTEL_BAM_READER=pysam` forces this path.
 
-Both paths give each batch's SAM text as columns (`stats.sam_fields.SamText`): here cut from
+Both paths give each batch's SAM text as columns (`fields.SamText`): here cut from
 the `to_string()` lines htslib formats anyway, in the fast path built from the binary fields
-(`bam_text.py`). They feed `stats.sam_diagnostics.SamDiagnostics`: read-name flavour
+(`bam_text.py`). They feed `diagnostics.SamDiagnostics`: read-name flavour
 (`QNAME=`, `sequencer=`, hash_issues form 2), dictionary fields (form 1) and the probe.
 
 Choices (written down in docs/record.md):
@@ -26,36 +26,31 @@ Choices (written down in docs/record.md):
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import os
-import tempfile
-import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 import pysam
-from pysam import libcutils
 
-from ..batches import AlignmentBatch, Strings, select_records
-from ..errors import FormatError, InputError, ReferenceProblem, record_where
-from ..options import Options
-from ..record import format_contigs, format_percent
-from ..sniff import Sniffed
-from ..stats.alignment import AlignmentCountsAccumulator
-from ..stats.qual import QualAcgtAccumulator, count_code_pairs
-from ..stats.sam_diagnostics import SamDiagnostics
-from ..stats.sam_fields import SamText
-from ..textio import CHUNK_BYTES, open_binary
+from ...batches import Strings, select_records
+from ...bgzf import CannotProve
+from ...errors import FormatError, InputError, ReferenceProblem, record_where
+from ...options import Options
+from ...record import format_contigs, format_percent
+from ...sniff import Sniffed
+from ...stats.qual import QualAcgtAccumulator, count_code_pairs
+from ...textio import CHUNK_BYTES, open_binary
+from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue
 from . import bam_fast
-from .base import HEADER_UTF8_INVALID, Extraction, HashIssue, bgzf_eof_missing
-from .bgzf import CannotProve, CorruptBlock
+from .batch import AlignmentBatch
+from .counts import AlignmentCountsAccumulator
 from .deep import DeepPairing
-from .sam_header import SamHeader, header_aligner, header_programs, parse_header
+from .diagnostics import SamDiagnostics
+from .fields import SamText
+from .header import SamHeader, header_aligner, header_programs, parse_header
+from .htslib import describe_reference, header_text, open_alignments, open_text
 
 # htslib's own messages would duplicate (and garble) genotel's one-line errors.
 pysam.set_verbosity(0)
@@ -64,20 +59,13 @@ pysam.set_verbosity(0)
 AGENT_TRIMMER_TAGS = ("ZA", "ZB", "RX", "QX", "BC")
 AGENT_TRIMMER = "AGeNT_Trimmer"
 
-_OPEN_MODES = {"SAM": "r", "BAM": "rb", "CRAM": "rc"}
-# Without a reference, htslib would fetch CRAM references from the network (the EBI server);
-# genotel never goes online for a record, so it points the lookup at nothing unless the
-# user configured REF_PATH themselves.
-_OFFLINE_REF_PATH = os.path.join(tempfile.gettempdir(), "genotel-no-ref-path", "%s")
-
-
 class SamExtractor:
     """The SAM/BAM/CRAM family."""
 
     data_types = ("SAM", "BAM", "CRAM")
 
     def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> SamHeader:
-        with self._open(path, sniffed, options) as alignments:
+        with open_alignments(path, sniffed, options) as alignments:
             return parse_header(header_text(alignments.header))
 
     def batches(self, path: Path, header: SamHeader, options: Options) -> Iterator[AlignmentBatch]:
@@ -101,7 +89,7 @@ class SamExtractor:
         quality = QualAcgtAccumulator()
         diagnostics = SamDiagnostics(options)
         try:
-            with self._open(path, sniffed, options) as alignments:
+            with open_alignments(path, sniffed, options) as alignments:
                 header = parse_header(header_text(alignments.header))
                 for batch in read_batches(alignments, path, sniffed, options, header):
                     counts.add(batch)
@@ -149,10 +137,10 @@ class SamExtractor:
             issues.append(HashIssue(2, names.misfits))
         flags = ["reference=EXTERNAL"] if options.reference is not None and sniffed.data_type == "CRAM" else []
         if sniffed.data_type == "SAM":
-            header_text, text_size = sam_file_text(path, sniffed.codec)
+            header_bytes, text_size = sam_file_text(path, sniffed.codec)
         else:
-            header_text = header.raw_text
-            text_size = len(header_text) + counts.text_size
+            header_bytes = header.raw_text
+            text_size = len(header_bytes) + counts.text_size
         return Extraction(
             data_type=sniffed.data_type,
             codec=sniffed.codec,
@@ -164,35 +152,9 @@ class SamExtractor:
             qual_counts=quality.result(),
             hash_issues=issues,
             flags=flags,
-            streams=with_unprinted_bytes(diagnostics.stream_sizes(header_text, options), text_size),
+            streams=with_unprinted_bytes(diagnostics.stream_sizes(header_bytes, options), text_size),
         )
 
-    @contextlib.contextmanager
-    def _open(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[pysam.AlignmentFile]:
-        with contextlib.ExitStack() as stack:
-            kwargs: dict[str, object] = {"check_sq": False, "threads": max(1, options.threads)}
-            reference = None
-            if sniffed.data_type == "CRAM":
-                reference = prepare_reference(path, options.reference, stack)
-                kwargs["reference_filename"] = reference
-                os.environ.setdefault("REF_PATH", _OFFLINE_REF_PATH)
-            if sniffed.data_type == "BAM" and sniffed.codec == "BGZF" and bgzf_eof_missing(path):
-                # Read a BAM without its end-of-file block, as samtools does (the record says so);
-                # its header must be whole (htslib would fail noisily on a cut one).
-                require_whole_bam_header(path)
-                kwargs["ignore_truncation"] = True
-                kwargs["threads"] = 1  # pysam allows no extra threads with ignore_truncation
-            try:
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", "no BGZF EOF marker", UserWarning)
-                    alignments = pysam.AlignmentFile(str(path), _OPEN_MODES[sniffed.data_type], **kwargs)
-            except (OSError, ValueError) as exc:
-                raise header_error(path, sniffed) from exc
-            stack.enter_context(_closing(alignments))
-            if sniffed.data_type == "CRAM":
-                header = parse_header(header_text(alignments.header))
-                check_reference_lengths(path, header, reference, options.reference)
-            yield alignments
 
 
 def sam_file_text(path: Path, codec: str) -> tuple[bytes, int]:
@@ -229,100 +191,6 @@ def with_unprinted_bytes(
     if not any(name == "Other" for name, _, _ in streams):
         streams = [*streams, ("Other", 0, 0)]
     return [(name, text + missing if name == "Other" else text, compressed) for name, text, compressed in streams]
-
-
-def header_text(header: pysam.AlignmentHeader) -> str:
-    """The header text as htslib holds and prints it (`samtools view -H --no-PG`); bytes that are
-    not UTF-8 kept as surrogate escapes (see SamHeader).
-
-    pysam's `str(header)` differs in one way: a header text without @SQ lines gets an empty line
-    after it, before the @SQ lines pysam builds from the binary contig list (or at the very end
-    when there are none). That line is taken out here.
-    """
-    with pysam_surrogate_escapes():
-        text = str(header)
-    if text.startswith("@SQ\t"):
-        return text
-    first_sq = text.find("\n@SQ\t") + 1  # 0: no @SQ line at all
-    if first_sq == 0:
-        return text[:-1] if text.endswith("\n") else text
-    if first_sq == 1 or text[first_sq - 2] == "\n":  # an empty line just before the first @SQ line
-        return text[: first_sq - 1] + text[first_sq:]
-    return text
-
-
-@contextlib.contextmanager
-def pysam_surrogate_escapes() -> Iterator[None]:
-    """pysam decodes text with bytes that are not UTF-8 kept as surrogate escapes (not raising)."""
-    handler = libcutils.get_encoding_error_handler()
-    libcutils.set_encoding_error_handler("surrogateescape")
-    try:
-        yield
-    finally:
-        libcutils.set_encoding_error_handler(handler)
-
-
-def require_whole_bam_header(path: Path) -> None:
-    """Raise `FormatError` unless the BAM's binary header can be read to its end."""
-    try:
-        bam_fast.read_bam_header(path, path.stat().st_size)
-    except (CannotProve, CorruptBlock) as exc:
-        raise FormatError(path, f"truncated or unreadable BAM header ({exc})") from exc
-
-
-@contextlib.contextmanager
-def _closing(alignments: pysam.AlignmentFile) -> Iterator[pysam.AlignmentFile]:
-    """Close the file; after a read error, quietly: htslib repeats the error on close, and
-    pysam would raise it from close() in place of the error already being reported."""
-    try:
-        yield alignments
-    except BaseException:
-        with contextlib.suppress(OSError):
-            alignments.close()
-        raise
-    alignments.close()
-
-
-def prepare_reference(path: Path, reference: Path | None, stack: contextlib.ExitStack) -> str | None:
-    """The reference FASTA to give htslib, checked to exist.
-
-    htslib builds a missing `.fai` index next to the FASTA; genotel never writes beside the
-    user's data, so a FASTA without an index is linked into a temporary folder first.
-    """
-    if reference is None:
-        return None
-    if not reference.is_file():
-        raise ReferenceProblem(path, f"the reference {reference} does not exist or is not a file")
-    if Path(f"{reference}.fai").is_file():
-        return str(reference)
-    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="genotel-ref-")))
-    link = folder / reference.name
-    link.symlink_to(reference.resolve())
-    return str(link)
-
-
-def check_reference_lengths(path: Path, header: SamHeader, prepared: str | None, reference: Path | None) -> None:
-    """Fail early, naming the contig, when --reference cannot be this CRAM's reference.
-
-    `prepared` is the path htslib reads (see `prepare_reference`), `reference` the user's.
-    """
-    if prepared is None:
-        return
-    try:
-        with pysam.FastaFile(prepared) as fasta:
-            lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
-    except (OSError, ValueError):
-        return  # htslib reports what is wrong with it while decoding
-    shared = [name for name in header.contig_lengths if name in lengths]
-    if header.contig_lengths and not shared:
-        raise ReferenceProblem(path, f"the reference {reference} has none of the CRAM's contigs")
-    for name in shared:
-        if lengths[name] != header.contig_lengths[name]:
-            raise ReferenceProblem(
-                path,
-                f"the reference {reference} does not match: contig {name} is "
-                f"{header.contig_lengths[name]} bp in the CRAM but {lengths[name]} bp in the reference",
-            )
 
 
 def read_batches(
@@ -457,53 +325,11 @@ def decode_error(
     return FormatError(path, f"malformed {sniffed.data_type} record ({detail})", where)
 
 
-def describe_reference(header: SamHeader) -> str:
-    """Which reference a CRAM needs, in words: its contigs and, where known, their MD5s."""
-    names = list(header.contig_lengths)
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    first_md5 = header.contig_md5.get(names[0]) if names else None
-    md5 = f"; M5 of {names[0]} is {first_md5}" if first_md5 else ""
-    return f"contigs {shown}{md5}" if names else "no @SQ lines"
-
-
-def header_error(path: Path, sniffed: Sniffed) -> FormatError:
-    """The error for a header htslib rejected, saying which line is wrong where we can tell."""
-    if sniffed.data_type != "SAM":
-        return FormatError(path, f"malformed or unreadable {sniffed.data_type} header")
-    try:
-        with _open_text(path) as text:
-            for number, line in enumerate(text, start=1):
-                if not line.startswith("@"):
-                    break
-                problem = explain_header_line(line.rstrip("\r\n"))
-                if problem:
-                    return FormatError(path, f"malformed SAM header: {problem}", f"line {number}")
-    except (OSError, UnicodeDecodeError):
-        pass
-    return FormatError(path, "malformed SAM header")
-
-
-def explain_header_line(line: str) -> str | None:
-    """What is wrong with one SAM header line, or None if it looks right."""
-    record_type, _, rest = line.partition("\t")
-    if len(record_type) != 3 or not record_type[1:].isalpha():
-        return f"{record_type[:10]!r} is not a header record type such as @SQ"
-    if record_type == "@CO":
-        return None
-    tags = dict(item.split(":", 1) for item in rest.split("\t") if ":" in item)
-    if record_type == "@SQ":
-        if "SN" not in tags:
-            return "@SQ line without SN"
-        if not tags.get("LN", "").isdigit():
-            return f"@SQ {tags['SN']} has no numeric LN (found {tags.get('LN', 'none')!r})"
-    return None
-
-
 def explain_sam_line(path: Path, record_number: int, header: SamHeader) -> tuple[str, int]:
     """What is wrong with the `record_number`-th record of a SAM text file, and its line number."""
     line, line_number = None, 0
     try:
-        with _open_text(path) as text:
+        with open_text(path) as text:
             records_seen = 0
             for line_number, text_line in enumerate(text, start=1):  # noqa: B007
                 if text_line.startswith("@"):
@@ -537,9 +363,3 @@ def explain_record_line(line: str, header: SamHeader) -> str:
     return "htslib rejected it (check CIGAR against SEQ, and the optional fields)"
 
 
-def _open_text(path: Path) -> TextIO:
-    with open(path, "rb") as raw:
-        magic = raw.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")

@@ -37,10 +37,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..batches import Strings
-from ..errors import FormatError, line_where
-from ..stats.line_spans import gather_lines, padded_lines
-from ..textio import CHUNK_BYTES, NEWLINE, LineBatch, compressed_data_error, open_binary
+from ...batches import Strings
+from ...errors import FormatError, line_where
+from ...stats.line_spans import gather_lines, padded_lines
+from ...textio import CHUNK_BYTES, NEWLINE, LineBatch, compressed_data_error, open_binary
 
 LINES_PER_RECORD = 4
 PHRED_OFFSET = 33

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..batches import Strings, gather
-from .gain import GainProbe
+from ...batches import Strings, gather
+from ...stats.gain import GainProbe
 
 STREAM_NAMES = ("DESC", "SEQ", "QUAL", "Other")
 _AT = ord("@")

@@ -1,8 +1,8 @@
 """--deep's file reading: the FASTQ pass that builds the read index, and the alignments' first QNAMEs.
 
 The SAM extractor calls `build_deep_index` once per alignment file, before its own pass, and
-feeds every batch of that pass to a `stats.deep.DeepAccumulator`. Everything the index keeps is
-described in `stats/deep.py`.
+feeds every batch of that pass to a `deep_pairing.DeepAccumulator`. Everything the index keeps is
+described in `deep_pairing.py`.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..batches import AlignmentBatch
-from ..errors import GenotelError, InputError
-from ..options import Options
-from ..sniff import Sniffed, sniff
-from ..stats.deep import PROBE_RECORDS, DeepAccumulator, FastqIndex, FastqIndexBuilder, Probe
-from .base import Extraction, HashIssue
-from .fastq_parse import NumpyFastqReader
-from .sam_header import SamHeader
+from ...errors import GenotelError, InputError
+from ...options import Options
+from ...sniff import Sniffed, sniff
+from ..base import Extraction, HashIssue
+from ..fastq.parse import NumpyFastqReader
+from .batch import AlignmentBatch
+from .deep_pairing import PROBE_RECORDS, DeepAccumulator, FastqIndex, FastqIndexBuilder, Probe
+from .header import SamHeader
+from .htslib import open_alignments
 
 PRIMARY_EXCLUDED = 0x900  # secondary (0x100) and supplementary (0x800) records
 
@@ -89,13 +90,11 @@ def open_fastq(path: Path) -> NumpyFastqReader:
 
 def read_probe(path: Path, sniffed: Sniffed, options: Options, two_files: bool) -> Probe:
     """The first PROBE_RECORDS primary QNAMEs (and FLAGs) of the alignment file."""
-    from .sam import SamExtractor  # sam.py imports this module
-
     names: list[bytes] = []
     flags: list[int] = []
     first_qname = ""
     try:
-        with SamExtractor()._open(path, sniffed, options) as alignments:
+        with open_alignments(path, sniffed, options) as alignments:
             for read in alignments.fetch(until_eof=True):
                 name = read.query_name or "*"
                 first_qname = first_qname or name

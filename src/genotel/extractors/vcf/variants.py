@@ -8,12 +8,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from ..batches import Strings
-from ..extractors.vcf_text import VcfBatch, has_reference_block
-from .cardinality import CardinalityResult
-from .gain import GainProbe
-from .vcf_dictionary import VcfDictionaryAccumulator
-from .vcf_fields import VcfFieldSplitter, stream_parts
+from ...batches import Strings
+from ...stats.cardinality import CardinalityResult
+from ...stats.gain import GainProbe
+from .dictionary import VcfDictionaryAccumulator
+from .fields import VcfFieldSplitter, stream_parts
+from .text import VcfBatch, has_reference_block
 
 TXT_HEADER = "TXT_HEADER"
 CUTTING_THREADS = 2

@@ -1,11 +1,11 @@
 """VCF and BCF: header facts and record batches, for plain, gzip and BGZF VCF text and for BCF.
 
-VCF text is read with genotel's own numpy pass (`vcf_text`): cyvcf2 would make a Python object
+VCF text is read with genotel's own numpy pass (`text.py`): cyvcf2 would make a Python object
 per record and is the slowest full-pass reader (PERF-NOTES). BCF is binary, so cyvcf2 (htslib)
 decodes it: its header text, and each record rendered as the VCF text line that
 `bcftools view` would print, batched into the same arrays as VCF text. Both feed the same
 statistics: counts and gVCF (`stats.variants`), and the field streams of the compressibility
-probe and the dictionary fields of hash_issues (`stats.vcf_fields`, `stats.vcf_dictionary`).
+probe and the dictionary fields of hash_issues (`fields.py`, `dictionary.py`).
 """
 
 from __future__ import annotations
@@ -19,18 +19,17 @@ from pathlib import Path
 import cyvcf2
 import pysam
 
-from ..errors import FormatError, record_where
-from ..options import Options
-from ..record import format_contigs
-from ..sniff import Sniffed, sniff
-from ..stats.gain import GainProbe
-from ..stats.variants import VariantCountsAccumulator, VariantFieldsAccumulator
-from ..stats.vcf_dictionary import VcfDictionaryAccumulator
-from ..textio import REPLACEMENT_CHARACTER, decode_text, is_utf8, split_lines
-from .base import HEADER_UTF8_INVALID, Extraction, HashIssue
-from .sam import pysam_surrogate_escapes
-from .vcf_header import VcfHeader, chrom_line_columns, parse_header, vcf_programs
-from .vcf_text import TextScan, VcfBatch, make_batch
+from ...errors import FormatError, record_where
+from ...options import Options
+from ...record import format_contigs
+from ...sniff import Sniffed, sniff
+from ...stats.gain import GainProbe
+from ...textio import REPLACEMENT_CHARACTER, decode_text, is_utf8, pysam_surrogate_escapes, split_lines
+from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue
+from .dictionary import VcfDictionaryAccumulator
+from .header import VcfHeader, chrom_line_columns, parse_header, vcf_programs
+from .text import TextScan, VcfBatch, make_batch
+from .variants import VariantCountsAccumulator, VariantFieldsAccumulator
 
 __all__ = ["VcfExtractor", "vcf_programs"]
 

@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cardinality import CardinalityAccumulator, CardinalityResult
-from .gain import GainProbe
-from .hashing import mix64
-from .text_streams import OTHER, Grouped, add_grouped, gaps_between, gather_groups, sequence_ranges
+from ...stats.cardinality import CardinalityAccumulator, CardinalityResult
+from ...stats.gain import GainProbe
+from ...stats.hashing import mix64
+from ...stats.text_streams import OTHER, Grouped, add_grouped, gaps_between, gather_groups, sequence_ranges
 
 COLUMN_NAMES = ("SEQID", "SOURCE", "TYPE", "START", "END", "SCORE", "STRAND", "PHASE")
 TXT_HEADER, FIRST_COLUMN = 1, 2

@@ -19,7 +19,7 @@ Choices (written down in docs/record.md):
   and start and end must be unsigned integers of at most 18 digits.
 
 Each batch also carries where its fields are (`GffLayout`: header bytes, feature lines and
-their tab positions, FASTA-section lines); `stats/gff_streams.py` cuts them into the probe's
+their tab positions, FASTA-section lines); `fields.py` cuts them into the probe's
 field streams and feeds the attribute values to hash_issues form 1 (its docstring lists the
 choices).
 """
@@ -32,14 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, line_where
-from ..options import Options
-from ..sniff import Sniffed
-from ..stats.gain import GainProbe
-from ..stats.gff_streams import GffLayout, GffStreams
-from ..textio import LineBatch, decode_text, is_utf8, line_batches
-from .base import HEADER_UTF8_INVALID, Extraction, HashIssue
-from .gff_programs import comment_program, has_prodigal_scores, source_program
+from ...errors import FormatError, line_where
+from ...options import Options
+from ...sniff import Sniffed
+from ...stats.gain import GainProbe
+from ...textio import LineBatch, decode_text, is_utf8, line_batches
+from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue
+from .fields import GffLayout, GffStreams
+from .programs import comment_program, has_prodigal_scores, source_program
 
 COLUMNS = 9
 MAX_DIGITS = 18  # start/end beyond this would not fit an int64: rejected

@@ -8,7 +8,7 @@ dictionary columns (QNAME, RNAME, CIGAR, Z/H tags), and nothing at all past `--s
 - Read names: the first 10,000 names (`readnames.py`) -> `QNAME=<flavour>`, `sequencer=`, and
   misfits for hash_issues form 2. A flavour of unknown technology falls back to the header's
   `@RG PL:` platform (the most common one among the read groups).
-- Dictionary fields: `sam_fields.SamDictionaryAccumulator` -> hash_issues form 1.
+- Dictionary fields: `fields.SamDictionaryAccumulator` -> hash_issues form 1.
 - The probe: `add_sam_streams` per batch; `TXT_HEADER` is added by `result` (see there).
 
 With `--sample N`, names and dictionary fields see the first N records (as qual_acgt), and the
@@ -27,12 +27,12 @@ from collections import Counter
 
 import numpy as np
 
-from ..batches import AlignmentBatch
-from ..options import Options
-from .cardinality import CardinalityResult
-from .gain import GainProbe, StreamSize
-from .readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameAccumulator, ReadNameResult
-from .sam_fields import SAM_COLUMNS, SamDictionaryAccumulator, SamText, add_sam_streams
+from ...options import Options
+from ...stats.cardinality import CardinalityResult
+from ...stats.gain import GainProbe, StreamSize
+from ...stats.readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameAccumulator, ReadNameResult
+from .batch import AlignmentBatch
+from .fields import SAM_COLUMNS, SamDictionaryAccumulator, SamText, add_sam_streams
 
 HEADER_STREAM = "TXT_HEADER"
 # `@RG PL:` values (SAM spec, upper-cased) as the technology names the read-name flavours use.

@@ -2,7 +2,7 @@
 
 Two readers produce the same `FastqBatch`es:
 
-- `numpy` (the default): genotel's own parser over the decompressed text (fastq_parse.py). It
+- `numpy` (the default): genotel's own parser over the decompressed text (`parse.py`). It
   validates every record and names the exact line of a problem, and is the faster of the two
   (PERF-NOTES: own inflate + numpy line parsing ran at 0.48x the time of `seqkit stats`,
   pyfastx at 1.25x).
@@ -31,7 +31,7 @@ Choices (written down in docs/record.md):
 - `--sample N`: qual_acgt, the read-name flavour, interleaving and the dictionary fields see
   the first N records (the form-1 table model then takes N as the file's record count);
   counts, read length and the probe always cover the whole file.
-- The probe's streams are in `stats/fastq_streams.py` (the `@` goes to `Other`).
+- The probe's streams are in `fields.py` (the `@` goes to `Other`).
 """
 
 from __future__ import annotations
@@ -46,17 +46,17 @@ from typing import Protocol
 
 import numpy as np
 
-from ..batches import Strings
-from ..errors import FormatError, UsageError, record_where
-from ..options import Options
-from ..sniff import Sniffed
-from ..stats.fastq_streams import add_fastq_streams
-from ..stats.gain import GainProbe
-from ..stats.qual import QualAcgtAccumulator
-from ..stats.reads import FastqNameStats, ReadLengthAccumulator, head
-from ..textio import line_batches, read_chunks
-from .base import HEADER_UTF8_INVALID, Extraction, HashIssue
-from .fastq_parse import (
+from ...batches import Strings
+from ...errors import FormatError, UsageError, record_where
+from ...options import Options
+from ...sniff import Sniffed
+from ...stats.gain import GainProbe
+from ...stats.qual import QualAcgtAccumulator
+from ...textio import line_batches, read_chunks
+from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue
+from .fields import add_fastq_streams
+from .names import FastqNameStats, ReadLengthAccumulator, head
+from .parse import (
     PHRED_OFFSET,
     QUAL_HIGHEST,
     QUAL_LOWEST,

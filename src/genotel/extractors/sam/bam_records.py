@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..batches import raw_items, values_at
+from ...batches import raw_items, values_at
+from ...bgzf import CannotProve
 from .bam_aux import (
     AGENT_KEYS,
     AuxSummary,
@@ -28,7 +29,6 @@ from .bam_aux import (
     text_digits,
     walk_aux,
 )
-from .bgzf import CannotProve
 
 FIXED_BYTES = 36  # block_size + the 32-byte core of a record
 RECORD = np.dtype(

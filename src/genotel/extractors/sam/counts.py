@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from ..batches import AlignmentBatch
+from .batch import AlignmentBatch
 
 _DIGIT_RUNS = re.compile(rb"(\d+)")
 _UNPLACED = np.int64(1) << 30  # unplaced records sort after every contig (keys stay below 2**63)

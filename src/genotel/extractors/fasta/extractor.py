@@ -40,15 +40,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError
-from ..options import Options
-from ..record import format_contigs
-from ..sniff import Sniffed
-from ..stats.gain import GainProbe
-from ..stats.text_streams import add_grouped, group_ranges, sequence_ranges, strip_line_ends
-from ..textio import LineBatch, line_batches, split_lines
-from .base import Extraction
-from .fasta_index import FaiEntry, read_fai
+from ...errors import FormatError
+from ...options import Options
+from ...record import format_contigs
+from ...sniff import Sniffed
+from ...stats.gain import GainProbe
+from ...stats.text_streams import add_grouped, group_ranges, sequence_ranges, strip_line_ends
+from ...textio import LineBatch, line_batches, split_lines
+from ..base import Extraction
+from .index import FaiEntry, read_fai
 
 ALPHABET_SAMPLE_BYTES = 1 << 20
 NUCLEOTIDE_SHARE = 0.9

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..textio import decode_text, is_utf8
+from ...textio import decode_text, is_utf8
 
 # Suffixes that tools append to @PG IDs to keep them unique, stripped repeatedly:
 # `.N`, `-N`, `.NA` (N digits, A one letter) and samtools merge's `-XXXXXXXX` (8 hex digits).
