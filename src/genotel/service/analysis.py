@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from genotel.record_fields import parse_fields_gain, parse_items, program_tokens
+
 from .db import Database, records
 
 FLAG_RATIO = 0.8  # flagged: group median < 80 % of its data type's median
@@ -65,20 +67,6 @@ BASE_CALLERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def parse_items(features: str | None) -> dict[str, str]:
-    """`key=value;` items as a dict (first occurrence wins)."""
-    items: dict[str, str] = {}
-    for item in (features or "").split(";"):
-        key, sep, value = item.partition("=")
-        if sep and key.strip() and key.strip() not in items:
-            items[key.strip()] = value.strip()
-    return items
-
-
-def program_tokens(programs: str | None) -> list[str]:
-    return [token.strip() for token in (programs or "").split(";") if token.strip()]
-
-
 def _first_known(tokens: Iterable[str], table: tuple[tuple[str, str], ...]) -> str | None:
     for token in tokens:
         lowered = token.lower()
@@ -99,20 +87,6 @@ def derive_columns(data_type: str, programs: str | None, features: str | None) -
         "variant_caller": _first_known(tokens, VARIANT_CALLERS) if is_variants else None,
         "base_caller": None if is_variants else _first_known(tokens, BASE_CALLERS),
     }
-
-
-def parse_fields_gain(fields_gain: str | None) -> dict[str, float]:
-    """`NAME,P%,RX; ...` as {NAME: P}; malformed items are skipped (the analysis must not fail)."""
-    shares: dict[str, float] = {}
-    for item in (fields_gain or "").split(";"):
-        parts = item.strip().rsplit(",", 2)  # a name could hold a comma; the numbers cannot
-        if len(parts) != 3 or not parts[1].endswith("%"):
-            continue
-        try:
-            shares[parts[0]] = shares.get(parts[0], 0.0) + float(parts[1][:-1])
-        except ValueError:
-            continue
-    return shares
 
 
 @dataclass
