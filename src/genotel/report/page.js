@@ -133,6 +133,7 @@
     renderIssues(order);
     const shown = state.limit ? order.slice(0, state.limit) : order;
     for (const plot of data.plots.filter((p) => p.rows)) await drawPlot(plot, shown);
+    document.body.dataset.updated = "true";
   }
 
   function wireControls() {
