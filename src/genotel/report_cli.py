@@ -50,10 +50,6 @@ def _multiqc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _check_output(path: Path, inputs: list[str]) -> None:
-    """The report never replaces one of its inputs, and its folder must exist."""
+    """The report never replaces one of its inputs."""
     if any(Path(name).resolve() == path.resolve() for name in inputs):
         raise UsageError(f"{path} is one of the inputs; choose another output file")
-    if path.is_dir():
-        raise UsageError(f"{path} is a folder; give the report's file name")
-    if not path.parent.resolve().is_dir():
-        raise UsageError(f"{path.parent} does not exist")

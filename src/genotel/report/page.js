@@ -89,6 +89,7 @@
     const body = document.querySelector("#files tbody");
     const rows = order.map((index) => {
       const tr = document.createElement("tr");
+      if (table.rows[index].flagged_any) tr.className = "flagged";
       for (const column of table.columns) {
         const td = document.createElement("td");
         td.textContent = cellText(table.rows[index], column);
@@ -99,7 +100,7 @@
     });
     body.replaceChildren(...rows);
     document.getElementById("shown").textContent =
-      `${order.length} of ${table.rows.length} files` +
+      `${order.length} of ${table.rows.length} ${table.noun || "files"}` +
       (state.limit && order.length > state.limit ? `; plots show the first ${state.limit}` : "");
   }
 
@@ -156,6 +157,7 @@
     const text = document.getElementById("filter");
     text.addEventListener("input", () => { state.text = text.value; update(); });
     const limit = document.getElementById("limit");
+    if (!limit) return;
     limit.value = String(state.limit);
     limit.addEventListener("change", () => { state.limit = Number(limit.value); update(); });
   }

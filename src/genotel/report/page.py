@@ -23,6 +23,9 @@ from plotly.offline import get_plotlyjs
 
 from genotel import __version__
 
+from .output import write_text
+
+GENERATOR = '<meta name="generator" content="genotel'  # how a page genotel wrote starts
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1400px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
@@ -89,7 +92,7 @@ class Page:
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f'<meta name="generator" content="genotel {__version__}">',
+            f'{GENERATOR} {__version__}">',
             f"<title>{html.escape(self.title)}</title><style>{STYLE}</style></head><body>",
             *body,
             f'<script id="plotly-gz" type="application/octet-stream">{_packed_plotly()}</script>',
@@ -99,11 +102,27 @@ class Page:
         ])  # fmt: skip
 
 
-def write_page(page: Page, path: Path) -> None:
-    """Write the page to `path` (a file genotel creates or replaces as a whole, atomically)."""
-    from genotel.cli import write_atomically
+def table_controls(title: str, placeholder: str, per_file_plots: bool = False) -> str:
+    """The sortable, filterable table of a page (filled by page.js from the page's data)."""
+    limit = ("""<label>plots show <select id="limit"><option value="50">50</option><option value="100">100</option>
+    <option value="250">250</option><option value="0">all</option></select> files</label>""" if per_file_plots else "")
+    follow = "; the per-file plots follow the table's order and filter" if per_file_plots else ""
+    return f"""
+<h2>{html.escape(title)}</h2>
+<div class="controls">
+  <label>filter <input id="filter" type="search" placeholder="{html.escape(placeholder)}"></label>
+  <label>data type <select id="data-type"><option value="">all</option></select></label>
+  {limit}
+  <span id="shown"></span>
+</div>
+<p class="note">Click a column to sort{follow}.</p>
+<div class="table-box"><table id="files"><thead><tr></tr></thead><tbody></tbody></table></div>
+"""
 
-    write_atomically(path, page.render())
+
+def write_page(page: Page, path: Path) -> None:
+    """Write the page to `path`: a new file, or one an earlier genotel page wrote (replaced atomically)."""
+    write_text(path, page.render(), GENERATOR)
 
 
 def _script_safe(text: str) -> str:

@@ -14,7 +14,7 @@ from genotel.record import QUAL_BASES
 from genotel.record_fields import explain_hash_issue, parse_field_gains, parse_items, parse_qual_acgt, program_tokens
 
 from .inputs import Entry
-from .page import Page, Plot
+from .page import Page, Plot, table_controls
 
 PLOT_LIMIT = 100  # per-file plots show this many files at first (the page's selector changes it)
 PALETTE = plotly.colors.qualitative.Dark24 + plotly.colors.qualitative.Light24 + plotly.colors.qualitative.Alphabet
@@ -227,19 +227,6 @@ def summary_html(entries: list[Entry]) -> str:
     return f'<p>{html.escape("; ".join(parts))}.</p><p class="note">{html.escape(paths)}</p>'
 
 
-CONTROLS = """
-<h2>Files</h2>
-<div class="controls">
-  <label>filter <input id="filter" type="search" placeholder="name, program, sequencer..."></label>
-  <label>data type <select id="data-type"><option value="">all</option></select></label>
-  <label>plots show <select id="limit"><option value="50">50</option><option value="100">100</option>
-    <option value="250">250</option><option value="0">all</option></select> files</label>
-  <span id="shown"></span>
-</div>
-<p class="note">Click a column to sort; the per-file plots follow the table's order and filter.</p>
-<div class="table-box"><table id="files"><thead><tr></tr></thead><tbody></tbody></table></div>
-"""
-
 ISSUES = """
 <h2>Hash issues</h2>
 <p class="note">Values that would trouble a compressor's dictionaries, per file (of the files the filter shows).</p>
@@ -263,5 +250,6 @@ def records_page(entries: list[Entry]) -> Page:
         "data_types": sorted({entry.record.data_type for entry in entries}),
         "limit": PLOT_LIMIT,
     }  # fmt: skip
-    return Page("genotel report", intro=summary_html(entries), plots=plots, data=data, sections=[CONTROLS],
+    controls = table_controls("Files", "name, program, sequencer...", per_file_plots=True)
+    return Page("genotel report", intro=summary_html(entries), plots=plots, data=data, sections=[controls],
                 footer=[ISSUES])

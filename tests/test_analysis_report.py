@@ -1,0 +1,101 @@
+"""The analysis by bytes and as a page, on a real collector (SQLite and PostgreSQL) over loopback.
+
+Three groups of BAM records: many bytes that compress well (Illumina), tiny files that compress
+badly (ONT: flagged by the median, too small to matter by bytes) and many bytes that compress
+worse than the rest (MGI: flagged by the size-weighted gain only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from genotel.record import Source
+
+from browser import open_page
+from conftest import run_cli
+from test_service_e2e import ADMIN_TOKEN, Server, activate, make_record, postgres_schema_url, signed, upload
+
+# (sequencer, mapper, gain, txt_size, records)
+GROUPS = (
+    ("Illumina", "bwa", 10.0, 1_000_000, 4),
+    ("ONT", "minimap2", 3.0, 2_000, 3),
+    ("MGI", "bwa", 6.0, 1_000_000, 2),
+)
+WEEKS = ("2026-11-02T09:00:00Z", "2026-11-10T09:00:00Z", "2026-11-18T09:00:00Z")
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def collector(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp(f"analysis-{request.param}")
+    urls = iter([f"sqlite:///{home / 'c.sqlite3'}"]) if request.param == "sqlite" else postgres_schema_url()
+    running = Server(next(urls), home)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        for _ in urls:  # drops the PostgreSQL schema
+            pass
+
+
+def upload_groups(server: Server) -> tuple[int, str]:
+    number, key = activate(server, "research", telemetry="yes")
+    index = 0
+    for sequencer, mapper, gain, txt_size, count in GROUPS:
+        for _ in range(count):
+            record = make_record(
+                features=f"mapper={mapper};sequencer={sequencer};", genozip_gain=gain, created=WEEKS[index % 3],
+                source=Source(codec="BGZF", disk_size=txt_size // 4, txt_size=txt_size, num_lines=10),
+                fields_gain="TXT_HEADER,70.0%,2.0X; QUAL,30.0%,3.0X" if txt_size < 10_000 else
+                            "QUAL,60.0%,3.0X; SEQ,40.0%,4.0X",
+            )  # fmt: skip
+            index += 1
+            assert upload(server, number, key, record.to_json(indent=None).encode()).status_code == 201
+    return number, key
+
+
+def test_analysis_by_bytes_and_its_page(collector: Server, tmp_path: Path) -> None:
+    number, key = upload_groups(collector)
+    path = f"/v1/analysis?licence={number}"
+    result = httpx.get(collector.url + path, headers=ADMIN).json()
+    groups = {g["sequencer"]: g for g in result["groups"]}
+    (bam,) = result["data_types"]
+    text, compressed = 6_006_000, 4 * 100_000 + 3 * 2_000 / 3 + 2 * 1_000_000 / 6
+    assert bam["text_bytes"] == text and bam["weighted_genozip_gain"] == round(text / compressed, 2)
+    assert groups["ONT"]["flagged"] and not groups["ONT"]["flagged_weighted"]  # 0.1 % of the bytes
+    assert groups["MGI"]["flagged_weighted"] and not groups["MGI"]["flagged"]
+    assert groups["MGI"]["disk_bytes"] == 500_000 and groups["MGI"]["weighted_genozip_gain"] == 6.0
+    assert groups["ONT"]["top_fields_by_bytes"][0] == {"field": "TXT_HEADER", "share": 70.0}
+    assert [(t["week"], t["count"]) for t in result["trends"]] == [("2026-11-02", 3), ("2026-11-09", 3),
+                                                                   ("2026-11-16", 3)]  # fmt: skip
+    large = httpx.get(f"{collector.url}{path}&min_size=1000", headers=ADMIN).json()
+    assert large["records"] == 6 and large["min_size"] == 1000
+    assert {g["sequencer"] for g in large["groups"]} == {"Illumina", "MGI"}
+
+    table = run_cli("analysis")  # the activated licence, its own records
+    assert table.code == 0 and "size-weighted" in table.out
+    assert any(line.startswith("   W BAM    MGI") for line in table.out.splitlines()), table.out
+    page = tmp_path / "analysis.html"
+    written = run_cli("analysis", "--html", page, "--min-size", "1000")
+    assert written.code == 0 and "6 records" in written.out and "files of at least 1,000 bytes" in page.read_text()
+
+    report = f"/v1/analysis/report?licence={number}"
+    assert httpx.get(collector.url + report).status_code == 401
+    answer = httpx.get(collector.url + "/v1/analysis/report", headers=signed(number, key, "GET", "/v1/analysis/report"))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert httpx.get(collector.url + report + "0", headers=signed(number, key, "GET", report + "0")).status_code == 403
+    served = tmp_path / "served.html"
+    served.write_text(httpx.get(collector.url + report, headers=ADMIN).text)
+    if collector.database_url.startswith("sqlite"):  # the browser once: the page does not depend on the backend
+        rendered = open_page(served, tmp_path / "analysis.png", height=2000)
+        assert rendered.state == "true" and rendered.errors == [] and rendered.console == []
+        drawn = {plot["id"]: plot for plot in rendered.plots}
+        assert set(drawn) == {"heatmap", "flagged-fields", "trends"}
+        assert all(plot["drawn"] and plot["traces"] and plot["points"] for plot in drawn.values())
+        assert drawn["heatmap"]["points"] == 2 * 3  # median and weighted maps, three combinations each
+        assert "3 of 3 groups" in rendered.text and "9 records" in rendered.text
