@@ -19,8 +19,10 @@ CHROMEDRIVER = shutil.which("chromedriver")
 CHROMIUM = shutil.which("chromium")
 WAIT_SECONDS = 60  # a bound on waiting, not a measurement
 
+GENOTEL_PLOTS = "div.plot"
+GENOTEL_READY = "return document.body.dataset.rendered || ''"
 PLOTS_SCRIPT = """
-return Array.from(document.querySelectorAll('div.plot')).map(element => ({
+return Array.from(document.querySelectorAll(arguments[0])).map(element => ({
   id: element.id,
   drawn: element.classList.contains('js-plotly-plot') && !!element.querySelector('svg.main-svg'),
   traces: (element.data || []).length,
@@ -49,8 +51,13 @@ def require_browser() -> None:
     pytest.skip(message)
 
 
-def open_page(page: Path, screenshot: Path, width: int = 1400, height: int = 1000, run_js: str = "") -> RenderedPage:
-    """Load `page` in headless Chromium and report what it drew (after running `run_js`, if given)."""
+def open_page(page: Path, screenshot: Path, width: int = 1400, height: int = 1000, run_js: str = "",
+              plots: str = GENOTEL_PLOTS, ready: str = GENOTEL_READY) -> RenderedPage:  # fmt: skip
+    """Load `page` in headless Chromium and report what it drew (after running `run_js`, if given).
+
+    `plots` selects the plot elements; `ready` is a script whose result, once not empty, says the
+    page has drawn (genotel's pages set `data-rendered` on their body).
+    """
     require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -66,16 +73,16 @@ def open_page(page: Path, screenshot: Path, width: int = 1400, height: int = 100
     try:
         driver.get(page.resolve().as_uri())
         wait = WebDriverWait(driver, WAIT_SECONDS)
-        wait.until(lambda d: d.execute_script("return document.body.dataset.rendered || ''"))
+        wait.until(lambda d: d.execute_script(ready, plots))
         if run_js:
             driver.execute_script(run_js)
             wait.until(lambda d: d.execute_script("return document.body.dataset.updated === 'true'"))
-        state = driver.execute_script("return document.body.dataset.rendered")
-        plots = driver.execute_script(PLOTS_SCRIPT)
+        state = driver.execute_script(ready, plots)
+        drawn = driver.execute_script(PLOTS_SCRIPT, plots)
         errors = driver.execute_script("return window.genotelErrors || []")
         text = driver.execute_script("return document.body.innerText")
         driver.save_screenshot(str(screenshot))
         console = [entry["message"] for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
     finally:
         driver.quit()
-    return RenderedPage(state, plots, errors, console, text, screenshot)
+    return RenderedPage(state, drawn, errors, console, text, screenshot)

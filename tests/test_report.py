@@ -51,44 +51,36 @@ def test_record_strings_read_back() -> None:
     assert "no relation" in explain_hash_issue("read1/1;read1")
 
 
-def test_fixture_records_render_in_chromium(tmp_path: Path) -> None:
-    records = golden_records()
-    telemetry = tmp_path / "records.json"
+def test_fixture_records_and_a_batch_render_in_chromium(tmp_path: Path) -> None:
+    records, more = golden_records(), batch(30)  # every fixture's record, then 30 more: 64 files
+    telemetry = tmp_path / "records.json"  # --telemetry=PATH files carry no path
     telemetry.write_text(json.dumps(records))
+    lines = tmp_path / "records.jsonl"  # --output lines do
+    lines.write_text("".join(json.dumps({"file": f"/data/run/s{i}.bam", "record": r}) + "\n"
+                             for i, r in enumerate(more)))  # fmt: skip
     page = tmp_path / "report.html"
-    result = run_cli("report", telemetry, "-o", page)
+    result = run_cli("report", telemetry, lines, "-o", page)
     assert result.code == 0, result.err
     text = page.read_text()
     assert "https://" not in re.sub(r'<script id="plotly-gz".*?</script>', "", text, flags=re.S)
     assert "<script src" not in text and "<link" not in text  # nothing fetched
-    assert str(tmp_path) not in text and "records.json" not in text  # these records carry no path
+    assert str(tmp_path) not in text and "records.json" not in text  # the inputs' own paths are not shown
+    assert "/data/run/s29.bam" in text  # the --output lines' paths are: they stay local
     rendered = open_page(page, tmp_path / "report.png", height=3000, run_js=FILTER_VCF)
     assert rendered.state == "true" and rendered.errors == [] and rendered.console == []
     drawn = {plot["id"]: plot for plot in rendered.plots}
     assert set(drawn) == {"gains", "shares", "ratios", "qual", "type-gains", "type-shares", "counts"}
     assert all(plot["drawn"] and plot["traces"] for plot in drawn.values())
     assert all(plot["points"] for name, plot in drawn.items() if name != "qual")
-    vcf = sum(record["data_type"] == "VCF" for record in records)
+    every = records + more
+    vcf = sum(record["data_type"] == "VCF" for record in every)
     assert drawn["gains"]["points"] == 2 * vcf  # the filter left the VCF files only, both gains each
     assert drawn["qual"]["points"] == 0  # VCF records have no qualities: the per-file rows are gone
-    assert f"{vcf} of {len(records)} files" in rendered.text
-    assert (tmp_path / "report.png").stat().st_size > 10_000
-
-
-def test_batch_from_output_lines_names_files_by_path(tmp_path: Path) -> None:
-    records = batch(60)
-    lines = tmp_path / "records.jsonl"
-    lines.write_text("".join(json.dumps({"file": f"/data/run/s{i}.bam", "record": r}) + "\n"
-                             for i, r in enumerate(records)))  # fmt: skip
-    page = tmp_path / "report.html"
-    assert run_cli("report", lines, "-o", page).code == 0
-    rendered = open_page(page, tmp_path / "batch.png")
-    assert rendered.state == "true" and rendered.errors == [] and rendered.console == []
-    drawn = {plot["id"]: plot for plot in rendered.plots}
-    assert len(drawn) == 7 and all(plot["drawn"] and plot["traces"] and plot["points"] for plot in drawn.values())
-    assert drawn["gains"]["points"] == 2 * 60
-    assert "/data/run/s59.bam" in page.read_text()  # the --output lines carry paths: they stay local
+    with_probe = sum(record["genozip_gain"] is not None for record in every)  # across files: not filtered
+    assert drawn["type-gains"]["points"] == with_probe + len(every)
+    assert f"{vcf} of {len(every)} files" in rendered.text
     assert "paths from the `--output` lines" in rendered.text
+    assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
 def test_inputs_in_three_shapes(tmp_path: Path) -> None:
