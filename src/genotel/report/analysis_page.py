@@ -159,7 +159,7 @@ def intro_html(result: dict[str, Any]) -> str:
         for t in result["data_types"]
     )
     return (
-        f"<p>{result['records']:,} records ({html.escape(str(result['scope']))}{size}).</p>"
+        f"<p>{result['records']:,} records ({html.escape(str(result.get('scope', 'all')))}{size}).</p>"
         f'<p class="note">A group is flagged when its median gain is more than {ratio} % below its data type\'s '
         f"median, or when its size-weighted gain (all its text bytes over all its compressed bytes) is more than "
         f"{ratio} % below its data type's and it holds at least 1 % of the data type's bytes.</p>"

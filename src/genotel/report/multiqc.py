@@ -21,6 +21,8 @@ from .output import check_replaceable, write_text
 from .records_page import field_colours
 
 MARKER = '"id": "genotel_'  # how a file genotel wrote starts
+TOP_FIELDS = 12  # fields of their own in the shares graph (the largest over all files); the rest are added up
+OTHER_FIELDS = "other fields"
 SECTION = {
     "parent_id": "genotel",
     "parent_name": "genotel",
@@ -97,22 +99,28 @@ def gains_graph(entries: list[Entry], names: list[str]) -> dict[str, object]:
 
 
 def shares_graph(entries: list[Entry], names: list[str]) -> dict[str, object] | None:
-    colours = field_colours(entries)
-    data = {name: {gain.name: gain.share for gain in parse_field_gains(entry.record.fields_gain)}
-            for name, entry in zip(names, entries, strict=True)}  # fmt: skip
-    data = {name: shares for name, shares in data.items() if shares}
+    colours = dict(list(field_colours(entries).items())[:TOP_FIELDS])
+    data: dict[str, dict[str, float]] = {}
+    for name, entry in zip(names, entries, strict=True):
+        shares: dict[str, float] = {}
+        for gain in parse_field_gains(entry.record.fields_gain):
+            field = gain.name if gain.name in colours else OTHER_FIELDS
+            shares[field] = round(shares.get(field, 0.0) + gain.share, 1)
+        if shares:
+            data[name] = shares
     if not data:
         return None
     return {
         "id": "genotel_field_shares",
         **SECTION,
         "section_name": "Share of the compressed size per field",
-        "description": "Which fields take the compressed bytes (genotel's probe); each field has the same colour in "
-        "every file and in `genotel report`.",
+        "description": f"Which fields take the compressed bytes (genotel's probe): the {TOP_FIELDS} largest fields "
+        "over all files, each in the same colour as in `genotel report`, and the other fields together.",
         "plot_type": "bargraph",
         "pconfig": {"id": "genotel_field_shares_plot", "title": "genotel: share of the compressed size per field",
                     "ylab": "% of the compressed size", "cpswitch": False, "ymax": 100, "tt_decimals": 1},
-        "categories": {field: {"name": field, "color": colour} for field, colour in colours.items()},
+        "categories": {field: {"name": field, "color": colour}
+                       for field, colour in [*colours.items(), (OTHER_FIELDS, "#bbbbbb")]},
         "data": data,
     }
 

@@ -18,21 +18,46 @@
     document.head.appendChild(script);
   }
 
-  // The rows of a per-file plot that belong to the shown files, in the table's order.
+  // A per-file plot's traces cut to the shown files, in the table's order. `plot.rows[t][i]` is the
+  // file of point (or heat-map row) i of trace t; its y is the file's label (plus a per-row suffix).
   function picked(plot, order) {
     const position = new Map(order.map((file, index) => [file, index]));
-    const kept = [];
-    plot.rows.forEach((file, row) => { if (position.has(file)) kept.push(row); });
-    kept.sort((a, b) => position.get(plot.rows[a]) - position.get(plot.rows[b]) || a - b);
-    const traces = plot.figure.data.map((trace) => {
+    const categories = [];
+    const traces = plot.figure.data.map((trace, t) => {
+      const rows = plot.rows[t];
+      const suffix = plot.suffixes ? plot.suffixes[t] : null;
+      const kept = [];
+      rows.forEach((file, row) => { if (position.has(file)) kept.push(row); });
+      kept.sort((a, b) => position.get(rows[a]) - position.get(rows[b]) || a - b);
       const copy = Object.assign({}, trace);
       for (const key of plot.row_keys) {
         if (Array.isArray(trace[key])) copy[key] = kept.map((row) => trace[key][row]);
       }
+      copy.y = kept.map((row) => data.table.rows[rows[row]].label + (suffix ? suffix[row] : ""));
+      kept.forEach((row, index) => categories.push([position.get(rows[row]), row, copy.y[index]]));
+      if (plot.drop_empty_columns) dropEmptyColumns(copy);
       return copy;
     });
-    const height = plot.base_height + plot.row_height * kept.length;
-    return { traces, layout: Object.assign({}, plot.figure.layout, { height }) };
+    categories.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const labels = [...new Set(categories.map((item) => item[2]))];
+    // A left margin from the longest label: plotly's automargin would lay the plot out twice.
+    const yaxis = Object.assign({}, plot.figure.layout.yaxis, { categoryorder: "array", categoryarray: labels,
+                                                                automargin: false });
+    const widest = labels.reduce((most, label) => Math.max(most, label.length), 0);
+    const margin = Object.assign({}, plot.figure.layout.margin, { l: Math.min(420, 20 + 7 * widest) });
+    const height = plot.base_height + plot.row_height * labels.length;
+    return { traces, layout: Object.assign({}, plot.figure.layout, { height, yaxis, margin }) };
+  }
+
+  // A heat map without the columns that no shown row has a value in.
+  function dropEmptyColumns(trace) {
+    if (!Array.isArray(trace.z) || !Array.isArray(trace.x)) return;
+    const columns = trace.x.map((_, column) => column).filter((column) =>
+      trace.z.some((row) => row[column] !== null && row[column] !== undefined));
+    trace.x = columns.map((column) => trace.x[column]);
+    for (const key of ["z", "customdata"]) {
+      if (Array.isArray(trace[key])) trace[key] = trace[key].map((row) => columns.map((column) => row[column]));
+    }
   }
 
   function layoutOf(layout) {
@@ -167,6 +192,7 @@
     await loadPlotly();
     for (const plot of data.plots.filter((p) => !p.rows)) await drawPlot(plot, []);
     await update();
+    document.body.dataset.renderMs = String(Math.round(performance.now()));  // since navigation started
     document.body.dataset.rendered = "true";
   }
 

@@ -35,6 +35,7 @@ p.note { color: #555; font-size: 0.9em; }
 table { border-collapse: collapse; font-size: 0.85em; width: 100%; }
 th { position: sticky; top: 0; background: #f4f4f4; cursor: pointer; text-align: left; }
 th, td { padding: 0.2em 0.5em; border-bottom: 1px solid #eee; vertical-align: top; }
+tbody tr { content-visibility: auto; contain-intrinsic-size: auto 1.6em; }  /* lay out the rows in view only */
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 tr.flagged td { background: #fdecea; }
 .plot { width: 100%; min-height: 200px; }
@@ -43,15 +44,22 @@ tr.flagged td { background: #fdecea; }
 
 @dataclass
 class Plot:
-    """One plot of a page. With `rows` (the file index of each row of its traces), the plot follows
-    the files table's sorting and filtering; `row_keys` are the trace attributes laid out by row."""
+    """One plot of a page.
+
+    A per-file plot has `rows`: per trace, the file (index into the table's rows) of each point or
+    heat-map row. Its traces carry no y: the page sets it from the files' labels (plus `suffixes`,
+    per trace and row), so the plot follows the table's sorting and filtering; `row_keys` are the
+    trace attributes laid out by row.
+    """
 
     id: str
     title: str
     figure: go.Figure
     note: str = ""
-    rows: list[int] | None = None
-    row_keys: tuple[str, ...] = ("x", "y", "text", "customdata")
+    rows: list[list[int]] | None = None
+    suffixes: list[list[str]] | None = None
+    row_keys: tuple[str, ...] = ("x", "customdata")
+    drop_empty_columns: bool = False
     row_height: int = 18
     base_height: int = 140
     section: str = ""
@@ -59,7 +67,8 @@ class Plot:
     def as_data(self) -> dict[str, object]:
         figure = json.loads(pio.to_json(self.figure, validate=False, engine="json"))
         figure.get("layout", {}).pop("template", None)  # one shared template, in the page's data
-        return {"id": self.id, "figure": figure, "rows": self.rows, "row_keys": list(self.row_keys),
+        return {"id": self.id, "figure": figure, "rows": self.rows, "suffixes": self.suffixes,
+                "row_keys": list(self.row_keys), "drop_empty_columns": self.drop_empty_columns,
                 "row_height": self.row_height, "base_height": self.base_height}  # fmt: skip
 
 

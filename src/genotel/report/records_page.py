@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import statistics
 from collections import Counter
 
@@ -70,82 +71,81 @@ def table_row(entry: Entry) -> dict[str, object]:
 
 
 def gains_plot(entries: list[Entry]) -> Plot:
-    labels = [entry.label for entry in entries]
-    figure = go.Figure([
-        go.Bar(name="gain of the probe (all fields)", y=labels, x=[e.record.genozip_gain for e in entries],
-               orientation="h", marker_color="#1f77b4"),
-        go.Bar(name="gain of the file's own codec", y=labels, x=[e.record.source_gain for e in entries],
-               orientation="h", marker_color="#ff7f0e"),
-    ])  # fmt: skip
+    traces, rows = [], []
+    for name, attribute, colour in (("gain of the probe (all fields)", "genozip_gain", "#1f77b4"),
+                                    ("gain of the file's own codec", "source_gain", "#ff7f0e")):  # fmt: skip
+        points = [(index, getattr(e.record, attribute)) for index, e in enumerate(entries)]
+        points = [(index, value) for index, value in points if value is not None]
+        traces.append(go.Bar(name=name, x=[value for _, value in points], orientation="h", marker_color=colour,
+                             hovertemplate="%{y}: %{x}<extra></extra>"))  # fmt: skip
+        rows.append([index for index, _ in points])
+    figure = go.Figure(traces)
     _per_file_layout(figure, "text size / compressed size")
     figure.update_layout(barmode="group", bargap=0.15)
-    return Plot("gains", "Gain per file", figure, rows=list(range(len(entries))), row_height=24,
+    return Plot("gains", "Gain per file", figure, rows=rows, row_height=24, section="Per file",
                 note="The probe compresses each field on its own (as a field-aware compressor would); the file's "
-                     "own codec is BGZF, gzip, CRAM... as stored. A large gap: the fields compress far better apart.",
-                section="Per file")  # fmt: skip
+                     "own codec is BGZF, gzip, CRAM... as stored. A large gap: the fields compress far better "
+                     "apart.")  # fmt: skip
 
 
 def shares_plot(entries: list[Entry], colours: dict[str, str]) -> Plot:
-    labels = [entry.label for entry in entries]
-    per_file = [{gain.name: gain for gain in parse_field_gains(entry.record.fields_gain)} for entry in entries]
-    traces = []
+    per_file = [parse_field_gains(entry.record.fields_gain) for entry in entries]
+    traces, rows = [], []
     for name, colour in colours.items():
-        gains = [fields.get(name) for fields in per_file]
+        points = [(index, gain) for index, gains in enumerate(per_file) for gain in gains if gain.name == name]
         traces.append(go.Bar(
-            name=name, y=labels, x=[gain.share if gain else None for gain in gains], orientation="h",
-            marker_color=colour, customdata=[gain.ratio if gain else None for gain in gains],
+            name=name, x=[gain.share for _, gain in points], customdata=[gain.ratio for _, gain in points],
+            orientation="h", marker_color=colour,
             hovertemplate=f"%{{y}}<br>{html.escape(name)}: %{{x:.1f}}% of the compressed size, "
                           "ratio %{customdata:.1f}X<extra></extra>",
         ))  # fmt: skip
+        rows.append([index for index, _ in points])
     figure = go.Figure(traces)
     _per_file_layout(figure, "% of the compressed size")
     figure.update_layout(barmode="stack", xaxis_range=[0, 100])
-    return Plot("shares", "Share of the compressed size per field", figure, rows=list(range(len(entries))),
-                note="Each field has the same colour in every file. Hover for the field's ratio.",
-                section="Per file")  # fmt: skip
+    return Plot("shares", "Share of the compressed size per field", figure, rows=rows, section="Per file",
+                note="Each field has the same colour in every file. Hover for the field's ratio.")
 
 
 def ratios_plot(entries: list[Entry], colours: dict[str, str]) -> Plot:
     fields = list(colours)
     per_file = [{gain.name: gain.ratio for gain in parse_field_gains(e.record.fields_gain)} for e in entries]
     z = [[_log_ratio(ratios.get(name)) for name in fields] for ratios in per_file]
-    text = [[f"{ratios[name]:.1f}X" if name in ratios else "" for name in fields] for ratios in per_file]
+    ratios = [[ratios.get(name) for name in fields] for ratios in per_file]
     figure = go.Figure(go.Heatmap(
-        x=fields, y=[entry.label for entry in entries], z=z, text=text, colorscale="Viridis",
-        hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>", hoverongaps=False,
+        x=fields, z=z, customdata=ratios, colorscale="Viridis", zmin=0, zmax=3, hoverongaps=False,
+        hovertemplate="%{y}<br>%{x}: %{customdata:.1f}X<extra></extra>",
         colorbar={"title": {"text": "ratio"}, "tickvals": [0, 1, 2, 3], "ticktext": ["1X", "10X", "100X", "1000X"]},
     ))  # fmt: skip
     _per_file_layout(figure, "")
     figure.update_layout(xaxis={"side": "top", "type": "category"})
-    return Plot("ratios", "Ratio per field (text size / compressed size)", figure, rows=list(range(len(entries))),
-                row_keys=("y", "z", "text"), base_height=180,
-                note="Dark: the field hardly compresses. Blank: the file has no such field.",
-                section="Per file")  # fmt: skip
+    return Plot("ratios", "Ratio per field (text size / compressed size)", figure, rows=[list(range(len(entries)))],
+                row_keys=("z", "customdata"), drop_empty_columns=True, base_height=180, section="Per file",
+                note="Dark: the field hardly compresses. Blank: the file has no such field.")  # fmt: skip
 
 
 def qual_plot(entries: list[Entry]) -> Plot | None:
-    rows, labels, z, text = [], [], [], []
+    rows, suffixes, z = [], [], []
     for index, entry in enumerate(entries):
         ranked = parse_qual_acgt(entry.record.qual_acgt)
         for base in QUAL_BASES if ranked else ():
             values = ranked[base]
             rows.append(index)
-            labels.append(f"{entry.label} · {base}")
+            suffixes.append(f" · {base}")
             z.append([*values, *[None] * (16 - len(values))])
-            text.append([f"Q{value} ({chr(value + 33)})" for value in values])
     if not rows:
         return None
     figure = go.Figure(go.Heatmap(
-        x=list(range(1, 17)), y=labels, z=z, text=text, colorscale="RdYlGn", zmin=0, zmax=45, xgap=1, ygap=1,
-        hovertemplate="%{y}, rank %{x}: %{text}<extra></extra>", hoverongaps=False,
+        x=list(range(1, 17)), z=z, colorscale="RdYlGn", zmin=0, zmax=45, xgap=1, ygap=1,
+        hovertemplate="%{y}, rank %{x}: Q%{z}<extra></extra>", hoverongaps=False,
         colorbar={"title": {"text": "phred"}},
     ))  # fmt: skip
     _per_file_layout(figure, "rank (1 = the base's most frequent quality)")
-    return Plot("qual", "Base qualities per base (qual_acgt)", figure, rows=rows, row_keys=("y", "z", "text"),
-                row_height=12, base_height=160,
+    return Plot("qual", "Base qualities per base (qual_acgt)", figure, rows=[rows], suffixes=[suffixes],
+                row_keys=("z",), row_height=12, base_height=160, section="Per file",
                 note="Per file, four rows (A, C, G, T): the qualities seen with that base, most frequent first. "
-                     "Few colours: binned qualities (they compress well); many: full-resolution qualities.",
-                section="Per file")  # fmt: skip
+                     "Few colours: binned qualities (they compress well); many: full-resolution "
+                     "qualities.")  # fmt: skip
 
 
 def type_shares_plot(entries: list[Entry], colours: dict[str, str]) -> Plot:
@@ -205,9 +205,7 @@ def _per_file_layout(figure: go.Figure, x_title: str) -> None:
 
 
 def _log_ratio(ratio: float | None) -> float | None:
-    import math
-
-    return round(math.log10(max(ratio, 1.0)), 3) if ratio is not None else None
+    return round(math.log10(max(ratio, 1.0)), 2) if ratio is not None else None
 
 
 def summary_html(entries: list[Entry]) -> str:
