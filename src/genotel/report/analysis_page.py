@@ -68,27 +68,29 @@ def heatmap_plot(groups: list[dict[str, Any]]) -> Plot:
         ("vs_data_type_percent", "median_genozip_gain", "flagged"),
         ("weighted_vs_data_type_percent", "weighted_genozip_gain", "flagged_weighted"),
     ), start=1):  # fmt: skip
-        z, text = [], []
+        z, labels_in_cells, hover = [], [], []
         for label in labels:
-            row_z, row_text = [], []
+            row_z, row_labels, row_hover = [], [], []
             for kind in types:
                 group = cells.get((label, kind))
                 value = group.get(relative_key) if group else None
                 row_z.append(value)
+                row_labels.append("" if value is None else f"{value:+.0f}%")
                 if group is None:
-                    row_text.append("")
+                    row_hover.append("")
                     continue
                 gain = group.get(gain_key)
                 mark = " FLAGGED" if group.get(flag_key) else ""
-                row_text.append(f"gain {gain if gain is not None else '-'}, {_percent(value)} vs type; "
-                                f"{group['count']} records, {group['text_bytes']:,} bytes{mark}")  # fmt: skip
+                row_hover.append(f"gain {gain if gain is not None else '-'}, {_percent(value)} vs type; "
+                                 f"{group['count']} records, {group['text_bytes']:,} bytes{mark}")  # fmt: skip
             z.append(row_z)
-            text.append(row_text)
+            labels_in_cells.append(row_labels)
+            hover.append(row_hover)
         figure.add_trace(go.Heatmap(
-            x=types, y=labels, z=z, text=text, texttemplate="%{z:+.0f}%", colorscale="RdBu", zmid=0, zmin=-100,
-            zmax=100, hoverongaps=False, coloraxis=None, showscale=column == 2,
+            x=types, y=labels, z=z, text=labels_in_cells, customdata=hover, texttemplate="%{text}", colorscale="RdBu",
+            zmid=0, zmin=-100, zmax=100, hoverongaps=False, showscale=column == 2,
             colorbar={"title": {"text": "% vs type"}},
-            hovertemplate="%{x} · %{y}<br>%{text}<extra></extra>",
+            hovertemplate="%{x} · %{y}<br>%{customdata}<extra></extra>",
         ), row=1, col=column)  # fmt: skip
     figure.update_yaxes(autorange="reversed", type="category", automargin=True)
     figure.update_xaxes(type="category")

@@ -21,7 +21,11 @@ from .output import check_replaceable, write_text
 from .records_page import field_colours
 
 MARKER = '"id": "genotel_'  # how a file genotel wrote starts
-TOP_FIELDS = 12  # fields of their own in the shares graph (the largest over all files); the rest are added up
+# Fields of their own in the shares graph (the largest over all files; the rest are added up): up to
+# 12, fewer for many files so the graph stays near BAR_BUDGET bars (MultiQC draws ~0.6 ms per bar).
+TOP_FIELDS = 12
+MIN_FIELDS = 3
+BAR_BUDGET = 4000
 OTHER_FIELDS = "other fields"
 SECTION = {
     "parent_id": "genotel",
@@ -99,7 +103,8 @@ def gains_graph(entries: list[Entry], names: list[str]) -> dict[str, object]:
 
 
 def shares_graph(entries: list[Entry], names: list[str]) -> dict[str, object] | None:
-    colours = dict(list(field_colours(entries).items())[:TOP_FIELDS])
+    top = max(MIN_FIELDS, min(TOP_FIELDS, BAR_BUDGET // len(entries) - 1))
+    colours = dict(list(field_colours(entries).items())[:top])
     data: dict[str, dict[str, float]] = {}
     for name, entry in zip(names, entries, strict=True):
         shares: dict[str, float] = {}
@@ -114,7 +119,7 @@ def shares_graph(entries: list[Entry], names: list[str]) -> dict[str, object] | 
         "id": "genotel_field_shares",
         **SECTION,
         "section_name": "Share of the compressed size per field",
-        "description": f"Which fields take the compressed bytes (genotel's probe): the {TOP_FIELDS} largest fields "
+        "description": f"Which fields take the compressed bytes (genotel's probe): the {top} largest fields "
         "over all files, each in the same colour as in `genotel report`, and the other fields together.",
         "plot_type": "bargraph",
         "pconfig": {"id": "genotel_field_shares_plot", "title": "genotel: share of the compressed size per field",
