@@ -28,7 +28,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from genotel.report.analysis_page import write_analysis_page
 from genotel.report.inputs import load_entries
-from genotel.service.analysis import analyse, derive_columns
+from genotel.service.analysis import analyse, analysis_row
 
 ROOT = Path(__file__).resolve().parent.parent
 MULTIQC_READY = """
@@ -46,17 +46,6 @@ def make_records(count: int, folder: Path) -> Path:
             stream.write(json.dumps({"file": f"/data/project/run{index // 100}/sample{index}.bam", "record": record}))
             stream.write("\n")
     return lines
-
-
-def analysis_rows(lines: Path) -> list[dict[str, object]]:
-    rows = []
-    for entry in load_entries([str(lines)]):
-        record = entry.record
-        rows.append({"data_type": record.data_type, "genozip_gain": record.genozip_gain,
-                     "fields_gain": record.fields_gain, "txt_size": record.source.txt_size,
-                     "disk_size": record.source.disk_size, "created": record.created,
-                     **derive_columns(record.data_type, record.programs, record.features)})  # fmt: skip
-    return rows
 
 
 def browser() -> webdriver.Chrome:
@@ -95,7 +84,8 @@ def main() -> None:
         started = time.monotonic()
         subprocess.run([*genotel, "report", str(lines), "-o", str(folder / "report.html")], check=True)
         report_build = time.monotonic() - started
-        write_analysis_page(analyse(analysis_rows(lines)), folder / "analysis.html")
+        rows = [analysis_row(entry.record) for entry in load_entries([str(lines)])]
+        write_analysis_page(analyse(rows), folder / "analysis.html")
         subprocess.run([*genotel, "multiqc", str(lines), "-o", str(folder / "mqc")], check=True)
         subprocess.run([sys.executable, "-m", "multiqc", str(folder / "mqc"), "-o", str(folder / "mqc_out"),
                         "--no-version-check", "--no-ai", "-q"], check=True)  # fmt: skip

@@ -21,7 +21,7 @@ from selenium.webdriver.chrome.service import Service
 
 from genotel.report.analysis_page import write_analysis_page
 from genotel.report.inputs import load_entries
-from genotel.service.analysis import analyse, derive_columns
+from genotel.service.analysis import analyse, analysis_row
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "img"
@@ -68,13 +68,7 @@ def main() -> None:
         folder = Path(name)
         lines = records(folder)
         subprocess.run([*genotel, "report", str(lines), "-o", str(folder / "report.html")], check=True)
-        rows = []
-        for entry in load_entries([str(lines)]):
-            record = entry.record
-            rows.append({"data_type": record.data_type, "genozip_gain": record.genozip_gain,
-                         "fields_gain": record.fields_gain, "txt_size": record.source.txt_size,
-                         "disk_size": record.source.disk_size, "created": record.created,
-                         **derive_columns(record.data_type, record.programs, record.features)})  # fmt: skip
+        rows = [analysis_row(entry.record) for entry in load_entries([str(lines)])]
         write_analysis_page({**analyse(rows), "scope": "all"}, folder / "analysis.html")
         subprocess.run([*genotel, "multiqc", str(lines), "-o", str(folder / "mqc")], check=True)
         subprocess.run([sys.executable, "-m", "multiqc", str(folder / "mqc"), "-o", str(folder / "mqc_out"),

@@ -7,17 +7,15 @@ worse than the rest (MGI: flagged by the size-weighted gain only).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from genotel.record import Source
 
 from browser import open_page
 from conftest import run_cli
-from test_service_e2e import ADMIN_TOKEN, Server, activate, make_record, postgres_schema_url, signed, upload
+from test_service_e2e import ADMIN_TOKEN, Server, activate, make_record, server, signed, upload  # noqa: F401 (a fixture)
 
 # (sequencer, mapper, gain, txt_size, records)
 GROUPS = (
@@ -29,22 +27,8 @@ WEEKS = ("2026-11-02T09:00:00Z", "2026-11-10T09:00:00Z", "2026-11-18T09:00:00Z")
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def collector(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp(f"analysis-{request.param}")
-    urls = iter([f"sqlite:///{home / 'c.sqlite3'}"]) if request.param == "sqlite" else postgres_schema_url()
-    running = Server(next(urls), home)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-        for _ in urls:  # drops the PostgreSQL schema
-            pass
-
-
-def upload_groups(server: Server) -> tuple[int, str]:
-    number, key = activate(server, "research", telemetry="yes")
+def upload_groups(collector: Server) -> tuple[int, str]:
+    number, key = activate(collector, "research", telemetry="yes")
     index = 0
     for sequencer, mapper, gain, txt_size, count in GROUPS:
         for _ in range(count):
@@ -55,14 +39,14 @@ def upload_groups(server: Server) -> tuple[int, str]:
                             "QUAL,60.0%,3.0X; SEQ,40.0%,4.0X",
             )  # fmt: skip
             index += 1
-            assert upload(server, number, key, record.to_json(indent=None).encode()).status_code == 201
+            assert upload(collector, number, key, record.to_json(indent=None).encode()).status_code == 201
     return number, key
 
 
-def test_analysis_by_bytes_and_its_page(collector: Server, tmp_path: Path) -> None:
-    number, key = upload_groups(collector)
+def test_analysis_by_bytes_and_its_page(server: Server, tmp_path: Path) -> None:  # noqa: F811 (the fixture)
+    number, key = upload_groups(server)
     path = f"/v1/analysis?licence={number}"
-    result = httpx.get(collector.url + path, headers=ADMIN).json()
+    result = httpx.get(server.url + path, headers=ADMIN).json()
     groups = {g["sequencer"]: g for g in result["groups"]}
     (bam,) = result["data_types"]
     text, compressed = 6_006_000, 4 * 100_000 + 3 * 2_000 / 3 + 2 * 1_000_000 / 6
@@ -73,7 +57,7 @@ def test_analysis_by_bytes_and_its_page(collector: Server, tmp_path: Path) -> No
     assert groups["ONT"]["top_fields_by_bytes"][0] == {"field": "TXT_HEADER", "share": 70.0}
     assert [(t["week"], t["count"]) for t in result["trends"]] == [("2026-11-02", 3), ("2026-11-09", 3),
                                                                    ("2026-11-16", 3)]  # fmt: skip
-    large = httpx.get(f"{collector.url}{path}&min_size=1000", headers=ADMIN).json()
+    large = httpx.get(f"{server.url}{path}&min_size=1000", headers=ADMIN).json()
     assert large["records"] == 6 and large["min_size"] == 1000
     assert {g["sequencer"] for g in large["groups"]} == {"Illumina", "MGI"}
 
@@ -85,13 +69,13 @@ def test_analysis_by_bytes_and_its_page(collector: Server, tmp_path: Path) -> No
     assert written.code == 0 and "6 records" in written.out and "files of at least 1,000 bytes" in page.read_text()
 
     report = f"/v1/analysis/report?licence={number}"
-    assert httpx.get(collector.url + report).status_code == 401
-    answer = httpx.get(collector.url + "/v1/analysis/report", headers=signed(number, key, "GET", "/v1/analysis/report"))
+    assert httpx.get(server.url + report).status_code == 401
+    answer = httpx.get(server.url + "/v1/analysis/report", headers=signed(number, key, "GET", "/v1/analysis/report"))
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
-    assert httpx.get(collector.url + report + "0", headers=signed(number, key, "GET", report + "0")).status_code == 403
+    assert httpx.get(server.url + report + "0", headers=signed(number, key, "GET", report + "0")).status_code == 403
     served = tmp_path / "served.html"
-    served.write_text(httpx.get(collector.url + report, headers=ADMIN).text)
-    if collector.database_url.startswith("sqlite"):  # the browser once: the page does not depend on the backend
+    served.write_text(httpx.get(server.url + report, headers=ADMIN).text)
+    if server.database_url.startswith("sqlite"):  # the browser once: the page does not depend on the backend
         rendered = open_page(served, tmp_path / "analysis.png", height=2000)
         assert rendered.state == "true" and rendered.errors == [] and rendered.console == []
         drawn = {plot["id"]: plot for plot in rendered.plots}

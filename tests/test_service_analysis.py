@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from genotel.engine import make_record
-from genotel.service.analysis import analyse, derive_columns, parse_fields_gain, parse_items
+from genotel.service.analysis import analyse, analysis_row, derive_columns, parse_fields_gain, parse_items
 
 from conftest import FIXTURES
 
@@ -122,3 +122,11 @@ def test_trends_only_when_records_span_more_than_a_week() -> None:
     assert [(t["week"], t["count"], t["median_genozip_gain"]) for t in trends] == [
         ("2026-11-02", 3, 5.0), ("2026-11-09", 2, 5.0)]  # fmt: skip
     assert trends[1]["weighted_genozip_gain"] == round(400 / (300 / 9 + 100), 2)
+
+
+def test_analysis_row_of_a_real_record() -> None:
+    bam = make_record(FIXTURES / "aln_bwa.bam")
+    (group,) = analyse([analysis_row(bam)])["groups"]  # type: ignore[misc]
+    assert group["mapper"] == "bwa" and group["text_bytes"] == bam.source.txt_size
+    assert group["disk_bytes"] == bam.source.disk_size
+    assert abs(group["weighted_genozip_gain"] - bam.genozip_gain) < 0.01  # one record: its own gain

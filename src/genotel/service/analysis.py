@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from genotel.record import Record
 from genotel.record_fields import parse_fields_gain, parse_items, program_tokens
 
 from .analysis_sizes import SizeTotals, group_size_figures, source_size, trends
@@ -189,3 +190,10 @@ def analyse_database(database: Database, licence: int | None = None, min_size: i
     result["scope"] = "all" if licence is None else f"licence {licence}"
     result["min_size"] = min_size
     return result
+
+
+def analysis_row(record: Record) -> dict[str, object]:
+    """What the analysis reads of one record (as `analyse_database` reads it from the table)."""
+    return {"data_type": record.data_type, "genozip_gain": record.genozip_gain, "fields_gain": record.fields_gain,
+            "txt_size": record.source.txt_size, "disk_size": record.source.disk_size, "created": record.created,
+            **derive_columns(record.data_type, record.programs, record.features)}  # fmt: skip
