@@ -127,3 +127,17 @@ def test_never_replaces_an_input(tmp_path: Path) -> None:
     result = run_cli("report", records, "-o", records)
     assert result.code == 2 and "is one of the inputs" in result.err and records.read_bytes() == before
     assert run_cli("report", tmp_path / "missing.json", "-o", tmp_path / "r.html").code == 2
+
+
+def test_replaces_only_its_own_page(tmp_path: Path) -> None:
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps(golden_records()[0]))
+    page = tmp_path / "report.html"
+    page.write_text("<html>someone's page</html>")
+    result = run_cli("report", records, "-o", page)
+    assert result.code == 2 and "was not written by genotel" in result.err
+    assert page.read_text() == "<html>someone's page</html>"
+    page.unlink()
+    assert run_cli("report", records, "-o", page).code == 0
+    first = page.read_text()
+    assert run_cli("report", records, "-o", page).code == 0 and page.read_text() == first  # its own: replaced

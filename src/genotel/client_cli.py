@@ -165,7 +165,7 @@ def _analysis(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def print_analysis(result: dict[str, Any], out: TextIO) -> None:
-    """The analysis as a terminal table; flagged groups marked with `!`."""
+    """The analysis as a terminal table; groups flagged by the median marked `!`, by bytes `W`."""
     size = f", files of {result['min_size']:,}+ bytes" if result.get("min_size") else ""
     print(f"{result['records']} record(s), {result['scope']}{size}", file=out)
     for summary in result["data_types"]:
