@@ -1,4 +1,5 @@
-"""The analysis by bytes and as a page, on a real collector (SQLite and PostgreSQL) over loopback.
+"""The analysis by bytes and as a page: on a real collector (SQLite and PostgreSQL) over loopback, and the page
+of the fixtures' records drawn in headless Chromium.
 
 Three groups of BAM records: many bytes that compress well (Illumina), tiny files that compress
 badly (ONT: flagged by the median, too small to matter by bytes) and many bytes that compress
@@ -11,10 +12,13 @@ from pathlib import Path
 
 import httpx
 
-from genotel.record import Source
+from genotel.record import Record, Source
+from genotel.report.analysis_page import write_analysis_page
+from genotel.service.analysis import analyse, analysis_row
 
 from browser import open_page
 from conftest import run_cli
+from test_report import batch, golden_records
 from test_service_e2e import ADMIN_TOKEN, Server, activate, make_record, server, signed, upload  # noqa: F401 (a fixture)
 
 # (sequencer, mapper, gain, txt_size, records)
@@ -83,3 +87,19 @@ def test_analysis_by_bytes_and_its_page(server: Server, tmp_path: Path) -> None:
         assert all(plot["drawn"] and plot["traces"] and plot["points"] for plot in drawn.values())
         assert drawn["heatmap"]["points"] == 2 * 3  # median and weighted maps, three combinations each
         assert "3 of 3 groups" in rendered.text and "9 records" in rendered.text
+
+
+def test_page_of_the_fixtures_records_and_a_batch(tmp_path: Path) -> None:
+    records = [*golden_records(), *batch(30)]  # 64 records of every fixture, over three weeks
+    rows = [{**analysis_row(Record.from_dict(record)), "created": WEEKS[index % 3]}
+            for index, record in enumerate(records)]  # fmt: skip
+    result = {**analyse(rows), "scope": "all", "min_size": 0}
+    assert result["trends"] and any(group["flagged"] or group["flagged_weighted"] for group in result["groups"])
+    page = tmp_path / "analysis.html"
+    write_analysis_page(result, page)
+    rendered = open_page(page, tmp_path / "analysis.png", height=2000)
+    assert rendered.state == "true" and rendered.errors == [] and rendered.console == []
+    drawn = {plot["id"]: plot for plot in rendered.plots}
+    assert set(drawn) == {"heatmap", "flagged-fields", "trends"}
+    assert all(plot["drawn"] and plot["traces"] and plot["points"] for plot in drawn.values())
+    assert f"{len(result['groups'])} of {len(result['groups'])} groups" in rendered.text
