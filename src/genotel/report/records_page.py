@@ -212,13 +212,15 @@ def summary_html(entries: list[Entry]) -> str:
     by_type = Counter(entry.record.data_type for entry in entries)
     gains = [e.record.genozip_gain for e in entries if e.record.genozip_gain is not None]
     text = sum(e.record.source.txt_size for e in entries)
-    compressed = sum(e.record.source.txt_size / e.record.genozip_gain for e in entries if e.record.genozip_gain)
+    probed = [e.record for e in entries if e.record.genozip_gain]
+    probed_text = sum(record.source.txt_size for record in probed)
+    compressed = sum(record.source.txt_size / record.genozip_gain for record in probed)  # type: ignore[operator]
     parts = [f"{len(entries)} files ({', '.join(f'{count} {kind}' for kind, count in sorted(by_type.items()))})",
              f"{text:,} bytes as text"]  # fmt: skip
     if gains:
         parts.append(f"median gain {statistics.median(gains):.1f}")
     if compressed:
-        parts.append(f"gain of all bytes together {text / compressed:.1f}")
+        parts.append(f"gain of all bytes together {probed_text / compressed:.1f}")
     local = any(entry.path for entry in entries)
     paths = ("The file names are the paths from the `--output` lines: they stay in this report, on your machine."
              if local else "The records carry no file names; files are named by data type and record id.")  # fmt: skip
