@@ -80,6 +80,10 @@ def test_fixture_records_and_a_batch_render_in_chromium(tmp_path: Path) -> None:
     assert drawn["type-gains"]["points"] == with_probe + len(every)
     assert f"{vcf} of {len(every)} files" in rendered.text
     assert "paths from the `--output` lines" in rendered.text
+    probed = [r for r in every if r["genozip_gain"]]
+    together = sum(r["source"]["txt_size"] for r in probed) / sum(r["source"]["txt_size"] / r["genozip_gain"]
+                                                                   for r in probed)  # fmt: skip
+    assert f"gain of all bytes together {together:.1f}" in rendered.text
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
