@@ -28,10 +28,10 @@ from genotel.service.licences import LicenceCache, create_licence, find_licence
 from genotel.service.records import record_row
 from genotel.service.secret import licence_key
 from genotel.service.writer import Writer
-from test_service_e2e import activate, make_record, new_licence, signed, upload
 
 from collector import ADMIN_TOKEN, SERVER_SECRET, Server, postgres_schema_url
 from conftest import run_cli
+from test_service_e2e import activate, make_record, new_licence, signed, upload
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 pytestmark = pytest.mark.usefixtures("server_secret")

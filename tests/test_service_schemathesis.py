@@ -15,9 +15,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
 from genotel.service import protocol
-from test_service_e2e import new_licence
 
 from collector import ADMIN_TOKEN, Server
+from test_service_e2e import new_licence
 
 EXAMPLES = 6  # per operation and generation mode, each sent by 3 callers: ~250 requests per backend
 CHECKS = [not_a_server_error, status_code_conformance]

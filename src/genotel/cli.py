@@ -35,7 +35,7 @@ SEND_ONCE = "\0send"  # `--telemetry` without a PATH
 
 # Modules that add subcommands: each has `register(subparsers)`, and its subparsers set
 # `handler(args, out, err) -> exit code`. They must import lightly (no web framework at import).
-COMMAND_MODULES = ("genotel.client_cli", "genotel.service_cli", "genotel.diff_cli")
+COMMAND_MODULES = ("genotel.client_cli", "genotel.service_cli", "genotel.diff_cli", "genotel.report_cli")
 # After `record`, `genotel.client.deliver(records, send_once, err) -> exit code` uploads
 # records as the activated licence's policy says; absent, nothing is ever sent.
 CLIENT_MODULE = "genotel.client"

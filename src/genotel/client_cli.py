@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import UsageError
@@ -44,6 +45,9 @@ def register(commands: Any) -> None:
 
     analysis = commands.add_parser("analysis", help="where compression does badly, by technology and tool")
     analysis.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    analysis.add_argument("--html", type=Path, metavar="FILE", help="write the analysis as an HTML page with plots")
+    analysis.add_argument("--min-size", type=int, default=0, metavar="BYTES",
+                          help="only records of files of at least BYTES on disk")  # fmt: skip
     analysis.add_argument("--server", metavar="URL", help="the collector (default: the activated one)")
     analysis.add_argument(
         "--admin-token", metavar="TOKEN",
@@ -174,8 +178,16 @@ def _analysis(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError("analysis with the admin token needs --server (no licence is activated)")
         base = config or client.ClientConfig(args.server, 0, "", "", False, False)
         config = dataclasses.replace(base, server=args.server.rstrip("/"))
-    result = json.loads(_call(config, "GET", f"{protocol.API_PREFIX}/analysis", admin_token=token))
-    if args.json:
+    if args.min_size < 0:
+        raise UsageError(f"--min-size must be 0 or more bytes, not {args.min_size}")
+    query = f"?min_size={args.min_size}" if args.min_size else ""
+    result = json.loads(_call(config, "GET", f"{protocol.API_PREFIX}/analysis{query}", admin_token=token))
+    if args.html:
+        from .report.analysis_page import write_analysis_page
+
+        write_analysis_page(result, args.html)
+        print(f"wrote {args.html} ({result['records']} records)", file=out)
+    elif args.json:
         print(json.dumps(result, indent=2), file=out)
     else:
         print_analysis(result, out)
@@ -183,23 +195,38 @@ def _analysis(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def print_analysis(result: dict[str, Any], out: TextIO) -> None:
-    """The analysis as a terminal table; flagged groups marked with `!`."""
-    print(f"{result['records']} record(s), {result['scope']}", file=out)
+    """The analysis as a terminal table; groups flagged by the median marked `!`, by bytes `W`."""
+    size = f", files of {result['min_size']:,}+ bytes" if result.get("min_size") else ""
+    print(f"{result['records']} record(s), {result['scope']}{size}", file=out)
     for summary in result["data_types"]:
-        print(f"  {summary['data_type']:<6} {summary['count']:>7} records, median gain {_gain(summary)}", file=out)
-    header = f"  {'':1} {'type':<6} {'sequencer':<12} {'mapper':<10} {'var.caller':<14} {'base caller':<11}"
-    print(f"\n{header} {'count':>7} {'gain':>6} {'vs type':>8}  top fields", file=out)
+        weighted = summary.get("weighted_genozip_gain")
+        print(f"  {summary['data_type']:<6} {summary['count']:>7} records, median gain {_gain(summary)}, "
+              f"size-weighted {'-' if weighted is None else f'{weighted:.1f}'}", file=out)  # fmt: skip
+    header = f"  {'':2} {'type':<6} {'sequencer':<12} {'mapper':<10} {'var.caller':<14} {'base caller':<11}"
+    print(f"\n{header} {'count':>7} {'gain':>6} {'vs type':>8} {'weighted':>8} {'vs type':>8} {'MB text':>9}"
+          "  top fields (by bytes)", file=out)  # fmt: skip
     for group in result["groups"]:
         names = [group[k] or "-" for k in ("sequencer", "mapper", "variant_caller", "base_caller")]
-        relative = "" if group["vs_data_type_percent"] is None else f"{group['vs_data_type_percent']:+.1f}%"
-        fields = ", ".join(f"{f['field']} {f['share']}%" for f in group["top_fields"]) or "-"
+        relative = _percent(group["vs_data_type_percent"])
+        weighted, weighted_relative = group["weighted_genozip_gain"], _percent(group["weighted_vs_data_type_percent"])
+        fields = ", ".join(f"{f['field']} {f['share']}%" for f in group["top_fields_by_bytes"] or group["top_fields"])
+        marks = ("!" if group["flagged"] else " ") + ("W" if group["flagged_weighted"] else " ")
         print(
-            f"  {'!' if group['flagged'] else ' '} {group['data_type']:<6} {names[0]:<12.12} {names[1]:<10.10} "
-            f"{names[2]:<14.14} {names[3]:<11.11} {group['count']:>7} {_gain(group):>6} {relative:>8}  {fields}",
+            f"  {marks} {group['data_type']:<6} {names[0]:<12.12} {names[1]:<10.10} {names[2]:<14.14} "
+            f"{names[3]:<11.11} {group['count']:>7} {_gain(group):>6} {relative:>8} "
+            f"{'-' if weighted is None else f'{weighted:.1f}':>8} {weighted_relative:>8} "
+            f"{group['text_bytes'] / 1e6:>9.1f}  {fields or '-'}",
             file=out,
         )
+    below = f"more than {100 - 100 * result['flag_ratio']:.0f} % below its data type's"
     if any(group["flagged"] for group in result["groups"]):
-        print(f"\n! median gain more than {100 - 100 * result['flag_ratio']:.0f} % below its data type's", file=out)
+        print(f"\n! median gain {below}", file=out)
+    if any(group["flagged_weighted"] for group in result["groups"]):
+        print(f"W size-weighted gain {below}, on at least 1 % of the data type's bytes", file=out)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:+.1f}%"
 
 
 def _gain(row: dict[str, Any]) -> str:

@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from genotel.record import Record
+from genotel.record_fields import parse_fields_gain, parse_items, program_tokens
+
+from .analysis_sizes import SizeTotals, group_size_figures, source_size, trends
 from .db import Database, records
 
 FLAG_RATIO = 0.8  # flagged: group median < 80 % of its data type's median
@@ -66,20 +70,6 @@ BASE_CALLERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def parse_items(features: str | None) -> dict[str, str]:
-    """`key=value;` items as a dict (first occurrence wins)."""
-    items: dict[str, str] = {}
-    for item in (features or "").split(";"):
-        key, sep, value = item.partition("=")
-        if sep and key.strip() and key.strip() not in items:
-            items[key.strip()] = value.strip()
-    return items
-
-
-def program_tokens(programs: str | None) -> list[str]:
-    return [token.strip() for token in (programs or "").split(";") if token.strip()]
-
-
 def _first_known(tokens: Iterable[str], table: tuple[tuple[str, str], ...]) -> str | None:
     for token in tokens:
         lowered = token.lower()
@@ -102,31 +92,16 @@ def derive_columns(data_type: str, programs: str | None, features: str | None) -
     }
 
 
-def parse_fields_gain(fields_gain: str | None) -> dict[str, float]:
-    """`NAME,P%,RX; ...` as {NAME: P}; malformed and non-finite items are skipped (the analysis
-    must not fail, nor turn null on a value stored before uploads were checked)."""
-    shares: dict[str, float] = {}
-    for item in (fields_gain or "").split(";"):
-        parts = item.strip().rsplit(",", 2)  # a name could hold a comma; the numbers cannot
-        if len(parts) != 3 or not parts[1].endswith("%"):
-            continue
-        try:
-            share = float(parts[1][:-1])
-        except ValueError:
-            continue
-        if math.isfinite(share):
-            shares[parts[0]] = shares.get(parts[0], 0.0) + share
-    return shares
-
-
 @dataclass
 class _Group:
     count: int = 0
     gains: list[float] = field(default_factory=list)
     share_sums: dict[str, float] = field(default_factory=dict)
     with_fields: int = 0
+    sizes: SizeTotals = field(default_factory=SizeTotals)
 
-    def add(self, gain: float | None, fields_gain: str | None) -> None:
+    def add(self, gain: float | None, fields_gain: str | None, txt_size: int | None = None,
+            disk_size: int | None = None) -> None:  # fmt: skip
         self.count += 1
         if gain is not None:
             self.gains.append(gain)
@@ -135,6 +110,7 @@ class _Group:
             self.with_fields += 1
             for name, share in shares.items():
                 self.share_sums[name] = self.share_sums.get(name, 0.0) + share
+        self.sizes.add(gain, shares, txt_size, disk_size)
 
     def top_fields(self) -> list[dict[str, object]]:
         ranked = sorted(self.share_sums.items(), key=lambda item: (-item[1], item[0]))[:TOP_FIELDS]
@@ -146,9 +122,11 @@ def _median(values: list[float]) -> float | None:
 
 
 def analyse(rows: Iterable[Mapping[str, object]]) -> dict[str, object]:
-    """The analysis of `rows` (mappings with the GROUP_KEYS, `genozip_gain` and `fields_gain`)."""
+    """The analysis of `rows`: mappings with the GROUP_KEYS, `genozip_gain` and `fields_gain`, and
+    optionally `txt_size`, `disk_size` (for the size-weighted figures) and `created` (for trends)."""
     groups: dict[tuple[object, ...], _Group] = {}
     by_type: dict[str, _Group] = {}
+    dated: list[tuple[str, str | None, float | None, int | None]] = []
     total = 0
     for row in rows:
         total += 1
@@ -156,8 +134,10 @@ def analyse(rows: Iterable[Mapping[str, object]]) -> dict[str, object]:
         gain = float(gain) if gain is not None else None  # type: ignore[arg-type]
         gain = gain if gain is not None and math.isfinite(gain) else None  # NaN would make every median NaN
         key = tuple(row[name] for name in GROUP_KEYS)
-        groups.setdefault(key, _Group()).add(gain, row["fields_gain"])  # type: ignore[arg-type]
-        by_type.setdefault(str(row["data_type"]), _Group()).add(gain, None)
+        sizes = (row.get("txt_size"), row.get("disk_size"))
+        groups.setdefault(key, _Group()).add(gain, row["fields_gain"], *sizes)  # type: ignore[arg-type]
+        by_type.setdefault(str(row["data_type"]), _Group()).add(gain, None, *sizes)  # type: ignore[arg-type]
+        dated.append((str(row["data_type"]), row.get("created"), gain, sizes[0]))  # type: ignore[arg-type]
     type_medians = {name: _median(group.gains) for name, group in by_type.items()}
     out_groups = []
     for key, group in groups.items():
@@ -172,19 +152,26 @@ def analyse(rows: Iterable[Mapping[str, object]]) -> dict[str, object]:
                 "vs_data_type_percent": relative,
                 "top_fields": group.top_fields(),
                 "flagged": median is not None and bool(reference) and median < FLAG_RATIO * reference,  # type: ignore[operator]
+                **group_size_figures(group.sizes, by_type[str(key[0])].sizes, FLAG_RATIO),
             }
         )
     out_groups.sort(key=lambda g: (str(g["data_type"]), -int(g["count"]), tuple(str(g[k]) for k in GROUP_KEYS)))  # type: ignore[call-overload]
     data_types = [
-        {"data_type": name, "count": group.count, "median_genozip_gain": type_medians[name]}
+        {"data_type": name, "count": group.count, "median_genozip_gain": type_medians[name],
+         "weighted_genozip_gain": group.sizes.weighted_gain(), "text_bytes": group.sizes.text_bytes}
         for name, group in sorted(by_type.items())
-    ]
-    return {"records": total, "flag_ratio": FLAG_RATIO, "data_types": data_types, "groups": out_groups}
+    ]  # fmt: skip
+    return {"records": total, "flag_ratio": FLAG_RATIO, "data_types": data_types, "groups": out_groups,
+            "trends": trends(dated)}  # fmt: skip
 
 
-def analyse_database(database: Database, licence: int | None = None) -> dict[str, object]:
-    """The analysis over every stored record, or over one licence's records."""
-    columns = [records.c[name] for name in GROUP_KEYS] + [records.c.genozip_gain, records.c.fields_gain]
+def analyse_database(database: Database, licence: int | None = None, min_size: int = 0) -> dict[str, object]:
+    """The analysis over every stored record, or over one licence's records; with `min_size`, over
+    the records of files of at least that many bytes on disk."""
+    txt_size, disk_size = source_size(database, "txt_size"), source_size(database, "disk_size")
+    columns = [records.c[name] for name in GROUP_KEYS] + [records.c.genozip_gain, records.c.fields_gain,
+                                                          records.c.created, txt_size.label("txt_size"),
+                                                          disk_size.label("disk_size")]  # fmt: skip
 
     def pages() -> Iterable[Mapping[str, object]]:
         last_id = 0
@@ -192,6 +179,8 @@ def analyse_database(database: Database, licence: int | None = None) -> dict[str
             query = sa.select(records.c.id, *columns).where(records.c.id > last_id).order_by(records.c.id)
             if licence is not None:
                 query = query.where(records.c.license_num == licence)
+            if min_size:
+                query = query.where(disk_size >= min_size)
             with database.read() as connection:
                 page = connection.execute(query.limit(PAGE_ROWS)).mappings().all()
             yield from page
@@ -201,4 +190,12 @@ def analyse_database(database: Database, licence: int | None = None) -> dict[str
 
     result = analyse(pages())
     result["scope"] = "all" if licence is None else f"licence {licence}"
+    result["min_size"] = min_size
     return result
+
+
+def analysis_row(record: Record) -> dict[str, object]:
+    """What the analysis reads of one record (as `analyse_database` reads it from the table)."""
+    return {"data_type": record.data_type, "genozip_gain": record.genozip_gain, "fields_gain": record.fields_gain,
+            "txt_size": record.source.txt_size, "disk_size": record.source.disk_size, "created": record.created,
+            **derive_columns(record.data_type, record.programs, record.features)}  # fmt: skip

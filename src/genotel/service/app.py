@@ -15,9 +15,9 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query, Request, Response, status
+from fastapi import FastAPI, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -28,8 +28,9 @@ from genotel import __version__
 from genotel.record import SCHEMA
 
 from . import analysis, licences, protocol, records
+from .analysis_report import LicenceQuery, MinSizeQuery, add_report_route, analysis_licence
 from .auth import Admin, AnyCaller, LicenceNumber, Owner, Signed, document_security, replayed
-from .db import MAX_BIGINT, Database
+from .db import Database
 from .limits import BodySizeLimit
 from .settings import Settings
 from .validation import UploadedRecord
@@ -87,20 +88,40 @@ class AnalysisGroup(BaseModel):
     vs_data_type_percent: float | None = Field(description="group median vs its data type's median, in %")
     top_fields: list[FieldShare]
     flagged: bool = Field(description="median gain more than 20 % below the data type's median")
+    text_bytes: int = Field(description="the records' total text size")
+    disk_bytes: int = Field(description="the records' total size on disk")
+    weighted_genozip_gain: float | None = Field(description="total text size / total compressed size")
+    weighted_vs_data_type_percent: float | None = Field(description="weighted gain vs the data type's, in %")
+    share_of_data_type_bytes: float = Field(description="% of the data type's text bytes in this group")
+    top_fields_by_bytes: list[FieldShare] = Field(description="fields by share of the group's compressed bytes")
+    flagged_weighted: bool = Field(description="weighted gain more than 20 % below the data type's, on at least "
+                                               "1 % of the data type's text bytes")  # fmt: skip
 
 
 class DataTypeSummary(BaseModel):
     data_type: str
     count: int
     median_genozip_gain: float | None
+    weighted_genozip_gain: float | None
+    text_bytes: int
+
+
+class Trend(BaseModel):
+    data_type: str
+    week: str = Field(description="the Monday of the week of the records' `created` times")
+    count: int
+    median_genozip_gain: float | None
+    weighted_genozip_gain: float | None
 
 
 class Analysis(BaseModel):
     scope: str
     records: int
+    min_size: int = Field(description="only files of at least this many bytes on disk")
     flag_ratio: float
     data_types: list[DataTypeSummary]
     groups: list[AnalysisGroup]
+    trends: list[Trend] = Field(description="per data type and week, when the records span more than a week")
 
 
 def _schema_error(field: str, message: str) -> HTTPException:
@@ -237,19 +258,12 @@ def create_app(settings: Settings) -> FastAPI:
         return Deleted(licence=licence, deleted=records.delete_records(app.state.database, licence))
 
     @app.get(f"{v1}/analysis", response_model=Analysis, tags=["analysis"])
-    def get_analysis(
-        caller: AnyCaller,
-        licence: Annotated[
-            int | None, Query(ge=1, le=MAX_BIGINT, description="operator only: restrict to one licence")
-        ] = None,
-    ) -> dict[str, Any]:
+    def get_analysis(caller: AnyCaller, licence: LicenceQuery = None, min_size: MinSizeQuery = 0) -> dict[str, Any]:
         """Records grouped by data type, sequencer, mapper, variant and base caller; weak groups flagged.
         The operator sees every record; a licence sees its own records only."""
-        if not caller.admin:
-            if licence not in (None, caller.licence):
-                raise HTTPException(status.HTTP_403_FORBIDDEN, "a licence may only analyse its own records")
-            licence = caller.licence
-        return analysis.analyse_database(app.state.database, licence)
+        return analysis.analyse_database(app.state.database, analysis_licence(caller, licence), min_size)
+
+    add_report_route(app)
 
     document_security(app, open_paths={f"{v1}/health"})
     return app
