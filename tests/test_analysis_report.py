@@ -11,15 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from genotel.record import Record, Source
 from genotel.report.analysis_page import write_analysis_page
 from genotel.service.analysis import analyse, analysis_row
 
 from browser import open_page
+from collector import ADMIN_TOKEN, Server
 from conftest import run_cli
 from test_report import batch, golden_records
-from test_service_e2e import ADMIN_TOKEN, Server, activate, make_record, server, signed, upload  # noqa: F401 (a fixture)
+from test_service_e2e import activate, make_record, signed, upload
+
+pytestmark = pytest.mark.usefixtures("server_secret")  # `genotel admin` runs in this process
 
 # (sequencer, mapper, gain, txt_size, records)
 GROUPS = (
@@ -47,7 +51,7 @@ def upload_groups(collector: Server) -> tuple[int, str]:
     return number, key
 
 
-def test_analysis_by_bytes_and_its_page(server: Server, tmp_path: Path) -> None:  # noqa: F811 (the fixture)
+def test_analysis_by_bytes_and_its_page(server: Server, tmp_path: Path) -> None:
     number, key = upload_groups(server)
     path = f"/v1/analysis?licence={number}"
     result = httpx.get(server.url + path, headers=ADMIN).json()

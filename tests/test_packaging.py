@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from genotel.service_cli import SERVER_MODULES
+
 from conftest import FIXTURES, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,12 +47,12 @@ def test_collector_commands_say_how_to_install_the_collector(
     command: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("GENOTEL_HOME", str(tmp_path))
-    for library in ("fastapi", "sqlalchemy"):
+    for library in SERVER_MODULES:
         monkeypatch.setitem(sys.modules, library, None)  # as if not installed: importing it fails
     result = run_cli(*command)
     assert result.code == 2
     assert result.err == (
-        "genotel: error: the collector is not installed (missing fastapi, sqlalchemy, alembic): "
+        "genotel: error: the collector is not installed (missing fastapi, uvicorn, sqlalchemy, alembic): "
         "pip install 'genotel[server]'\n"
     )
     assert list(tmp_path.iterdir()) == []  # no database was made
