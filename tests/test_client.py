@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from genotel import client
-from genotel.client import LICENSE_ERROR, ClientConfig
+from genotel.client import upload as client
+from genotel.client.upload import LICENSE_ERROR, ClientConfig
 from genotel.record import Record, Source
 
 from conftest import FIXTURES, run_cli

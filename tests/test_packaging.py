@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from genotel.service_cli import SERVER_MODULES
+from genotel.service.cli import SERVER_MODULES
 
 from conftest import FIXTURES, run_cli
 
@@ -32,7 +32,7 @@ def test_record_and_upload_import_no_collector_library(tmp_path: Path) -> None:
     script = f"""
 import io, json, sys
 from genotel.cli import main
-import genotel.client
+import genotel.client.upload
 out = io.StringIO()
 code = main(["record", {str(FIXTURES / "aln_bwa.bam")!r}, "--json"], stdout=out)
 print(json.dumps({{"code": code, "loaded": sorted(m for m in {SERVER_LIBRARIES!r} if m in sys.modules)}}))

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from genotel.client import LICENSE_ERROR, spool_record
+from genotel.client.upload import LICENSE_ERROR, spool_record
 from genotel.record import Record, Source
 from genotel.service import protocol
 

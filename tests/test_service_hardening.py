@@ -21,8 +21,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from genotel import client
-from genotel.client import spool_record
+from genotel.client import upload as client
+from genotel.client.upload import spool_record
 from genotel.service.db import Database, records
 from genotel.service.licences import LicenceCache, create_licence, find_licence
 from genotel.service.records import record_row

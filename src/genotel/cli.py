@@ -8,24 +8,25 @@ file is still done), 1 a bug.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import TextIO
 
-from . import __version__
+from . import __version__, diff_cli
 from .argtypes import fraction, positive_int, probe_codec
+from .client import cli as client_cli
 from .engine import assemble_record, extract
 from .errors import GenotelError, UsageError
 from .options import DEFAULT_CODEC_LEVEL, Options
 from .outputs import JsonlOutput, check_not_input, check_telemetry_path, write_atomically
 from .progress import BatchProgress
 from .record import Record
+from .report import cli as report_cli
 from .runner import FileTask, default_jobs, expand_inputs, make_tasks, run_dask, run_local
+from .service import cli as service_cli
 from .sniff import sniff
 
 EXIT_OK = 0
@@ -34,11 +35,8 @@ EXIT_BAD_INPUT = 2
 SEND_ONCE = "\0send"  # `--telemetry` without a PATH
 
 # Modules that add subcommands: each has `register(subparsers)`, and its subparsers set
-# `handler(args, out, err) -> exit code`. They must import lightly (no web framework at import).
-COMMAND_MODULES = ("genotel.client_cli", "genotel.service_cli", "genotel.diff_cli", "genotel.report_cli")
-# After `record`, `genotel.client.deliver(records, send_once, err) -> exit code` uploads
-# records as the activated licence's policy says; absent, nothing is ever sent.
-CLIENT_MODULE = "genotel.client"
+# `handler(args, out, err) -> exit code`. They import lightly (no web framework at import).
+COMMAND_MODULES = (client_cli, service_cli, diff_cli, report_cli)
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -98,21 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--gain-sample", type=fraction, metavar="F")
     inspect.add_argument("--reference", type=Path, metavar="FASTA", help="reference FASTA, for CRAM")
     inspect.add_argument("--threads", type=positive_int, default=1, metavar="N")
-    for module_name in COMMAND_MODULES:
-        module = _optional_module(module_name)
-        if module is not None:
-            module.register(commands)  # each sets `handler` on its subparsers
+    for module in COMMAND_MODULES:
+        module.register(commands)  # each sets `handler` on its subparsers
     return parser
-
-
-def _optional_module(name: str) -> ModuleType | None:
-    """A genotel module that later parts of the project add (service, client); None if absent."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -216,19 +202,18 @@ def _inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _deliver(args: argparse.Namespace, records: list[Record], exit_code: int, out: TextIO, err: TextIO) -> int:
     """Print, write and send the records of a run, as the options say."""
-    client = _optional_module(CLIENT_MODULE)
-    if client is not None and records:
-        records = client.stamp(records)  # license_num = the activated licence, in every copy of the record
+    from .client import upload  # after the run: `record` pays for the client only when it has records
+
+    if records:
+        records = upload.stamp(records)  # license_num = the activated licence, in every copy of the record
     if args.json and records:
         print(_records_json(records), file=out)
     send_once = args.telemetry == SEND_ONCE
     if args.telemetry and not send_once and records:
         write_atomically(Path(args.telemetry), _records_json(records) + "\n")  # checked before the run
         return exit_code  # --telemetry=PATH: written, never sent
-    if client is not None and records:
-        exit_code = max(exit_code, int(client.deliver(records, send_once, err)))
-    elif send_once:
-        raise UsageError("--telemetry without a PATH sends records, but this genotel has no upload client")
+    if records:
+        exit_code = max(exit_code, int(upload.deliver(records, send_once, err)))
     return exit_code
 
 

@@ -32,12 +32,7 @@ def extractor_for(data_type: str) -> Extractor | None:
         return None
     if target not in _loaded:
         module_name, class_name = target.split(":")
-        try:
-            module = import_module(f".{module_name}", __name__)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{module_name}":
-                raise
-            return None
+        module = import_module(f".{module_name}", __name__)
         _loaded[target] = getattr(module, class_name)()
     return _loaded[target]
 

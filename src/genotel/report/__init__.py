@@ -1,4 +1,4 @@
 """Reports from records: a self-contained HTML page with plotly plots, and MultiQC custom content.
 
-Needs plotly (the `report` extra); nothing here is imported by `genotel record`.
+`cli.py` holds the `report` and `multiqc` commands; plotly is imported only when a page is made.
 """

@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import UsageError
-from .paths import config_dir, data_dir, private_dir
-from .record import Record
-from .service import protocol
+from ..errors import UsageError
+from ..paths import config_dir, data_dir, private_dir
+from ..record import Record
+from ..service import protocol
 
 CONFIG_FILE = "client.json"
 LICENSE_ERROR = "LICENSE ERROR: Failed to upload a telemetry record to the genotel server"

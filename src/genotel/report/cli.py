@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 def register(commands: Any) -> None:
@@ -27,9 +27,9 @@ def register(commands: Any) -> None:
 
 def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _check_output(args.out, args.inputs)
-    from .report.inputs import load_entries
-    from .report.page import write_page
-    from .report.records_page import records_page
+    from .inputs import load_entries
+    from .page import write_page
+    from .records_page import records_page
 
     entries = load_entries(args.inputs)
     write_page(records_page(entries), args.out)
@@ -38,8 +38,8 @@ def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _multiqc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .report.inputs import load_entries
-    from .report.multiqc import write_custom_content
+    from .inputs import load_entries
+    from .multiqc import write_custom_content
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"{args.out} exists and is not a folder")

@@ -16,8 +16,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from .argtypes import positive_float, positive_int
-from .errors import UsageError
+from ..argtypes import positive_float, positive_int
+from ..errors import UsageError
 
 LICENCE_TYPES = ("student", "evaluation", "research", "standard", "enterprise")
 # What the collector needs beyond the engine: the `server` extra (pyproject.toml).
@@ -95,8 +95,8 @@ def _open_database(url: str | None) -> Any:
     """The database at `url` (or the default), upgraded to the current schema."""
     import sqlalchemy.exc
 
-    from .service.db import Database
-    from .service.settings import default_database_url, display_url
+    from .db import Database
+    from .settings import default_database_url, display_url
 
     url = url or default_database_url()
     try:
@@ -121,9 +121,9 @@ def _database(url: str | None) -> Iterator[Any]:
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import uvicorn
 
-    from .service.app import create_app
-    from .service.connections import guarded_protocol
-    from .service.settings import KEEP_ALIVE_SECONDS, Settings, display_url
+    from .app import create_app
+    from .connections import guarded_protocol
+    from .settings import KEEP_ALIVE_SECONDS, Settings, display_url
 
     database = _open_database(args.db)  # fail with one line, before uvicorn starts, if the database is unusable
     database.dispose()
@@ -141,7 +141,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 @needs_server
 def _licence_create(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .service.licences import create_licence
+    from .licences import create_licence
 
     with _database(args.db) as database:
         licence = create_licence(database, args.type)
@@ -154,7 +154,7 @@ def _licence_create(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 @needs_server
 def _licence_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .service.licences import list_licences
+    from .licences import list_licences
 
     with _database(args.db) as database:
         rows = list_licences(database)
@@ -167,7 +167,7 @@ def _licence_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 @needs_server
 def _purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .service.records import purge_expired
+    from .records import purge_expired
 
     with _database(args.db) as database:
         purged = purge_expired(database, args.retention_days)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 def register(commands: Any) -> None:
@@ -57,7 +57,7 @@ def register(commands: Any) -> None:
 
 
 def _activate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import client
+    from . import upload as client
 
     previous = client.load_config()
     server = (args.server or (previous.server if previous else "")).rstrip("/")
@@ -113,7 +113,7 @@ def _no_key(origin: str) -> str:
 
 
 def _require_config() -> Any:
-    from . import client
+    from . import upload as client
 
     config = client.load_config()
     if config is None:
@@ -122,7 +122,7 @@ def _require_config() -> Any:
 
 
 def _upload(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import client
+    from . import upload as client
 
     config = _require_config()
     report = client.send_files(config, client.spooled(), err)
@@ -135,13 +135,13 @@ def _upload(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _records_path(config: Any) -> str:
-    from .service import protocol
+    from ..service import protocol
 
     return f"{protocol.API_PREFIX}/licences/{config.licence}/records"
 
 
 def _call(config: Any, method: str, path: str, admin_token: str | None = None) -> bytes:
-    from . import client
+    from . import upload as client
 
     with client.Session(config, admin_token=admin_token) as session:
         answer = session.request(method, path)
@@ -166,8 +166,8 @@ def _delete(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _analysis(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import client
-    from .service import protocol
+    from ..service import protocol
+    from . import upload as client
 
     token = args.admin_token or os.environ.get("GENOTEL_ADMIN_TOKEN") or None
     config = client.load_config()
@@ -183,7 +183,7 @@ def _analysis(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     query = f"?min_size={args.min_size}" if args.min_size else ""
     result = json.loads(_call(config, "GET", f"{protocol.API_PREFIX}/analysis{query}", admin_token=token))
     if args.html:
-        from .report.analysis_page import write_analysis_page
+        from ..report.analysis_page import write_analysis_page
 
         write_analysis_page(result, args.html)
         print(f"wrote {args.html} ({result['records']} records)", file=out)
