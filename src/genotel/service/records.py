@@ -67,14 +67,6 @@ def export_records(database: Database, license_num: int) -> Iterator[str]:
         last_id = page[-1].id
 
 
-def count_records(database: Database, license_num: int | None = None) -> int:
-    query = sa.select(sa.func.count()).select_from(records)
-    if license_num is not None:
-        query = query.where(records.c.license_num == license_num)
-    with database.read() as connection:
-        return int(connection.execute(query).scalar_one())
-
-
 def delete_records(database: Database, license_num: int) -> int:
     """Delete every record of the licence; returns how many were deleted."""
     with database.write() as connection:
