@@ -17,6 +17,10 @@ LAYERS: dict[str, set[str]] = {  # layer -> the layers it may import (itself inc
     "beside the engine": {"beside the engine", SHARED},
     "batch runs": {"batch runs", "engine", "formats", "statistics", "beside the engine", SHARED},
 }
+SHARED_MODULES = {
+    "genotel", "genotel.batches", "genotel.bgzf", "genotel.textio", "genotel.sniff", "genotel.record",
+    "genotel.options", "genotel.errors", "genotel.argtypes", "genotel.paths", "genotel.redact",
+}  # fmt: skip
 COMMANDS = {"genotel.cli", "genotel.diff_cli", "genotel.client.cli", "genotel.service.cli", "genotel.report.cli"}
 
 
@@ -31,8 +35,7 @@ def layer_of(module: str) -> str:
         return "formats"
     if module.startswith("genotel.stats"):
         return "statistics"
-    if module in ("genotel.batches", "genotel.bgzf", "genotel.textio", "genotel.sniff", "genotel.record",
-                  "genotel.options", "genotel.errors", "genotel.argtypes", "genotel.paths", "genotel.redact", "genotel"):  # fmt: skip
+    if module in SHARED_MODULES:
         return SHARED
     return "beside the engine"  # client, service, report, compare, record files, outputs
 
