@@ -202,9 +202,8 @@ class LineChunks:
     the next chunk, so each chunk's lines are exactly textio's `line_batches` chunk joined to the
     lines carried from the one before, with the same boundaries: every read adds `chunk_bytes`
     of text and a chunk ends at the last newline read, and the text after the file's last
-    newline comes as a chunk of its own. Compared with joining `line_batches` chunks, the text is
-    read straight into the chunk's memory and only the carried bytes are copied (the chunk
-    boundaries decide how the read-name statistics cut their batches, so they stay the same).
+    newline comes as a chunk of its own. Only the carried bytes are copied. The boundaries decide
+    how the read-name statistics cut their batches, so records depend on them.
     """
 
     def __init__(self, path: Path, codec: str, chunk_bytes: int = CHUNK_BYTES) -> None:
