@@ -1,12 +1,10 @@
 """Columnar record batches: what extractors produce and statistics accumulators consume.
 
 A batch holds a few thousand records as numpy arrays: fixed-width fields as one array each,
-variable-length fields as one contiguous byte buffer plus an offsets array (record i spans
-`buffer[offsets[i]:offsets[i+1]]`). The same batch feeds every accumulator, so nothing is
-decoded twice, and a faster extractor only has to produce the same arrays.
-
-It also holds the byte-range copying that extractors and statistics share (`gather`,
-`byte_rows`, `values_at`, `range_positions`): whole items per range, not an index per byte.
+variable-length fields as one byte buffer plus offsets (record i spans
+`buffer[offsets[i]:offsets[i+1]]`), so every accumulator reads the same decoded arrays. The
+byte-range copying that extractors and statistics share (`gather`, `byte_rows`, `values_at`,
+`range_positions`) copies whole items per range, not an index per byte.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """Distinct-value counting for hash_issues form 1, in bounded memory.
 
-Each dictionary field (QNAME, its tokens, RNAME, CIGAR, text tags, VCF ID, GFF attributes...)
-gets one `CardinalityAccumulator`. Values are reduced to 64-bit hashes (`hashing.py`); the
-distinct hashes are kept exactly, in an open-addressing hash table, up to
-`EXACT_CAP`; past it the count comes from a HyperLogLog sketch (2**16 registers, standard
-error 0.4 %) that runs from the start, so memory stays bounded whatever the file size.
-
-The table model and the report thresholds are the contract's (docs/record.md, hash_issues form 1).
+Each dictionary field gets one `CardinalityAccumulator`. Values are reduced to 64-bit hashes
+(`hashing.py`), kept exactly in an open-addressing hash table up to `EXACT_CAP`; past it the
+count comes from a HyperLogLog sketch (2**16 registers, standard error 0.4 %) that runs from the
+start, so memory stays bounded. The table model and report thresholds are docs/record.md's.
 """
 
 from __future__ import annotations
