@@ -32,8 +32,8 @@ VARIANTS = {
 
 
 def joined_line_batch_sizes(path: Path, codec: str, chunk_bytes: int) -> list[int]:
-    """Records per batch as the reader made them before it read the text itself: each chunk of
-    `textio.line_batches`, joined to the lines carried from the last, gave its whole records."""
+    """Records per batch when each chunk of `textio.line_batches`, joined to the lines carried
+    from the last, gives its whole records: the batch boundaries the reader must keep."""
     sizes, lines, records = [], 0, 0
     for chunk in line_batches(path, codec, chunk_bytes):
         lines += len(chunk)
@@ -48,7 +48,7 @@ def joined_line_batch_sizes(path: Path, codec: str, chunk_bytes: int) -> list[in
 @pytest.mark.parametrize("name", FASTQ_FIXTURES)
 def test_batches_end_where_joined_line_batches_ended(tmp_path: Path, name: str, variant: str, chunk_bytes: int) -> None:
     # The batches decide how the distinct-value counting cuts its work (and, past its exact cap,
-    # which values count as new), so the reader keeps the old boundaries exactly.
+    # which values count as new), so the reader keeps these boundaries exactly.
     text = (FIXTURES / name).read_bytes()
     if name.endswith(".gz"):
         text = gzip.decompress(text)

@@ -1,12 +1,10 @@
 """Columnar record batches: what extractors produce and statistics accumulators consume.
 
 A batch holds a few thousand records as numpy arrays: fixed-width fields as one array each,
-variable-length fields as one contiguous byte buffer plus an offsets array (record i spans
-`buffer[offsets[i]:offsets[i+1]]`). The same batch feeds every accumulator, so nothing is
-decoded twice, and a faster extractor only has to produce the same arrays.
-
-It also holds the byte-range copying that extractors and statistics share (`gather`,
-`byte_rows`, `values_at`, `range_positions`): whole items per range, not an index per byte.
+variable-length fields as one byte buffer plus offsets (record i spans
+`buffer[offsets[i]:offsets[i+1]]`), so every accumulator reads the same decoded arrays. The
+byte-range copying that extractors and statistics share (`gather`, `byte_rows`, `values_at`,
+`range_positions`) copies whole items per range, not an index per byte.
 """
 
 from __future__ import annotations
@@ -96,8 +94,7 @@ def gather_strings(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) 
 def raw_items(buffer: np.ndarray, width: int) -> np.ndarray:
     """Item i is the `width` bytes at `buffer[i:]` as one raw (void) value, a view.
 
-    A fancy index on it copies many byte ranges at arbitrary offsets with one memcpy each:
-    2-3 times faster in numpy than a 2-D window view or an unaligned integer view.
+    A fancy index on it copies many byte ranges at arbitrary offsets with one memcpy each.
     """
     void = np.dtype((np.void, width))
     return np.ndarray(shape=(len(buffer) - width + 1,), dtype=void, buffer=buffer, strides=(1,))
@@ -143,14 +140,14 @@ def range_positions(first: np.ndarray, counts: np.ndarray, step: int = 1) -> np.
 def gather(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
     """The bytes of the ranges `data[starts[i]:ends[i]]`, concatenated in order.
 
-    No index per byte where it can be helped (an index per byte costs ~5 ns a byte):
+    No index per byte where it can be helped:
     - ranges all of one length (SEQ, QUAL, fixed-width names): one item of that width per
       range, a memcpy each;
     - otherwise each range is copied as one `COPY_WIDTH`-byte item to its place in the output,
       in ascending order, so the bytes an item writes past its range are overwritten by the
       ranges that follow (numpy assigns a 1-D fancy index in order). Longer ranges and those
       too close to the end of `data` to read a whole item are copied after the others, in items
-      that stay inside their range. 2x (SAM columns) to 3x (SEQ, QUAL) faster than by position.
+      that stay inside their range.
     """
     lengths = ends - starts
     if len(lengths) and (lengths == lengths[0]).all():
@@ -261,7 +258,7 @@ class PackedBases:
     def sequences(self) -> Strings:
         """The bases as ASCII letters (`=ACMGRSVTWYHKDBN`)."""
         packed = gather_strings(self.buffer, self.seq_start, (self.seq_length + 1) // 2)
-        # One lookup per byte gives both its letters (3x two nibble passes and a lookup per base).
+        # One lookup per byte gives both its letters.
         letters = _BASE_PAIRS[packed.buffer].view(np.uint8)
         odd = (self.seq_length % 2) == 1
         if odd.any():  # drop the padding nibble after an odd number of bases

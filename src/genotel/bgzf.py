@@ -1,15 +1,11 @@
 """BGZF block reading for the fast BAM path: blocks inflated and checked, one group at a time.
 
-A BGZF file is a chain of gzip members ("blocks") of at most 64 KiB; the `BC` extra field of
-each holds the block's compressed size, so the chain can be followed without inflating, and
-each block inflates on its own (raw deflate, then CRC32 and ISIZE in its footer). Blocks are
-read in groups of about `GROUP_BYTES` compressed bytes, so memory stays flat whatever the file
-size. isal inflates about twice as fast as zlib; zlib is the fallback.
-
-Two kinds of trouble are told apart: a corrupt block (bad magic, bad deflate data, bad CRC,
-cut short) is the file's fault and becomes `CorruptBlock`; a block that htslib would read but
-differently than a plain BGZF reader (a non-BGZF gzip member, an ISIZE that disagrees with the
-data) raises `CannotProve`, and the caller hands the file to htslib.
+A BGZF file is a chain of gzip members ("blocks") of at most 64 KiB whose `BC` extra field holds
+the compressed size, so the chain is followed without inflating. Blocks are read in groups of
+about `GROUP_BYTES` compressed bytes (flat memory) and inflated with isal, else zlib. A corrupt
+block (bad magic, deflate data or CRC, cut short) is the file's fault: `CorruptBlock`; a block
+htslib would read differently than a plain BGZF reader (a non-BGZF gzip member, an ISIZE that
+disagrees with the data) raises `CannotProve`, and the caller hands the file to htslib.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The text is decompressed (gzip or BGZF) in chunks that always end at a line boundary, and
 each chunk is split into lines with numpy, so that line-oriented formats see whole lines and
 their 1-based line numbers without any per-line Python work. isal's inflate is used where
-installed (about twice as fast as zlib); the standard library's gzip is the fallback.
+installed, the standard library's gzip otherwise.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """The shape every extractor has, and what it hands to record assembly.
 
-Like noodles' format crates, every format family has the same verbs: `read_header` (header
-facts), `batches` (columnar record batches) and `extract` (one streaming pass through the
-statistics accumulators, returning `Extraction`). Knowing the SAM extractor means knowing the
-VCF one.
+Every format family has the same verbs: `read_header` (header facts), `batches` (columnar
+record batches) and `extract` (one streaming pass through the statistics accumulators,
+returning `Extraction`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """Distinct-value counting for hash_issues form 1, in bounded memory.
 
-Each dictionary field (QNAME, its tokens, RNAME, CIGAR, text tags, VCF ID, GFF attributes...)
-gets one `CardinalityAccumulator`. Values are reduced to 64-bit hashes (`hashing.py`); the
-distinct hashes are kept exactly, in an open-addressing hash table, up to
-`EXACT_CAP`; past it the count comes from a HyperLogLog sketch (2**16 registers, standard
-error 0.4 %) that runs from the start, so memory stays bounded whatever the file size.
-
-The table model and the report thresholds are the contract's (docs/record.md, hash_issues form 1).
+Each dictionary field gets one `CardinalityAccumulator`. Values are reduced to 64-bit hashes
+(`hashing.py`), kept exactly in an open-addressing hash table up to `EXACT_CAP`; past it the
+count comes from a HyperLogLog sketch (2**16 registers, standard error 0.4 %) that runs from the
+start, so memory stays bounded. The table model and report thresholds are docs/record.md's.
 """
 
 from __future__ import annotations
@@ -38,17 +35,12 @@ LAST_KEPT = 32
 class DistinctHashes:
     """An exact set of uint64 hashes: an open-addressing table (linear probing), whole batches at once.
 
-    It replaced sorted levels merged like an LSM tree: a lookup is one or two random reads
-    instead of a binary search in every level (measured on 3 M read names of bench.bam, each
-    twice: 1.15 s against 1.28 s with the hashing; 3x less on the set itself with random
-    hashes). A batch's repeats are found first by one sort (`first_occurrences`; 20-25 % faster
-    on those names than resolving repeats inside the probing rounds), so the table sees each
-    value once, in ascending order. Each probing round is a
-    few numpy calls over the hashes still unresolved; the table grows 4x when half full, so
-    rounds stay few. Zero marks an empty slot, so a hash of zero is stored as one (a 2**-64
-    chance of merging two values; the HyperLogLog sketch still sees the true hash). Pickled (a
-    part read in another process), it travels as its values only, and the table is rebuilt
-    where it is used again.
+    A batch's repeats are found first by one sort (`first_occurrences`), so the table sees each
+    value once, in ascending order. Each probing round is a few numpy calls over the hashes
+    still unresolved; the table grows 4x when half full, so rounds stay few. Zero marks an empty
+    slot, so a hash of zero is stored as one (a 2**-64 chance of merging two values; the
+    HyperLogLog sketch still sees the true hash). Pickled (a part read in another process), it
+    travels as its values only, and the table is rebuilt where it is used again.
     """
 
     MIN_BITS = 12
@@ -151,9 +143,8 @@ def _stored(hashes: np.ndarray) -> np.ndarray:
 def first_occurrences(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A batch's distinct hashes, ascending (zero stored as one), and where each first occurs.
 
-    One argsort and a `minimum.reduceat` over the runs of equal hashes: 2.7x faster than
-    `np.unique(return_index=True)`, whose stable sort is slow on 64-bit keys (16,384 read names
-    of bench.bam: 0.55 ms against 1.47 ms a batch; the same results, tested).
+    One argsort and a `minimum.reduceat` over the runs of equal hashes (the same results as
+    `np.unique(return_index=True)`, tested).
     """
     keys = _stored(hashes)
     order = np.argsort(keys)
@@ -226,8 +217,7 @@ def value_hashes(values: Strings) -> np.ndarray:
 
     Values up to WORD_HASH_MAX bytes are hashed eight bytes at a time: copied into a
     zero-padded matrix whose rows are read as 64-bit words, one column of words mixed in per
-    step (about five times faster than `hash_strings`' byte-by-byte polynomial on read names);
-    longer ones by `hash_strings`.
+    step; longer ones by `hash_strings`.
     """
     lengths = np.diff(values.offsets)
     count = len(lengths)

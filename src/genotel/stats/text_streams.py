@@ -1,15 +1,10 @@
 """Cutting a chunk of text into the probe's field streams, in numpy, copying each byte once.
 
-An extractor marks the bytes of its named fields as ranges with a label per stream; every byte
-outside them (separators, newlines, comments...) is `Other` (label 0): the gaps between the
-ranges. The pieces (ranges and gaps) are put in label order, each label's in file order, and
-the bytes are copied once (`gather_blocked`), so each stream's text comes out contiguous and
-in file order, and every byte lands in exactly one stream by construction.
-
-`group_ranges` does it for ranges given in file order (FASTA); `gather_groups` for pieces an
-extractor has already grouped (GFF: a column's pieces are one column of the tab matrix).
-Measured on 4 MiB chunks: the copy costs about 4 ns a byte; with few labels (FASTA: SEQ,
-DESC, Other) one byte mask per label is cheaper, and is used instead.
+An extractor marks its named fields as labelled ranges; every byte outside them is `Other`
+(label 0). The pieces are put in label order, each label's in file order, and copied once
+(`gather_blocked`), so each stream comes out contiguous and in file order and every byte lands
+in exactly one stream. `group_ranges` takes ranges in file order (FASTA), `gather_groups` pieces
+already grouped (GFF); with at most `MASK_MAX_LABELS` labels one byte mask per label is used.
 """
 
 from __future__ import annotations
@@ -22,7 +17,7 @@ from ..batches import Strings
 from .gain import GainProbe
 
 OTHER = 0
-GATHER_BLOCK_BYTES = 1 << 16  # measured: 64 KiB blocks keep the index arrays in cache, ~1.6x faster
+GATHER_BLOCK_BYTES = 1 << 16  # blocks small enough to keep the index arrays in cache
 MASK_MAX_LABELS = 4  # up to this many labels, one mask per label beats the gather (FASTA: 3)
 _GT, _SEMICOLON = ord(">"), ord(";")
 

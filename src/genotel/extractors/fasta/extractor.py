@@ -1,35 +1,10 @@
 """FASTA: the number of sequences, their total length, the alphabet, and the probe's streams.
 
-Two ways to the same numbers. With `--no-gain`, a plain (uncompressed) FASTA with a valid,
-fresh `.fai` beside it is read from the index: its lengths, checked against the file's layout
-(see `fasta_index.py`), so a 3 GB genome costs a few reads. Everything else takes one streaming
-pass of genotel's own over `textio.line_batches`, classifying whole chunks of lines with numpy;
-the compressibility probe (on by default) needs every byte, so then the `.fai` is not used. A
-`.fai` is never written.
-
-Why not pyfastx (the library the issue named): measured on 9-15 MB FASTA files in /tmp (one
-E. coli genome x3, 27,264 prodigal proteins, 100,830 reads; CPU time, median of 5, 2 cores):
-plain text, pyfastx.Fastx iteration 23-25 ms and this pass 37-42 ms; gzip, pyfastx 67-100 ms
-and this pass 47-61 ms; BGZF, pyfastx 58 ms and this pass 49 ms. pyfastx is faster on plain
-text (where a large file usually has a .fai anyway), but it cannot give the decompressed size
-of a compressed file without a second inflate, rejects data before the first `>` only as "not
-fasta" (no line number), and folds `;` comment lines into the sequence. A record must not
-depend on which path read the file, so there is one path; pyfastx is the reference the tests
-compare this pass with on every fixture (tests/test_fasta.py). There is no runtime fallback to
-it because no input needs one: lines are lines, and textio carries lines longer than a chunk.
-
-Choices (written down in docs/record.md):
-- bases = the sequence lines' characters that are not whitespace or control characters
-  (`\\r`, spaces, tabs excluded; `*`, `-` and every letter counted), as samtools faidx counts.
-- Lines starting with `;` are comments (the original FASTA convention), not sequence.
-- `source.num_lines` is the number of sequences (the records of a FASTA file).
-- The alphabet item is `Nucleotide_bases=true;` or `Amino_acids=true;`: nucleotide when
-  over 90 % of the letters in the first 1 MiB of sequence characters are A, C, G, T, U or N (any
-  case); a file without letters counts as nucleotide.
-- Probe streams: `DESC` is the `>` lines with their `>` (without line ends), `SEQ` the
-  sequence lines without their line ends (`\n`, `\r\n`; spaces inside a line stay), `Other`
-  the line ends, blank lines, `;` comment lines and a byte-order mark. FASTA has no dictionary
-  field in docs/record.md's list, so hash_issues stays empty.
+With `--no-gain`, a plain FASTA with a trusted `.fai` beside it is read from the index
+(`index.py`). Everything else takes one streaming pass over `textio.line_batches`, classifying
+whole chunks of lines with numpy; the probe needs every byte, so then the `.fai` is not used,
+and a `.fai` is never written. Bases, comments, the alphabet and the streams follow
+docs/record.md; FASTA has no dictionary field, so hash_issues stays empty.
 """
 
 from __future__ import annotations

@@ -1,25 +1,11 @@
 """Reading an existing `.fai` (samtools faidx index) beside a plain FASTA, only when it can be trusted.
 
-Only with `--no-gain`: the compressibility probe needs every byte of the file, so by default
-the FASTA is read in full and the index is not looked at.
-
-A `.fai` lists, per sequence, its name, length, the byte offset of its first base, the bases per
-line and the bytes per line. It is used instead of a pass over the FASTA only when:
-
-- it exists beside the file (`<fasta>.fai`) and is a regular file;
-- it is not older than the FASTA (mtime), so the FASTA was not changed after indexing;
-- the sequences are long enough on average (16 KiB of file per entry) for the index to pay:
-  for many short sequences a pass is faster than checking the entries;
-- every line has exactly five fields, the numbers are whole, bytes per line is bases per line
-  plus 1 or 2 (`\\n` or `\\r\\n`), and it lists at least one sequence;
-- its entries tile the file exactly: the bytes between where one sequence's lines end (as the
-  lengths and line sizes compute it) and the next offset are one `>` line naming that entry
-  (up to the first whitespace, as faidx names it), each sequence's computed end is a newline,
-  and the last one ends at the end of the file.
-
-Anything else (stale, truncated, hand-edited, empty sequences, which faidx leaves out, blank
-lines, a FASTQ index) makes `read_fai` return None and the FASTA is read in full: the record is
-the same either way, only slower. A `.fai` is never created or changed.
+Used only with `--no-gain`. `read_fai` returns the entries when the `.fai` is a regular file no
+older than the FASTA, has at least 16 KiB of file per entry, is well formed (five whole-number
+fields, bytes per line = bases per line + 1 or 2) and tiles the file exactly (between entries
+one `>` line naming the next, each sequence ending in a newline, the last at the end of the
+file); otherwise None, and the FASTA is read in full, with the same record. A `.fai` is never
+created or changed.
 """
 
 from __future__ import annotations
@@ -29,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FAI_FIELDS = 5
-# Checking an entry costs about 10 us (a read and a few Python steps), reading 1 KiB in the
-# pass about 2.5 us: for files of short sequences (reads, proteins) the pass is the faster way.
+# Below this much file per entry (short sequences: reads, proteins) the pass is used instead.
 MIN_BYTES_PER_SEQUENCE = 16 * 1024
 MAX_HEADER_BYTES = 1 << 20  # a longer `>` line is not believed
 

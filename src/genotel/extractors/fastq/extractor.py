@@ -1,37 +1,11 @@
 """FASTQ (plain, gzip or BGZF): counts, read length, read names, interleaving, qual_acgt, probe.
 
-Two readers produce the same `FastqBatch`es:
-
-- `numpy` (the default): genotel's own parser over the decompressed text (`parse.py`). It
-  validates every record and names the exact line of a problem, and is the faster of the two
-  (PERF-NOTES: own inflate + numpy line parsing ran at 0.48x the time of `seqkit stats`,
-  pyfastx at 1.25x).
-- `pyfastx`: the library path, kept as the fallback that the project's "libraries before
-  hand-written code" rule asks for, and as an independent check of the parser (the tests
-  prove both give the same Extraction on every fixture). It is not the default because
-  pyfastx does not validate: a header without `@` is merged into the previous record, a
-  quality line longer than its sequence silently ends the iteration, a truncated gzip file
-  reads as a shorter file. `pyfastx.Fastx` is its streaming iterator, which writes no index
-  file (unlike `pyfastx.Fastq`, which would leave a `.fxi` next to the user's data).
-
-The reader is chosen by `FastqExtractor(reader=...)` or the environment variable
-`GENOTEL_FASTQ_READER` (`numpy` or `pyfastx`).
-
-Choices (written down in docs/record.md):
-- Features, in docs/record.md's order: `num_lines` (records), `QNAME=<flavour>`,
-  `sequencer=<technology>`, `read_len=<mean, one decimal>`, `interleaved=true|false`. The
-  flavour comes from the first 10,000 read names (`stats/readnames.py`); a file without
-  records says `QNAME=Unknown;sequencer=unknown;`.
-- The read name is the header after `@` up to the first space or tab; the rest is the
-  comment, which only helps an archive accession find its technology. hash_issues form 2's
-  examples are such names (without `@` and comment): the text the parser classified.
-- hash_issues form 1 looks at `QNAME` (the read name) and its tokens `QNAME1`, `QNAME2`... (cut
-  at `: _ . / - #` and space, parent `QNAME`), as for SAM. Entries are in form order: the
-  form-1 fields first (QNAME, then its tokens), then the form-2 entry.
-- `--sample N`: qual_acgt, the read-name flavour, interleaving and the dictionary fields see
-  the first N records (the form-1 table model then takes N as the file's record count);
-  counts, read length and the probe always cover the whole file.
-- The probe's streams are in `fields.py` (the `@` goes to `Other`).
+Two readers yield the same `FastqBatch`es: `numpy` (the default, `parse.py`) validates every
+record and names the line of a problem; `pyfastx` is the library fallback, which does not
+validate, and is read through `pyfastx.Fastx`, which writes no index file beside the data. The
+reader is `FastqExtractor(reader=...)`, else `$GENOTEL_FASTQ_READER` (`numpy` or `pyfastx`).
+Features, read names, hash_issues and `--sample` follow docs/record.md; the probe's streams are
+in `fields.py`.
 """
 
 from __future__ import annotations

@@ -1,23 +1,9 @@
 """FASTQ field streams for the compressibility probe: DESC, SEQ, QUAL and Other.
 
-The contract (docs/record.md) names the FASTQ streams `DESC SEQ QUAL` plus `Other`; FASTQ has no header, so there
-is no `TXT_HEADER`. The choices (written down in docs/record.md):
-
-- `DESC` is each header line after its `@`: the read name and the comment, without the line
-  end. The `@` is `Other`: like the `+`, it is the record's structure, the same byte in every
-  record, and what stays is the description itself (the text the read-name statistics read).
-  (FASTA's `DESC` keeps its `>`; there the marker is what tells a header line from sequence.)
-- `SEQ` and `QUAL` are the sequence and quality lines without their line ends.
-- `Other` is every other byte: the `@`, the whole `+` line (with a repeated name, if any), the
-  line ends (`\\n`, `\\r\\n`) and blank lines after the last record.
-
-Lines are assigned by their position in the file (line 4k+1 is a header, 4k+2 a sequence, 4k+4
-qualities), so the streams of any text, even text that is not valid FASTQ, add up to its size.
-For a batch of the numpy reader, SEQ and QUAL are the batch's own gathered bytes (the parser
-copied them already) and DESC the headers the read-name statistics cut out anyway, so only
-`Other` is made here, and in the usual layout (`@`, `\\n`, `\\n+\\n`, `\\n` per record, which
-its size alone proves) not even gathered. The pyfastx reader's batches have no line layout;
-its text pass at the end goes through the same function.
+`DESC` is each header after its `@`, `SEQ` and `QUAL` the sequence and quality lines, `Other`
+every other byte (the `@`, the `+` line, line ends, blank lines after the last record). Lines are
+assigned by position (line 4k+1 is a header), so the streams of any text add up to its size.
+A numpy-reader batch reuses the bytes the parser gathered; only `Other` is made here.
 """
 
 from __future__ import annotations

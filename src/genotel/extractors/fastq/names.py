@@ -1,16 +1,9 @@
-"""Statistics over unaligned reads (FASTQ): read lengths, read names, interleaving.
+"""Statistics over FASTQ read names: read lengths, flavour and technology, interleaving, hash_issues.
 
-`FastqNameStats` takes the header lines of the records and cuts each into the read name (up
-to the first space or tab) and the comment (the rest), as docs/record.md's read-name parser wants
-them. From the names it keeps:
-
-- the read-name flavour and technology (`readnames.ReadNameAccumulator`, first 10,000 names)
-  and up to six names that do not fit the flavour (hash_issues form 2);
-- a sample of whole headers, in file order, to decide interleaving (first 2,000 records);
-- the distinct values of `QNAME` and of its tokens `QNAME1`, `QNAME2`... (hash_issues form 1),
-  with the same fields and names as the SAM side (`stats.read_name_fields.DictionaryFields`).
-
-With `--sample N` all of these see the first N records only, as qual_acgt does.
+`FastqNameStats` cuts each header into the read name (up to the first space or tab) and the
+comment, and keeps the read-name flavour and its misfits (hash_issues form 2), a sample of whole
+headers for interleaving, and the distinct values of `QNAME` and its tokens (form 1, as for SAM).
+With `--sample N` all of these see the first N records only.
 """
 
 from __future__ import annotations
@@ -35,10 +28,9 @@ INTERLEAVE_MIN_SHARE = 0.9
 _NAME_END = re.compile(rb"[ \t]")
 _SPACE, _TAB = ord(" "), ord("\t")
 # The dictionary fields take at most this many names at a time, which bounds the temporaries of
-# a chunk of very short reads. Not fewer: measured on 2.7 M distinct ART names, one field took
-# 1.1 s CPU in pieces of 18,000 (a 4 MiB chunk of 100 bp reads) and 1.8 s in pieces of 4,096.
-# The pieces (this and the reader's chunks) also decide which values count as new once exact
-# counting has stopped (hash_issues examples of huge files), so changing them changes records.
+# a chunk of very short reads. The pieces (this and the reader's chunks) also decide which values
+# count as new once exact counting has stopped (hash_issues examples of huge files), so changing
+# them changes records.
 CARDINALITY_SLICE = 1 << 16
 _MATE_SUFFIX = re.compile(rb"/([12])$")
 _CASAVA_MATE = re.compile(rb"([12]):")
@@ -154,7 +146,6 @@ class FastqNameStats:
     """Read-name flavour, interleaving sample and dictionary fields of a FASTQ file's first records.
 
     `add` takes the headers of consecutive records in file order, already cut to `wanted`.
-    There is no `merge`: the distinct-value counting has none yet (cardinality.py).
     """
 
     def __init__(self, sample: int | None = None) -> None:

@@ -1,26 +1,11 @@
 """FASTQ records parsed and validated with numpy, four lines per record, a whole chunk at a time.
 
-This is the default FASTQ reader (see `fastq.py` for the pyfastx fallback). Its `LineChunks`
-read the decompressed text straight into each chunk's memory (the chunks and lines of
-`textio.line_batches`, with the unfinished record of one chunk leading the next), and every
-check and every gather below is one numpy operation over the whole chunk, never a Python loop
-over records or bases. Every record is validated, because a telemetry record computed from a
-silently misread file would be wrong without anyone knowing:
-
-- line 1 starts with `@`, line 3 starts with `+` (its optional repeated name is not compared);
-- the sequence and quality lines have the same length;
-- every quality character is within `!`..`~` (phred+33, values 0..93);
-- the file does not end inside a record.
-
-A trailing `\\r` is stripped from every line (Windows line endings), the last line may lack its
-newline, and blank lines are accepted only after the last record. Multi-line (wrapped) FASTQ
-is rejected: nearly no tool writes it and the four-line rule is what makes the checks exact.
-
-Every batch also says where its text is (`TextLayout`), for the compressibility probe: the
-batches' text pieces follow each other and together are the whole decompressed file, byte for
-byte. Blank lines after the last record travel in batches of zero records. Sequence and
-quality lines of one length (most files) are copied as fixed-width rows; quality characters
-stay as stored (qual_acgt and the probe read them so), phred values are made only when asked.
+The default FASTQ reader. Every record is checked: line 1 starts with `@`, line 3 with `+`
+(a repeated name is not compared), sequence and quality lines have the same length, qualities
+are within `!`..`~`, and the file does not end inside a record. A trailing `\\r` is stripped,
+the last line may lack its newline, blank lines are accepted only after the last record, and
+wrapped (multi-line) FASTQ is rejected. Each batch's `TextLayout` says where its text is: the
+batches' texts follow each other and together are the whole decompressed file.
 """
 
 from __future__ import annotations
@@ -217,9 +202,8 @@ class LineChunks:
     the next chunk, so each chunk's lines are exactly textio's `line_batches` chunk joined to the
     lines carried from the one before, with the same boundaries: every read adds `chunk_bytes`
     of text and a chunk ends at the last newline read, and the text after the file's last
-    newline comes as a chunk of its own. Compared with joining `line_batches` chunks, the text is
-    read straight into the chunk's memory and only the carried bytes are copied (the chunk
-    boundaries decide how the read-name statistics cut their batches, so they stay the same).
+    newline comes as a chunk of its own. Only the carried bytes are copied. The boundaries decide
+    how the read-name statistics cut their batches, so records depend on them.
     """
 
     def __init__(self, path: Path, codec: str, chunk_bytes: int = CHUNK_BYTES) -> None:
@@ -426,8 +410,7 @@ def _span_labels(
     """Per byte of the chunk: 1 inside a sequence line, 2 inside a quality line, else 0.
 
     The chunk is cut into runs (gap, sequence, gap, quality per record) and one `np.repeat`
-    writes every run's label: a single pass over the chunk, where a Python loop would slice
-    each record (and a running sum over +/- marks at the span ends was several times slower).
+    writes every run's label: a single pass over the chunk.
     """
     bounds = np.empty(4 * len(seq_starts) + 2, dtype=np.int64)
     bounds[0] = 0

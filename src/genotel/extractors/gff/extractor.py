@@ -1,27 +1,10 @@
 """GFF3 and GTF: producing programs, GFF version and feature-line count in one streaming pass.
 
-No library reads GFF both fast and streaming, so the parser is genotel's own. It sits on
-`textio.line_batches`: each chunk of decompressed text arrives split into lines, every line is
-classified with numpy (comment or directive, blank, feature line, embedded FASTA), the tab
-positions of all feature lines are found at once, and the columns that matter (source, start,
-end) are cut out by those positions and checked for the whole chunk in one go. Python only
-looks at the few directive lines that can name a program and at the distinct source values of
-a chunk (a handful), never at every line. Program names come from `gff_programs.py`.
-
-Choices (written down in docs/record.md):
-- `GFF_version` is the value of the first `##gff-version` directive (`3`, `3.1.26`); without
-  one it is `GTF` for a GTF file and `none` for a GFF file.
-- `num_lines` (feature and envelope) counts feature lines only: not comments, directives,
-  blank lines or the FASTA section.
-- The FASTA section starts at a `##FASTA` directive or, as many writers omit it, at the first
-  line starting with `>`; `num_fasta_sequences` (its `>` lines) is written whenever there is one.
-- A feature line must have exactly 9 tab-separated columns (a trailing tab makes 10: an error),
-  and start and end must be unsigned integers of at most 18 digits.
-
-Each batch also carries where its fields are (`GffLayout`: header bytes, feature lines and
-their tab positions, FASTA-section lines); `fields.py` cuts them into the probe's
-field streams and feeds the attribute values to hash_issues form 1 (its docstring lists the
-choices).
+genotel's own parser over `textio.line_batches`: every line of a chunk is classified with numpy
+(comment or directive, blank, feature line, embedded FASTA), and the source, start and end
+columns of all feature lines are cut and checked at once; Python looks only at directive lines
+and at a chunk's distinct sources. Program names come from `programs.py`; each batch's
+`GffLayout` lets `fields.py` cut the probe's streams. Rules: docs/record.md (GFF/GTF).
 """
 
 from __future__ import annotations
@@ -350,7 +333,7 @@ def _coordinates_ok(data: np.ndarray, begin: np.ndarray, middle: np.ndarray, end
 
     Start and end are adjacent columns, so one walk over both (the tab between them allowed)
     checks the two at once. The walk goes column by column over all rows (a coordinate has
-    few digits): 1-D gathers, about 3x faster here than one 2-D gather of every byte.
+    few digits), with 1-D gathers.
     """
     spans, gap = end - begin, middle - begin
     ok = (gap > 0) & (gap <= MAX_DIGITS) & (spans > gap + 1) & (spans - gap - 1 <= MAX_DIGITS)

@@ -1,35 +1,11 @@
 """GFF3/GTF field streams for the compressibility probe, and attribute values for hash_issues form 1.
 
-Streams (docs/record.md): `TXT_HEADER`, the eight columns `SEQID SOURCE TYPE START END SCORE
-STRAND PHASE`, one `ATTR/<key>` per attribute key, `DESC`/`SEQ` for an embedded FASTA
-section, and `Other`. The choices (written down in docs/record.md):
-
-- `TXT_HEADER` is every byte before the first feature line (or before the FASTA section if
-  it comes first): the `##` directives, `#` comments and blank lines of the file's top, with
-  their newlines. Comment and directive lines after the first feature line are `Other`.
-- Column 9 is cut at `;` into items; an item's key ends at its first `=` (GFF3) or its first
-  space (GTF). `ATTR/<key>` holds the item's *value* only: the bytes after the key separator
-  (GTF: after any further spaces, without one pair of enclosing double quotes). The key, the
-  separator, the quotes, the `;` and the spaces after it are `Other`, like the tabs: they
-  are the line's structure, and the value is what the dictionary field holds. The same
-  values feed hash_issues form 1 as field `<key>` with parent `ATTR` (the attributes
-  column contains it; VCF names its INFO keys the same way, with parent `INFO`).
-- Items without a key separator, with an empty key, a key over 64 bytes or with bytes other
-  than printable ASCII or with a `,`, and the keys after the first 128 distinct plain ones
-  (or after 512 distinct keys of any kind), go to `Other` whole: the record stays small, never
-  names a stream after a value, and a file of ever-new keys costs no more than any other.
-- A `;` inside a quoted GTF value cuts the item there too (GTF forbids it; the pieces still
-  land in exactly one stream each).
-- The embedded FASTA section is `DESC` (the `>` lines, `>` included) and `SEQ` (sequence
-  lines without their line ends), the names the FASTA format uses; the `##FASTA` line, blank
-  lines, `;` comment lines and line ends are `Other`.
-- With `--sample N`, only the values of the first N feature lines feed hash_issues (as
-  qual_acgt does); the probe always covers the whole file, since its sizes must add up to
-  the text size.
-
-All of it is numpy over whole chunks: column 9 is cut at every `;` of the chunk at once,
-keys are found and hashed eight bytes at a time, and every byte is copied once into its
-stream (`text_streams.gather_groups`).
+Streams and the rules that cut them (which bytes are `TXT_HEADER`, how column 9 is cut into
+`ATTR/<key>` values, which keys go to `Other`, the embedded FASTA section's `DESC`/`SEQ`) are
+docs/record.md's. The attribute values also feed hash_issues form 1 as `<key>` with parent
+`ATTR`, within `--sample N` feature lines. All of it is numpy over whole chunks: column 9 is cut
+at every `;` at once, keys are hashed eight bytes at a time, and every byte is copied once into
+its stream (`text_streams.gather_groups`).
 """
 
 from __future__ import annotations

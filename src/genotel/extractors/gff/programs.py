@@ -1,29 +1,10 @@
 """Program names in GFF3/GTF files: source columns, producer directives, tool signatures.
 
-docs/record.md: the distinct values of column 2 (source), `.` excluded, with a trailing version
-tag removed, plus producer comments, plus `Prodigal` when a feature's attributes hold `score`,
-`cscore` and `sscore`. The rules here are genotel's own choices:
-
-- Version tags removed from the end of a name (once): `v`/`V` + digits with optional dotted
-  parts, after any or no separator (`Prodigal_v2.6.3`, `snap v2`, `HMMERv3`); digits with at
-  least one dot after a separator `_ - : / space` (`GeneMark.hmm 3.25`, `Liftoff-1.6.3`,
-  `barrnap:0.9`); bare digits only after `:` or a space (`Prodigal:002006` as Prokka writes it,
-  `AUGUSTUS 3`). Bare digits after `-` or `_` stay (`GeneMarkS-2`, `bwa-mem2`: part of the name).
-  A version in parentheses counts too (`tool (v1.2)`). A name that would become empty stays.
-- GFF3 sources are %-unescaped first (`Protein%20Homology`); GTF has no escaping.
-- Ensembl/GENCODE biotypes in column 2 (old Ensembl GTFs: `protein_coding`, `lincRNA`, ...;
-  table in `gff_biotypes.py`) are not programs and are left out.
-- Producer directives that name a program: `#!processor` (NCBI: `NCBI annotwriter`),
-  `#!annotation-source` (NCBI: `NCBI RefSeq ...`), `##source-version <tool> <version>`
-  (rtracklayer, GenomeTools) and `##provider:` (GENCODE GTF). Not programs, so never taken:
-  `#!genome-build`, `#!genome-build-accession`, `#!genome-version`, `#!genome-date`,
-  `#!gff-spec-version`, `#!annotation-date`, `#!genebuild-last-updated` (assembly names,
-  accessions and dates describe the data, not what produced it).
-- Tool signatures in the comment block before the first feature line (only there, because
-  some tools write one comment per feature): `# gffread v0.12.7`, AUGUSTUS's
-  `# This output was generated with AUGUSTUS`, `# Annotated with Bakta`,
-  `# StringTie version 2.2.1`. Command-line comments are never taken (they hold file paths).
-- Values are cut to 100 characters and inner whitespace runs become one space.
+Applies docs/record.md's GFF/GTF `programs` rules: the distinct column-2 sources (`.` and
+Ensembl/GENCODE biotypes excluded, GFF3 %-unescaped) with a trailing version tag removed, the
+producer directives (`#!processor`, `#!annotation-source`, `##source-version`, `##provider:`),
+the tool signatures of the comment block before the first feature line, and `Prodigal` for a
+feature with `score`, `cscore` and `sscore`.
 """
 
 from __future__ import annotations

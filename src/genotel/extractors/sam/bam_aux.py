@@ -66,7 +66,7 @@ def text_digits(values: np.ndarray) -> np.ndarray:
 
     From the bit length (a float's exponent, exact below 2**53: BAM's integers are 32-bit),
     t = floor(bits * log10(2)) is the digit count or one less, and one comparison with 10**t
-    tells which: 1.7x faster than a binary search of the powers of ten (tested against it).
+    tells which.
     """
     values = values.astype(np.int64)
     magnitudes = np.abs(values) | 1  # | 1: zero prints one digit; no power of ten changes its length

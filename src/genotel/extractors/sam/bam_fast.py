@@ -1,20 +1,12 @@
 """The fast BAM reader: own BGZF inflate and numpy record parsing, in one or two processes.
 
-It gives exactly the statistics the pysam path gives (record counts, sort order, SAM text
-size, qual_acgt, AGeNT tags, and from the same SAM text columns, built by `bam_text.py`,
-read names, dictionary fields and probe streams) for a fraction of the CPU time, or it raises `CannotProve`
-and the caller reads the file with htslib instead. It raises `CannotProve` wherever its reading could
-differ from htslib's: a header htslib would rewrite, records straddling a block boundary when
-the straddle cannot be followed, a record htslib would reject or print differently. A
-corrupt BGZF block is the file's fault: it becomes the same `FormatError` the pysam path gives
-(`truncated BAM file at record N`, N being the first record htslib could not read).
-
-With `--threads 2` or more and a big file, the second half runs in a child process from a
-block boundary near the middle. The child's result counts only if the first half's last
-record ends exactly at that boundary (so the boundary is a record start); otherwise the
-parent reads on past it itself. The parts' diagnostics merge (`SamDiagnostics.merge`): names,
-dictionary fields and stream text sizes exactly as in one process; compressed sizes differ by
-a few bytes per stream (each part's streams end in a chunk of their own).
+Gives exactly the statistics the pysam path gives, or raises `CannotProve` wherever its reading
+could differ from htslib's (a header htslib would rewrite, a straddle it cannot follow, a record
+htslib would reject or print differently); the caller then reads the file with htslib. A
+corrupt BGZF block is a `FormatError` as on the pysam path (`truncated BAM file at record N`).
+With `--threads 2` or more and a big file, a child process reads the second half from a block
+boundary near the middle; its result counts only if that boundary is a record start, else the
+parent reads on past it. The parts merge as `SamDiagnostics.merge` describes.
 """
 
 from __future__ import annotations
@@ -52,7 +44,7 @@ DECODE_RECORDS = 16384
 AGENT_TRIMMER = "AGeNT_Trimmer"
 _HIGHEST_PRINTABLE_QUALITY = 94  # phred + 33 stays ASCII up to here
 _HEADER_GROUP_BYTES = 1 << 16
-_CHILD_START_BYTES = 4 << 20  # compressed bytes the parent reads while a child starts (0.25 s measured, ~17 MB/s)
+_CHILD_START_BYTES = 4 << 20  # compressed bytes the parent reads while a child starts
 
 
 def fast_path_wanted() -> bool:

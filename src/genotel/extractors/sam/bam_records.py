@@ -1,14 +1,10 @@
 """BAM records decoded column-wise with numpy: boundaries, fixed fields and the SAM text size.
 
-Everything here works on one *segment*: a uint8 array of inflated BAM bytes (records only)
-padded with `PADDING` zero bytes so that fixed-width gathers near its end stay in bounds.
-No Python code runs per record except in `plain_walk`, the fallback for files whose records
-straddle BGZF blocks.
-
-`decode_records` also computes, for every record, the length of the SAM line htslib's
-`sam_format1` prints for it (what `len(read.to_string())` gives), field by field. Whatever
-it cannot prove to be printed exactly like that (non-ASCII text, a CG-tag CIGAR that htslib
-would move, a record htslib rejects) raises `CannotProve`, and the file goes to htslib.
+Works on one *segment*: inflated BAM record bytes padded with `PADDING` zero bytes, so that
+fixed-width gathers near its end stay in bounds; only `plain_walk` (records straddling BGZF
+blocks) runs Python per record. `decode_records` computes each record's SAM line length as
+htslib's `sam_format1` prints it, and raises `CannotProve` for whatever it cannot prove
+(non-ASCII text, a CG-tag CIGAR htslib would move, a record htslib rejects).
 """
 
 from __future__ import annotations

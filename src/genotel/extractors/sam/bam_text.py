@@ -1,15 +1,10 @@
 """The SAM text of decoded BAM records, column by column, built in numpy from the binary fields.
 
-The fast BAM path hands the probe and the dictionary fields the same `SamText` that the pysam
-path cuts out of htslib's text lines (`SamText.from_lines`), byte for byte, without formatting
-a line: integers become decimal text vectorised, RNAME/RNEXT come from the contig-name table
-(`*` for none, `=` for RNEXT on RNAME's contig, as htslib's `sam_format1` prints them), CIGAR
-operations are written as `<length><op>`, SEQ is decoded from its 4-bit codes and QUAL is
-phred + 33 (`*` where absent). Each tag's whole text `XX:t:value` comes from the tag walk's
-positions (text tags' values are read straight from the record buffer, integer tags below 65536
-are entries of a table of prefixed texts); floats (`f`, `d` and `B:f` elements) are formatted
-one distinct value at a time in Python with C's `%g`, the formatting whose lengths `bam_aux`
-already proves equal to htslib's.
+Gives the fast BAM path the same `SamText`, byte for byte, that the pysam path cuts out of
+htslib's lines, without formatting a line: integers as decimal text, RNAME/RNEXT from the contig
+names (`*`, and `=` for RNEXT on RNAME's contig, as `sam_format1` prints), CIGAR as
+`<length><op>`, SEQ from its 4-bit codes, QUAL as phred + 33 (`*` where absent), and each tag's
+whole `XX:t:value` text from the tag walk; floats are formatted per distinct value with C's `%g`.
 """
 
 from __future__ import annotations
@@ -186,7 +181,7 @@ def tag_columns(
         text_tags = np.flatnonzero((kind == _TEXT_KINDS[0]) | (kind == _TEXT_KINDS[1]))
         start, end, record, kind = start[text_tags], end[text_tags], record[text_tags], kind[text_tags]
     key = buffer[start].astype(np.int64) | buffer[start + 1].astype(np.int64) << 8
-    # A handful of keys per file: one pass per key present (faster than sorting all codes).
+    # A handful of keys per file: one pass per key present.
     found: dict[int, np.ndarray] = {}
     for value in np.flatnonzero(np.bincount(key, minlength=1)).tolist():
         chosen = np.flatnonzero(key == value)
@@ -241,8 +236,8 @@ def _prefixed_small_integers(prefix: bytes) -> tuple[np.ndarray, np.ndarray, np.
     """`prefix` + the decimal text of each of 0..65535, back to back, and where each one starts and ends.
 
     An integer tag's column is then a gather of table entries instead of a digit loop and a
-    per-byte scatter (0.64 MB per tag name, built once per process in ~8 ms: the cost of the
-    digit loop on some 8,000 values, hence INTEGER_TABLE_MIN_VALUES).
+    per-byte scatter. Built once per process and tag name, for columns of at least
+    INTEGER_TABLE_MIN_VALUES values.
     """
     column = _prefixed(prefix, _SMALL_TEXT, _SMALL_LENGTHS, np.arange(_SMALL))
     return column.data, column.starts, column.ends

@@ -1,30 +1,12 @@
 """--deep: pair the reads of FASTQ files with the primary alignments of a SAM/BAM/CRAM file.
 
-Memory is bounded by hashes, not strings: per FASTQ read the index keeps a 64-bit hash of its
-name key (under the detected relationship, mate number mixed in), a hash of its sequence and
-one of its qualities (32 bits each) and its length: 20 bytes, sorted by name key; each primary
-alignment's key is looked up with `np.searchsorted`. Only the first `SAMPLE_READS` reads of
-each FASTQ keep their bases, to tell 3' trimming (the BAM sequence is a prefix of the read's)
-from trimming at both ends.
-
-The relationship between FASTQ names and QNAMEs (`deep_qtype`) is found by looking the first
-`PROBE_RECORDS` primary QNAMEs of the alignment file up among the FASTQ keys under every
-candidate relationship while the FASTQ is read; the one with the most hits wins (ties go to
-the earlier in `RELATIONSHIPS`). Until it is decided the index keeps every candidate's key.
-
-`deep_qtype` values (FASTQ header -> QNAME): `Identical` (the name before the first space is
-the QNAME), `MateSuffix` (`x/1`, `x/2` -> `x`), `Comment` (the first word after the space:
-`a b` -> `b`), `AccessionRemoved` (the same when the name is a run accession: `SRR1.5 b` -> `b`),
-`AccessionAdded` (`b` -> `SRR1.5.b`, separator `.` `_` `:` `|` `/` or space), `CutAtSeparator`
-(the name up to its first character that no QNAME has: `A:1:2_1:N:0` -> `A:1:2`), `None`.
-Mates: with two FASTQs, file 1 pairs with FLAG 0x40 records (and single-end ones), file 2 with
-0x80; with one, a `/1` `/2` suffix says the mate, else the first read of a name is read 1 and
-a second one (interleaved) read 2. deep_trim: `None` (every matched sequence as in the FASTQ,
-reverse-strand ones reverse-complemented), `RightOnly` (each differing one is shorter and,
-where sampled, a prefix: 3' trimming or a right hard clip), `LeftRight` (anything else: bases
-cut at the 5' end, by a trimmer or a hard clip; changed bases). deep_qual: qualities equal
-(reversed on the reverse strand) for every matched read with equal bases and for the sampled
-trimmed ones at the kept bases; a record without QUAL counts as different.
+Per FASTQ read the index keeps 20 bytes, sorted by name key: a 64-bit hash of the name key
+(under the detected relationship, mate number mixed in), 32-bit hashes of the sequence and the
+qualities, and the length; each primary alignment's key is found with `np.searchsorted`. Only
+the first `SAMPLE_READS` reads keep their bases, to tell 3' trimming from trimming at both ends.
+`deep_qtype` is the candidate in `RELATIONSHIPS` under which most of the first `PROBE_RECORDS`
+primary QNAMEs are found (ties: the earlier); until then every candidate's key is kept.
+`deep_qtype`, `deep_trim`, `deep_qual` and the mate rules are docs/record.md's (--deep).
 """
 
 from __future__ import annotations

@@ -1,24 +1,11 @@
 """Read-name flavour, dictionary-field cardinality and the probe over SAM/BAM/CRAM records.
 
-`SamDiagnostics` takes the same `AlignmentBatch`es on both read paths (pysam lines, or the fast
-BAM reader's numpy columns); each batch's `sam_text(full)` gives the SAM text columns, built
-only when asked for: the whole text while the probe runs, otherwise (`--no-gain`) only the
-dictionary columns (QNAME, RNAME, CIGAR, Z/H tags), and nothing at all past `--sample N`.
-
-- Read names: the first 10,000 names (`readnames.py`) -> `QNAME=<flavour>`, `sequencer=`, and
-  misfits for hash_issues form 2. A flavour of unknown technology falls back to the header's
-  `@RG PL:` platform (the most common one among the read groups).
-- Dictionary fields: `fields.SamDictionaryAccumulator` -> hash_issues form 1.
-- The probe: `add_sam_streams` per batch; `TXT_HEADER` is added by `result` (see there).
-
-With `--sample N`, names and dictionary fields see the first N records (as qual_acgt), and the
-form-1 table model takes N as the record count; the probe always sees the whole file.
-
-A part of a file read in another process is `seal`ed there (its probe becomes its stream sizes,
-since a thread pool does not cross processes) and `merge`d here in file order: stream sizes add
-(chunk boundaries then fall differently than in one process, so compressed sizes differ by a
-few bytes per stream from a one-process run), read-name samples append, and dictionary fields
-merge as `CardinalityAccumulator.merge` describes.
+`SamDiagnostics` takes the same `AlignmentBatch`es from both read paths; each batch's
+`sam_text(full)` is built only as far as needed: the whole text while the probe runs, only the
+dictionary columns with `--no-gain`, nothing past `--sample N`. A part of a file read in another
+process is `seal`ed there (its probe becomes stream sizes) and `merge`d here in file order:
+stream text sizes, read-name samples and dictionary fields as in one process; compressed sizes
+differ by a few bytes per stream, since chunk boundaries fall differently.
 """
 
 from __future__ import annotations

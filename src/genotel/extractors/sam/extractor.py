@@ -1,27 +1,11 @@
 """SAM, BAM and CRAM: header facts and columnar record batches through pysam (htslib).
 
-The per-record loop here is the portable path that works for every file htslib reads; the
-statistics it feeds are vectorised over whole batches (one numpy call per batch, none per
-read). A BGZF BAM goes first to the fast reader of `bam_fast` (own inflate, numpy parsing),
-which gives the same statistics or declines the file (`CannotProve`) and leaves it to this
-path; `GENOTEL_BAM_READER=pysam` forces this path.
-
-Both paths give each batch's SAM text as columns (`fields.SamText`): here cut from
-the `to_string()` lines htslib formats anyway, in the fast path built from the binary fields
-(`bam_text.py`). They feed `diagnostics.SamDiagnostics`: read-name flavour
-(`QNAME=`, `sequencer=`, hash_issues form 2), dictionary fields (form 1) and the probe.
-
-Choices (written down in docs/record.md):
-- Features in order: num_lines, sorted_by, hdr_contigs, mapper, QNAME, sequencer, paired (the
-  --deep items follow). The flavour comes from the first 10,000 read names; when it names no
-  technology (Unknown, SRA, Numeric), `sequencer=` is the most common `@RG PL:` of the header
-  (ILLUMINA -> Illumina, ONT -> ONT, PACBIO -> PacBio, ...; `unknown` without one).
-- txt_size and every stream size count bytes (UTF-8), the header and the records alike; a
-  non-ASCII record is rare (the fast path leaves such files to htslib anyway).
-- `TXT_HEADER` is the header text as htslib gives it, compressed as one stream.
-- --sample N: read names, dictionary fields and qual_acgt see the first N records (the form-1
-  table model takes N as the record count); counts, txt_size and the probe cover the file.
-- Dictionary fields: QNAME, its tokens QNAME1.. (parent QNAME), RNAME, CIGAR and every Z/H tag.
+A BGZF BAM goes first to the fast reader (`bam_fast`), which gives the same statistics or
+declines the file (`CannotProve`) and leaves it to the per-record pysam loop here, which reads
+every file htslib reads; `GENOTEL_BAM_READER=pysam` forces the pysam loop. Both give each
+batch's SAM text as `fields.SamText` columns for `diagnostics.SamDiagnostics` (read names,
+dictionary fields, probe). Features, `--sample` and the dictionary fields follow docs/record.md;
+sizes count bytes, header and records alike.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """The text fields of SAM records: probe streams and dictionary fields (hash_issues form 1).
 
-A `SamText` holds, for one batch, each SAM column and each tag as byte ranges of text. It is
-made from SAM text lines (a SAM file, or lines htslib formats for BAM/CRAM records), or built
-column by column by a fast BAM reader; both feed the same two consumers:
-
-- `add_sam_streams`: the probe streams `QNAME FLAG ... QUAL`, one stream per tag (`XX:t`), and
-  `Other` (tabs and newlines): every byte of the record lines lands in exactly one stream.
-- `SamDictionaryAccumulator`: distinct values of QNAME, its tokens, RNAME, CIGAR and text tags.
+A `SamText` holds each SAM column and tag of one batch as byte ranges of text, cut from SAM text
+lines or built by the fast BAM reader. `add_sam_streams` cuts it into the probe's streams (every
+byte of the record lines in exactly one); `SamDictionaryAccumulator` counts the distinct values
+of QNAME, its tokens, RNAME, CIGAR and text tags.
 """
 
 from __future__ import annotations

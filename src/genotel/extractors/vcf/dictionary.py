@@ -1,13 +1,9 @@
 """Distinct values of the VCF dictionary fields, for hash_issues form 1.
 
-The dictionary fields of a VCF (docs/record.md: "VCF ID/INFO/FORMAT text keys") are the ID column
-and every INFO or FORMAT key whose header definition says `Type=String` or `Type=Character`,
-except the genotype `GT`: it is declared a String but is a genotype code of a few characters,
-never a dictionary, and hashing it for every sample of a many-sample file would cost more than
-the rest of the pass. A value is one record's ID, one INFO value (the text after `key=`, for
-each record that has the key), or one sample's sub-field (for each sample that has it), as
-written: a missing value `.` is a value like any other, as it is a word of the field's
-dictionary. Entries are named by the key with `INFO` or `FORMAT` as parent (`ID` has none).
+The fields are docs/record.md's: the ID column and every INFO or FORMAT key declared
+`Type=String` or `Type=Character`, except `GT`. A value is one record's ID, one INFO value (the
+text after `key=`) or one sample's sub-field, as written (a missing `.` counts as a value).
+Entries are named by the key with `INFO` or `FORMAT` as parent (`ID` has none).
 """
 
 from __future__ import annotations

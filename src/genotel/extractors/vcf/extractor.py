@@ -1,11 +1,10 @@
 """VCF and BCF: header facts and record batches, for plain, gzip and BGZF VCF text and for BCF.
 
-VCF text is read with genotel's own numpy pass (`text.py`): cyvcf2 would make a Python object
-per record and is the slowest full-pass reader (PERF-NOTES). BCF is binary, so cyvcf2 (htslib)
-decodes it: its header text, and each record rendered as the VCF text line that
-`bcftools view` would print, batched into the same arrays as VCF text. Both feed the same
-statistics: counts and gVCF (`stats.variants`), and the field streams of the compressibility
-probe and the dictionary fields of hash_issues (`fields.py`, `dictionary.py`).
+VCF text is read with genotel's own numpy pass (`text.py`), which makes no Python object per
+record. BCF is decoded by cyvcf2 (htslib): its header text, and each record rendered as the VCF
+line `bcftools view` prints, batched into the same arrays. Both feed the same statistics:
+counts and gVCF, probe streams and dictionary fields (`variants.py`, `fields.py`,
+`dictionary.py`).
 """
 
 from __future__ import annotations

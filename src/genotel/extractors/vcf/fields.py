@@ -1,18 +1,11 @@
 """The fields of VCF record lines as byte ranges: probe streams and dictionary fields.
 
-`VcfFieldSplitter.split` cuts a batch of VCF text record lines (a VCF file's, or the lines htslib
-renders for BCF records) into its fields with numpy over the whole batch. Every separator byte
-(the tabs, the `;` between INFO items, the `:` and tabs between sample sub-fields, the line ends,
-and an INFO of `.`) is marked in one boolean array, so that one `flatnonzero` lists them all in
-file order; the fields are the ranges between consecutive separators. A line's fields come in a
-known order (seven fixed columns, its INFO items, FORMAT, its sample sub-fields), and how many
-of each a line has follows from per-line counts, so each field's category is plain index
-arithmetic, not a test per field. Sub-field k of a sample belongs to key k of its line's FORMAT
-string: lines are grouped by FORMAT string (a file has few) and keys come from one table lookup.
-
-Two consumers read the result: `stream_parts` (the probe streams, every byte of the lines in
-exactly one) and `vcf_dictionary.VcfDictionaryAccumulator` (hash_issues form 1). Keys are read
-and named by `vcf_keys`.
+`VcfFieldSplitter.split` cuts a batch of VCF record lines (a VCF file's, or htslib's rendering
+of BCF records) into fields with numpy over the whole batch: every separator (tabs, `;` between
+INFO items, `:` between sample sub-fields, line ends, an INFO of `.`) is marked at once and each
+field's category follows from per-line counts by index arithmetic. Sub-field k of a sample
+belongs to key k of its line's FORMAT, looked up per distinct FORMAT string. `stream_parts`
+feeds the probe (every byte in exactly one stream); `dictionary.py` takes the dictionary values.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """Keys of VCF fields read straight from the bytes: 64-bit words, key codes, and key names.
 
-INFO keys (`DP` of `DP=14`) and FORMAT strings (`GT:AD:DP`) are short, so they are read as
-little-endian 64-bit words at their start positions: a key of up to eight bytes is its own
-code, and finding the `=` that ends it is a bit trick on the word. `KeyNames` turns codes into
-small ids (in order of first sight) with an open-addressing hash table, so a batch's hundreds of
-thousands of keys cost a few array passes, not a Python step each.
+INFO keys (`DP` of `DP=14`) and FORMAT strings (`GT:AD:DP`) are read as little-endian 64-bit
+words at their start positions: a key of up to eight bytes is its own code, and the `=` that
+ends it is found by a bit trick on the word. `KeyNames` turns codes into small ids, in order of
+first sight, with an open-addressing hash table.
 """
 
 from __future__ import annotations

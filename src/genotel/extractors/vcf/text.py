@@ -179,9 +179,8 @@ def has_reference_block(batch: VcfBatch) -> bool:
 def _mentions_end(data: np.ndarray, start: int) -> bool:
     """Whether `END=` occurs anywhere in `data[start:]`.
 
-    One pass over the bytes for `E` (rare in VCF text without END) then a look at the three
-    after each: 2x faster than `re`'s search for the literal, and it spares the ALT and INFO
-    checks in files without reference blocks (allsites.vcf.gz: 1.06 s -> 0.26 s in all).
+    One pass over the bytes for `E` (rare in VCF text without END), then a look at the three
+    after each; it spares the ALT and INFO checks in files without reference blocks.
     """
     found = np.flatnonzero(data[start : len(data) - len(END_KEY) + 1] == END_KEY[0]) + start
     for offset in range(1, len(END_KEY)):
