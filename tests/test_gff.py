@@ -12,7 +12,7 @@ import pysam
 import pytest
 import zstandard
 
-from genotel.extractors.base import Extraction
+from genotel.extractors.base import Extraction, field_issues
 from genotel.extractors.gff.extractor import GffExtractor, GffParser, GffSummary
 from genotel.extractors.gff.fields import GffStreams
 from genotel.extractors.gff.programs import comment_program, program_name, strip_version
@@ -603,7 +603,7 @@ def test_unique_prodigal_ids_stay_within_the_table_model() -> None:
     assert identifiers.examples == ["1_1", "1_2", "1_3", "2_16", "2_17", "2_18"]
     assert results["partial"].distinct == 3
     assert {accumulator.parent for accumulator in streams.cardinality.values()} == {"ATTR"}
-    assert streams.reported() == []
+    assert field_issues(streams.field_results()) == []
     assert record_of(path)["hash_issues"] == []
 
 

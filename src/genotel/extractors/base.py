@@ -8,13 +8,14 @@ returning `Extraction`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..options import Options
 from ..sniff import Sniffed, is_bgzf
+from ..stats.cardinality import CardinalityResult
 
 # The features item saying that header text (or a read name) was not UTF-8 (read as Latin-1).
 HEADER_UTF8_INVALID = ("header_utf8", "invalid")
@@ -37,6 +38,16 @@ class HashIssue:
     parent: str = ""
     table_entries: int = 0
     occupancy_percent: int = 0
+
+
+def field_issues(results: Iterable[CardinalityResult]) -> list[HashIssue]:
+    """hash_issues form 1: an entry for each dictionary field whose distinct values overflow the
+    table model (`CardinalityResult.reported`), in the order given."""
+    return [
+        HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)
+        for found in results
+        if found.reported
+    ]
 
 
 @dataclass

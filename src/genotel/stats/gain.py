@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import zstandard
 
-from ..options import DEFAULT_CODEC_LEVEL
+from ..options import DEFAULT_CODEC_LEVEL, Options
 
 DEFAULT_LEVEL = DEFAULT_CODEC_LEVEL
 CHUNK_BYTES = 4 << 20
@@ -154,3 +154,10 @@ class GainProbe:
                 compressed = round(compressed * text / sampled)
             sizes.append(StreamSize(name, text, max(compressed, 1)))
         return sizes
+
+
+def probe_for(options: Options, threads: int = 2) -> GainProbe | None:
+    """The probe the options ask for (codec level, sample fraction), or None under --no-gain."""
+    if not options.gain:
+        return None
+    return GainProbe(level=options.codec_level, sample_fraction=options.gain_sample, threads=threads)

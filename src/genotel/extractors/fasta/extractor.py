@@ -19,7 +19,7 @@ from ...errors import FormatError
 from ...options import Options
 from ...record import format_contigs
 from ...sniff import Sniffed
-from ...stats.gain import GainProbe
+from ...stats.gain import GainProbe, probe_for
 from ...stats.text_streams import add_grouped, group_ranges, sequence_ranges, strip_line_ends
 from ...textio import LineBatch, line_batches, split_lines
 from ..base import Extraction
@@ -115,9 +115,7 @@ class FastaExtractor:
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         header = self.read_header(path, sniffed, options)
         disk_size = path.stat().st_size
-        probe = None
-        if options.gain:
-            probe = GainProbe(level=options.codec_level, sample_fraction=options.gain_sample, threads=2)
+        probe = probe_for(options)
         if header.index is not None:
             sequences, bases = len(header.index), sum(entry.length for entry in header.index)
             text_size, alphabet = disk_size, alphabet_item(sample_letters(path))

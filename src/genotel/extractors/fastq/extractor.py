@@ -24,10 +24,10 @@ from ...batches import Strings
 from ...errors import FormatError, UsageError, record_where
 from ...options import Options
 from ...sniff import Sniffed
-from ...stats.gain import GainProbe
+from ...stats.gain import GainProbe, probe_for
 from ...stats.qual import QualAcgtAccumulator
 from ...textio import line_batches, read_chunks
-from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue
+from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
 from .fields import add_fastq_streams
 from .names import FastqNameStats, ReadLengthAccumulator, head
 from .parse import (
@@ -88,9 +88,8 @@ class FastqExtractor:
         reader = self.open_reader(path, self.read_header(path, sniffed, options), options)
         streams = None
         with contextlib.ExitStack() as stack:
-            probe = None
-            if options.gain:  # closed on bad input: its threads stop, their work is dropped
-                probe = GainProbe(level=options.codec_level, sample_fraction=options.gain_sample, threads=2)
+            probe = probe_for(options)
+            if probe is not None:  # closed on bad input: its threads stop, their work is dropped
                 stack.enter_context(probe)
             for batch in reader:
                 lengths.add(batch.sequences.lengths)
@@ -114,10 +113,7 @@ class FastqExtractor:
             ("interleaved", "true" if names.interleaved() else "false"),
             *([HEADER_UTF8_INVALID] if names.flavour.utf8_invalid else []),
         ]
-        issues = [
-            HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)
-            for found in names.reported_fields()
-        ]
+        issues = field_issues(names.field_results())
         if flavour.misfits:
             issues.append(HashIssue(2, flavour.misfits))
         return Extraction(

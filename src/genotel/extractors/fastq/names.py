@@ -184,6 +184,6 @@ class FastqNameStats:
     def interleaved(self) -> bool:
         return is_interleaved(self.pairs.result())
 
-    def reported_fields(self) -> list[CardinalityResult]:
-        """QNAME and its tokens where they overflow the table model (hash_issues form 1)."""
-        return [result for result in self.dictionary.results(self.records) if result.reported]
+    def field_results(self) -> list[CardinalityResult]:
+        """The distinct values of QNAME and its tokens (hash_issues form 1 reports the overflowing)."""
+        return self.dictionary.results(self.records)

@@ -18,9 +18,9 @@ import numpy as np
 from ...errors import FormatError, line_where
 from ...options import Options
 from ...sniff import Sniffed
-from ...stats.gain import GainProbe
+from ...stats.gain import probe_for
 from ...textio import LineBatch, decode_text, is_utf8, line_batches
-from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue
+from ..base import HEADER_UTF8_INVALID, Extraction, field_issues
 from .fields import GffLayout, GffStreams
 from .programs import comment_program, has_prodigal_scores, source_program
 
@@ -108,9 +108,7 @@ class GffExtractor:
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         header = self.read_header(path, sniffed, options)
         summary = GffSummary()
-        probe = None
-        if options.gain:
-            probe = GainProbe(level=options.codec_level, sample_fraction=options.gain_sample, threads=2)
+        probe = probe_for(options)
         streams = GffStreams(probe, gtf=header.data_type == "GTF", sample=options.sample)
         for batch in self.batches(path, header, options):
             summary.add(batch)
@@ -130,10 +128,7 @@ class GffExtractor:
             num_lines=summary.feature_lines,
             features=features,
             programs=summary.programs,
-            hash_issues=[
-                HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)
-                for found in streams.reported()
-            ],
+            hash_issues=field_issues(streams.field_results()),
             streams=streams.streams(),
         )
 

@@ -252,10 +252,9 @@ class GffStreams:
             return None
         return [(size.name, size.text_size, size.compressed_size) for size in self.probe.result()]
 
-    def reported(self) -> list[CardinalityResult]:
-        """The attribute keys whose values overflow the table model (hash_issues form 1)."""
-        results = (accumulator.result() for accumulator in self.cardinality.values())
-        return [result for result in results if result.reported]
+    def field_results(self) -> list[CardinalityResult]:
+        """The distinct values of each attribute key (hash_issues form 1 reports the overflowing)."""
+        return [accumulator.result() for accumulator in self.cardinality.values()]
 
 
 def split_attributes(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...options import Options
 from ...stats.cardinality import CardinalityResult
-from ...stats.gain import GainProbe, StreamSize
+from ...stats.gain import StreamSize, probe_for
 from ...stats.readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameAccumulator, ReadNameResult
 from .batch import AlignmentBatch
 from .fields import SAM_COLUMNS, SamDictionaryAccumulator, SamText, add_sam_streams
@@ -42,14 +42,6 @@ PLATFORMS = {
 }
 
 
-def new_probe(options: Options, threads: int | None = None) -> GainProbe:
-    return GainProbe(
-        level=options.codec_level,
-        sample_fraction=options.gain_sample,
-        threads=max(1, options.threads if threads is None else threads),
-    )
-
-
 class SamDiagnostics:
     """Read names, dictionary fields and probe streams of the records of a file (or a part of it)."""
 
@@ -58,7 +50,7 @@ class SamDiagnostics:
         self.names = ReadNameAccumulator()
         self.dictionary = SamDictionaryAccumulator()
         self.sampled = 0  # records that fed the names and dictionary fields
-        self.probe: GainProbe | None = new_probe(options) if options.gain else None
+        self.probe = probe_for(options, threads=max(1, options.threads))
         self.gain = options.gain
         self.streams: list[StreamSize] = []  # the probe's result, once sealed
 
@@ -116,9 +108,9 @@ class SamDiagnostics:
             result.technology = header_platform(header_text) or UNKNOWN_TECHNOLOGY
         return result
 
-    def reported_fields(self) -> list[CardinalityResult]:
-        found = [result for result in self.dictionary.results(self.sampled) if result.reported]
-        return sorted(found, key=lambda result: field_rank(result.name))  # not by batching
+    def field_results(self) -> list[CardinalityResult]:
+        """Every dictionary field's distinct values, in `field_rank` order (not the batching's)."""
+        return sorted(self.dictionary.results(self.sampled), key=lambda result: field_rank(result.name))
 
     def stream_sizes(self, header: bytes, options: Options) -> list[tuple[str, int, int]] | None:
         """Every probe stream, `TXT_HEADER` first (compressed on its own), or None without the probe."""
@@ -127,7 +119,9 @@ class SamDiagnostics:
             return None
         streams = []
         if header:
-            with new_probe(options, threads=1) as probe:
+            header_probe = probe_for(options, threads=1)
+            assert header_probe is not None  # the probe is on (self.gain)
+            with header_probe as probe:
                 probe.add(HEADER_STREAM, header)
                 streams = probe.result()
         # A fixed order (header, columns, tags by name, Other), whatever the batching was.

@@ -26,7 +26,7 @@ from ...record import format_contigs, format_percent
 from ...sniff import Sniffed
 from ...stats.qual import QualAcgtAccumulator, count_code_pairs
 from ...textio import CHUNK_BYTES, open_binary
-from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue
+from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
 from . import bam_fast
 from .batch import AlignmentBatch
 from .counts import AlignmentCountsAccumulator
@@ -113,10 +113,7 @@ class SamExtractor:
             ("paired", format_percent(counts.paired, counts.records)),
             *([] if header.is_utf8 else [HEADER_UTF8_INVALID]),  # --deep items follow
         ]
-        issues = [
-            HashIssue(1, found.examples, found.name, found.parent, found.table_entries, found.occupancy_percent)
-            for found in diagnostics.reported_fields()
-        ]
+        issues = field_issues(diagnostics.field_results())
         if names.misfits:
             issues.append(HashIssue(2, names.misfits))
         flags = ["reference=EXTERNAL"] if options.reference is not None and sniffed.data_type == "CRAM" else []

@@ -22,9 +22,9 @@ from ...errors import FormatError, record_where
 from ...options import Options
 from ...record import format_contigs
 from ...sniff import Sniffed, sniff
-from ...stats.gain import GainProbe
+from ...stats.gain import probe_for
 from ...textio import REPLACEMENT_CHARACTER, decode_text, is_utf8, pysam_surrogate_escapes, split_lines
-from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue
+from ..base import HEADER_UTF8_INVALID, Extraction, field_issues
 from .dictionary import VcfDictionaryAccumulator
 from .header import VcfHeader, chrom_line_columns, parse_header, vcf_programs
 from .text import TextScan, VcfBatch, make_batch
@@ -69,9 +69,7 @@ class VcfExtractor:
         counts = VariantCountsAccumulator()
         trailing_tab_lines = 0
         with self._scan(path, sniffed, options) as (header, header_text, batches):
-            probe = None
-            if options.gain:
-                probe = GainProbe(level=options.codec_level, sample_fraction=options.gain_sample, threads=2)
+            probe = probe_for(options)
             dictionary = VcfDictionaryAccumulator(header.info_text_keys, header.format_text_keys)
             fields = VariantFieldsAccumulator(probe, dictionary, options.sample)
             try:
@@ -102,18 +100,7 @@ class VcfExtractor:
             num_lines=counts.records,
             features=features,
             programs=list(header.programs),
-            hash_issues=[
-                HashIssue(
-                    form=1,
-                    examples=result.examples,
-                    name=result.name,
-                    parent=result.parent,
-                    table_entries=result.table_entries,
-                    occupancy_percent=result.occupancy_percent,
-                )
-                for result in fields.dictionary_results()
-                if result.reported
-            ],
+            hash_issues=field_issues(fields.dictionary_results()),
             streams=fields.streams(),
         )
 

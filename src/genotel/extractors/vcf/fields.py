@@ -16,7 +16,6 @@ import numpy as np
 
 from ...batches import Scratch, gather
 from ...batches import range_positions as ranges
-from ...stats.gain import GainProbe
 from .keys import WORD, KeyNames, Words, first_byte
 
 FIXED_STREAMS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER")
@@ -276,12 +275,6 @@ def stream_parts(text: VcfText, splitter: VcfFieldSplitter) -> list[tuple[str, n
     # Other: the separators in file order, then any sub-fields beyond their FORMAT's keys.
     parts.append((OTHER, np.concatenate((text.data[text.other], content[offset:]))))
     return parts
-
-
-def add_vcf_streams(probe: GainProbe, text: VcfText, splitter: VcfFieldSplitter) -> None:
-    """Add every byte of the batch's record lines (line ends included) to its probe stream."""
-    for name, data in stream_parts(text, splitter):
-        probe.add(name, data)
 
 
 def _by_key(pieces: Pieces, names: list[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
