@@ -25,6 +25,8 @@ def test_the_collector_libraries_are_an_extra() -> None:
     for library in SERVER_LIBRARIES:
         assert library not in required
         assert library in server
+    assert "plotly" not in required
+    assert "plotly" in " ".join(project["optional-dependencies"]["report"])
 
 
 def test_record_and_upload_import_no_collector_library(tmp_path: Path) -> None:
@@ -56,3 +58,20 @@ def test_collector_commands_say_how_to_install_the_collector(
         "pip install 'genotel[server]'\n"
     )
     assert list(tmp_path.iterdir()) == []  # no database was made
+
+
+@pytest.mark.parametrize(
+    "command", [["report", "records.json", "-o", "out.html"], ["multiqc", "records.json", "-o", "qc"],
+                ["analysis", "--html", "page.html"]],
+)  # fmt: skip
+def test_report_commands_say_how_to_install_plotly(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GENOTEL_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "plotly", None)  # as if not installed
+    result = run_cli(*command)
+    assert result.code == 2
+    why = "the reports need plotly, which is not installed: pip install 'genotel[report]'"
+    assert result.err == f"genotel: error: {why}\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) in ([], ["home"])

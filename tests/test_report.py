@@ -129,7 +129,7 @@ def test_never_replaces_an_input(tmp_path: Path) -> None:
     records.write_text(json.dumps(golden_records()[0]))
     before = records.read_bytes()
     result = run_cli("report", records, "-o", records)
-    assert result.code == 2 and "is one of the inputs" in result.err and records.read_bytes() == before
+    assert result.code == 2 and "that is one of the input files" in result.err and records.read_bytes() == before
     assert run_cli("report", tmp_path / "missing.json", "-o", tmp_path / "r.html").code == 2
 
 

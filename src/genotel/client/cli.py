@@ -166,8 +166,12 @@ def _delete(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _analysis(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..report import require_plotly
     from ..service import protocol
     from . import upload as client
+
+    if args.html:
+        require_plotly()  # before asking the collector for anything
 
     token = args.admin_token or os.environ.get("GENOTEL_ADMIN_TOKEN") or None
     config = client.load_config()

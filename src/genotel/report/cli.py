@@ -1,6 +1,7 @@
 """The report commands: `genotel report` (an HTML page) and `genotel multiqc` (MultiQC custom content).
 
-Handlers import plotly only when they run, so that these commands cost `genotel record` nothing.
+Handlers import plotly only when they run (the `report` extra), so that these commands cost
+`genotel record` nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import UsageError
+from ..outputs import check_not_input
+from . import require_plotly
 
 
 def register(commands: Any) -> None:
@@ -26,7 +29,8 @@ def register(commands: Any) -> None:
 
 
 def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    _check_output(args.out, args.inputs)
+    check_not_input(args.out, args.inputs, f"-o {args.out}")
+    require_plotly()
     from .inputs import load_entries
     from .page import write_page
     from .records_page import records_page
@@ -38,6 +42,7 @@ def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _multiqc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    require_plotly()
     from .inputs import load_entries
     from .multiqc import write_custom_content
 
@@ -48,8 +53,3 @@ def _multiqc(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     print(f"wrote {len(written)} MultiQC custom-content files to {args.out} ({len(entries)} records)", file=out)
     return 0
 
-
-def _check_output(path: Path, inputs: list[str]) -> None:
-    """The report never replaces one of its inputs."""
-    if any(Path(name).resolve() == path.resolve() for name in inputs):
-        raise UsageError(f"{path} is one of the inputs; choose another output file")
