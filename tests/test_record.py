@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from genotel.engine import make_record
 from genotel.record import (
     Record,
     Source,
@@ -104,3 +106,22 @@ def test_record_rejects_unknown_keys_and_data_types() -> None:
         Record.from_dict({**base, "file_name": "secret.bam"})
     with pytest.raises(ValueError):
         Record.from_dict({**base, "data_type": "PDF"})
+
+
+def test_a_nul_in_a_file_never_reaches_the_record_so_the_collector_takes_it(tmp_path: Path) -> None:
+    """NUL bytes in header values, names and attribute values are left out of every record string,
+    and the record passes the collector's upload validation (which refuses NUL)."""
+    from genotel.service.validation import UploadedRecord
+
+    vcf = tmp_path / "nul.vcf"
+    vcf.write_bytes(
+        b"##fileformat=VCFv4.2\n##source=bad\x00tool\n##contig=<ID=1,length=100>\n"
+        b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n1\t5\trs\x001\tA\tG\t.\tPASS\tK\x00Y=1\n"
+    )
+    gff = tmp_path / "nul.gff"
+    gff.write_bytes(b"##gff-version 3\x00x\nc1\tsrc\x00x\tgene\t1\t10\t.\t+\t.\tID=g\x001;no\x00te=a\n")
+    for path in (vcf, gff):
+        record = make_record(path).to_dict()
+        assert "\x00" not in json.dumps(record, ensure_ascii=False)
+        UploadedRecord.model_validate(record)
+    assert make_record(vcf).programs == "badtool;"

@@ -87,12 +87,18 @@ def one_decimal(value: float) -> float:
     return round(value + 0.0, 1)
 
 
+def without_nul(text: str) -> str:
+    """A text taken from a file, less its NUL characters: no record string holds NUL (a database
+    cannot store it, and the collector refuses it)."""
+    return text.replace("\x00", "")
+
+
 def render_programs(names: Iterable[str]) -> str | None:
     """`name;` per program, in order of first appearance, exact-token dedup; None if empty."""
     seen: list[str] = []
     for name in names:
         # A ';' inside a name would split it into two programs when the string is read back.
-        token = name.strip().replace(";", EXAMPLE_SEMICOLON)
+        token = without_nul(name).strip().replace(";", EXAMPLE_SEMICOLON)
         if token and token not in seen:
             seen.append(token)
     return "".join(f"{token};" for token in seen) or None
@@ -118,7 +124,7 @@ def render_qual_acgt(counts: Sequence[Sequence[int]], offset: int = 33) -> str:
 
 def render_items(items: Iterable[tuple[str, object]]) -> str:
     """`key=value;` items, each ending in `;` (the features string)."""
-    return "".join(f"{key}={value};" for key, value in items)
+    return "".join(f"{without_nul(str(key))}={without_nul(str(value))};" for key, value in items)
 
 
 def render_flags(items: Iterable[str]) -> str:
@@ -128,7 +134,7 @@ def render_flags(items: Iterable[str]) -> str:
 
 def escape_example(value: str) -> str:
     """An example value inside a hash_issues entry: separators replaced, cut to 100 chars."""
-    return value.replace(",", EXAMPLE_COMMA).replace(";", EXAMPLE_SEMICOLON)[:EXAMPLE_MAX_CHARS]
+    return without_nul(value).replace(",", EXAMPLE_COMMA).replace(";", EXAMPLE_SEMICOLON)[:EXAMPLE_MAX_CHARS]
 
 
 def format_contigs(count: int, bases: int) -> str:
@@ -157,7 +163,7 @@ def format_table_size(entries: int) -> str:
 def render_cardinality_issue(name: str, parent: str, table_entries: int, occupancy: int, examples: list[str]) -> str:
     """hash_issues form 1: `NAME,PARENT,TABLE,OCC%,v1,...,v6`."""
     values = ",".join(escape_example(value) for value in examples)
-    return f"{name},{parent},{format_table_size(table_entries)},{occupancy}%,{values}"
+    return f"{without_nul(name)},{without_nul(parent)},{format_table_size(table_entries)},{occupancy}%,{values}"
 
 
 def render_unparsed_names(examples: list[str]) -> str:
@@ -179,7 +185,7 @@ def render_fields_gain(streams: Iterable[tuple[str, int, int]]) -> tuple[str, fl
     rows.sort(key=lambda row: (-row[2], row[0]))
     tenths = largest_remainder([1000 * compressed / total_compressed for _, _, compressed in rows], 1000)
     items = [
-        f"{name},{share / 10:.1f}%,{text / compressed:.1f}X"
+        f"{without_nul(name)},{share / 10:.1f}%,{text / compressed:.1f}X"
         for (name, text, compressed), share in zip(rows, tenths, strict=True)
     ]
     return "; ".join(items), one_decimal(total_text / total_compressed)
