@@ -7,8 +7,10 @@ differ in what they print: newer ones write `@CO` as `@CO<TAB>` and compute some
 differently). `txt_size` is compared with the peer's text (`samtools view -h --no-PG`,
 `bcftools view --no-version`) for BAM, CRAM and BCF, and with the decompressed file for SAM and
 VCF text, as docs/record.md defines it; `num_lines` with the peer's record lines. Other formats
-are recorded and only checked for a clean run. Prints one line per disagreement and a summary;
-exit 1 when genotel disagrees with a peer that read the file, or fails without a one-line error.
+are recorded and only checked for a clean run. Every record must also pass the collector's
+upload validation (needs the `server` extra). Prints one line per disagreement and a summary;
+exit 1 when genotel disagrees with a peer that read the file, makes a record the collector would
+refuse, or fails without a one-line error.
 
     .venv/bin/python benchmarks/check_real.py FOLDER
 """
@@ -26,6 +28,8 @@ from pathlib import Path
 
 import pysam
 import pysam.bcftools
+
+from genotel.service.validation import UploadedRecord
 
 GENOTEL = Path(sys.executable).parent / "genotel"
 ALIGNMENTS = ("SAM", "BAM", "CRAM")
@@ -78,6 +82,11 @@ def main() -> int:
             data_type = None
         else:
             data_type = str(found["data_type"])
+            try:
+                UploadedRecord.model_validate(found)
+            except ValueError as exc:
+                print(f"COLLECTOR REFUSES {path}: {str(exc).splitlines()[:2]}")
+                bad += 1
         if found is None and not one_line:
             print(f"NOT ONE LINE  {path}: {error[:300]!r}")
             bad += 1
