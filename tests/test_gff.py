@@ -15,7 +15,8 @@ import zstandard
 from genotel.extractors.base import Extraction, field_issues
 from genotel.extractors.gff.extractor import GffExtractor, GffParser, GffSummary
 from genotel.extractors.gff.fields import GffStreams
-from genotel.extractors.gff.programs import comment_program, program_name, strip_version
+from genotel.extractors.gff.programs import comment_program, program_name
+from genotel.extractors.programs import strip_version
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
 from genotel.stats.gain import GainProbe

@@ -51,7 +51,8 @@ def bcftools_text_size(path: Path) -> int:
 @pytest.mark.parametrize(
     ("lines", "programs"),
     [
-        (["##source=freeBayes v1.3.6"], ["freeBayes v1.3.6"]),
+        (["##source=freeBayes v1.3.6"], ["freeBayes"]),
+        (["##source=Manta 1.6.0"], ["Manta"]),
         (['##source="beagle.22Jul22.46e.jar"'], ["beagle.22Jul22.46e.jar", "beagle"]),
         (["##imputation=minimac4", "##phasing=eagle2", "##annotator=vcfanno"], ["minimac4", "eagle2", "vcfanno"]),
         (["##GATKCommandLine.HaplotypeCaller=<ID=HaplotypeCaller,Version=3.8>"], ["GATK.HaplotypeCaller"]),

@@ -13,18 +13,11 @@ import re
 from urllib.parse import unquote
 
 from ...textio import decode_text
+from ..programs import strip_version
 from .biotypes import is_biotype
 
 MAX_NAME_CHARS = 100
 
-_VERSION_TAG = re.compile(
-    r"""(?:
-        [\s_:/-]*\(?[vV]\d+(?:\.\d+)*[0-9A-Za-z+~-]*\)?   # v2, _v2.6.3, ' (v1.2-beta)'
-      | [\s_:/-]+\(?\d+(?:\.\d+)+[0-9A-Za-z+~-]*\)?       # _2.6.3, -1.2, ' 3.25', ':0.9'
-      | [\s:]+\d+                                         # ' 3', ':002006'
-    )$""",
-    re.VERBOSE,
-)
 _DIRECTIVES = (
     re.compile(r"^#!processor\s+(.+)$"),
     re.compile(r"^#!annotation-source\s+(.+)$"),
@@ -39,12 +32,6 @@ _HEADER_SIGNATURES = (
 )
 _WHITESPACE = re.compile(r"\s+")
 PRODIGAL_SCORES = frozenset({"score", "cscore", "sscore"})
-
-
-def strip_version(name: str) -> str:
-    """`name` without a trailing version tag (see the module docstring); never empty."""
-    stripped = _VERSION_TAG.sub("", name).rstrip(" _-:/")
-    return stripped or name
 
 
 def program_name(source: str, unescape: bool = False) -> str | None:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..programs import strip_version
+
 # The eight fixed columns of the #CHROM line; FORMAT and the sample names follow when present.
 FIXED_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 FORMAT_COLUMN = "FORMAT"
@@ -160,7 +162,7 @@ def _named_by_key(line: str) -> list[str]:
     key, value = match.group(1).strip(), match.group(2)
     if key.lower() in VALUE_KEYS:
         value = value.strip().strip('"').strip()
-        return [value[:MAX_PROGRAM_CHARS]] if is_program_value(value) else []
+        return [strip_version(value)[:MAX_PROGRAM_CHARS]] if is_program_value(value) else []
     gatk_tool = _GATK_TOOL_KEY.match(key)
     if gatk_tool:
         return [f"GATK.{gatk_tool.group(1)}"]
