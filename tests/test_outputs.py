@@ -78,7 +78,7 @@ def test_deep_reads_are_inputs_too(inputs: list[Path]) -> None:
 
 
 def test_deep_takes_one_file_per_option_and_leaves_the_inputs_alone(inputs: list[Path]) -> None:
-    """`--deep R1.fq sample.bam` no longer swallows the BAM: each --deep takes exactly one FASTQ."""
+    """`--deep R1.fq sample.bam` records the BAM: each --deep takes exactly one FASTQ."""
     paired = run_cli("record", "--deep", inputs[2], "--deep", inputs[3], inputs[0], "--json")
     assert paired.code == 0, paired.err
     assert "deep=" in paired.json()["features"]  # type: ignore[index]
