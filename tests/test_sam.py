@@ -532,3 +532,15 @@ def test_sam_text_size_is_the_file_htslib_rewrites(name: str, tmp_path: Path) ->
     compressed = tmp_path / (name + ".gz")
     compressed.write_bytes(gzip.compress(path.read_bytes()))
     assert record_of(compressed)["source"]["txt_size"] == path.stat().st_size  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", ["aln_bwa.bam", "aln_bwa.cram", "aln_qname.sam"])
+def test_batches_cover_every_record_in_file_order(name: str) -> None:
+    path = FIXTURES / name
+    options = Options(reference=FIXTURES / "ref.fa", batch_size=1000)
+    extractor = SamExtractor()
+    header = extractor.read_header(path, sniff(path), options)
+    batches = list(extractor.batches(path, header, options))
+    assert [batch.first_record for batch in batches] == list(range(1, 1 + 1000 * len(batches), 1000))
+    record = record_of(path, gain=False, reference=FIXTURES / "ref.fa")
+    assert sum(len(batch) for batch in batches) == int(features(record)["num_lines"])

@@ -23,7 +23,7 @@ from ...bgzf import CannotProve
 from ...errors import FormatError, InputError, ReferenceProblem, record_where
 from ...options import Options
 from ...record import format_contigs, format_percent
-from ...sniff import Sniffed
+from ...sniff import Sniffed, sniff
 from ...stats.qual import QualAcgtAccumulator, count_code_pairs
 from ...textio import CHUNK_BYTES, open_binary
 from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
@@ -53,7 +53,10 @@ class SamExtractor:
             return parse_header(header_text(alignments.header))
 
     def batches(self, path: Path, header: SamHeader, options: Options) -> Iterator[AlignmentBatch]:
-        raise NotImplementedError("use extract(); batches() needs an open file")  # pragma: no cover
+        """Record batches in file order, read by htslib (`extract` tries the fast BAM reader first)."""
+        sniffed = sniff(path)
+        with open_alignments(path, sniffed, options) as alignments:
+            yield from read_batches(alignments, path, sniffed, options, header)
 
     def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
         deep = DeepPairing(path, sniffed, options) if options.deep else None  # the FASTQ pass, first
