@@ -181,3 +181,12 @@ def test_a_replaced_telemetry_file_keeps_its_permissions(inputs: list[Path], tmp
     target.chmod(0o604)
     assert run_cli("record", inputs[1], f"--telemetry={target}").code == 0
     assert target.stat().st_mode & 0o777 == 0o604  # a replaced file: its own permissions
+
+
+def test_record_help_text(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("record", "--help")
+    assert exit_info.value.code == 0
+    shown = capsys.readouterr().out
+    assert "[--telemetry[=PATH]]" in shown and "--telemetry =PATH" not in shown
+    assert "Records hold no file names" in " ".join(shown.split())

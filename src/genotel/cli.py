@@ -39,6 +39,18 @@ SEND_ONCE = "\0send"  # `--telemetry` without a PATH
 COMMAND_MODULES = (client_cli, service_cli, diff_cli, report_cli)
 
 
+class _RecordHelp(argparse.HelpFormatter):
+    """`--telemetry[=PATH]` in the help: the PATH is only ever given after `=`."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if action.dest == "telemetry":
+            return "--telemetry[=PATH]"
+        return super()._format_action_invocation(action)
+
+    def _format_usage(self, usage, actions, groups, prefix):  # type: ignore[no-untyped-def]
+        return super()._format_usage(usage, actions, groups, prefix).replace("--telemetry =PATH", "--telemetry[=PATH]")
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("allow_abbrev", False)  # `--tele x.bam` must not become `--telemetry x.bam`
@@ -54,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
     record = commands.add_parser(
-        "record", help="make the telemetry record of each file",
+        "record", help="make the telemetry record of each file", formatter_class=_RecordHelp,
         description="Read each genomics file once and make its telemetry record: producing programs, base "
         "qualities, the compressibility of each field and the values that would trouble a compressor. "
         "Records hold no file names, sample names, sequences or variants.",
