@@ -190,3 +190,16 @@ def test_record_help_text(capsys: pytest.CaptureFixture[str]) -> None:
     shown = capsys.readouterr().out
     assert "[--telemetry[=PATH]]" in shown and "--telemetry =PATH" not in shown
     assert "Records hold no file names" in " ".join(shown.split())
+
+
+def test_every_copy_of_a_record_carries_the_licence(inputs: list[Path], tmp_path: Path) -> None:
+    """--output lines, --json and --telemetry=PATH hold the same record, license_num included."""
+    from genotel.client.upload import ClientConfig, save_config
+
+    save_config(ClientConfig("http://127.0.0.1:9", 4242, "k" * 64, "research", False, False))
+    output, telemetry = tmp_path / "records.jsonl", tmp_path / "telemetry.json"
+    result = run_cli("record", inputs[0], f"--output={output}", f"--telemetry={telemetry}", "--json")
+    assert result.code == 0, result.err
+    line = json.loads(output.read_text())["record"]
+    assert line["license_num"] == result.json()["license_num"] == 4242  # type: ignore[index]
+    assert line == result.json() == json.loads(telemetry.read_text())

@@ -160,9 +160,12 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if telemetry_path is not None and Path(args.output).resolve() == telemetry_path.resolve():
             raise UsageError(f"--output and --telemetry name the same file: {args.output}")
         output = JsonlOutput(Path(args.output))
+    from .client import upload
+
     tasks = make_tasks(paths)
     to_run = [task for task in tasks if not args.resume or task.path not in output.done]  # type: ignore[union-attr]
     jobs = args.jobs or default_jobs(to_run)
+    licence = upload.load_config()  # its number goes into every copy of a record (license_num)
     outcomes = run_dask(to_run, options, args.dask) if args.dask else run_local(to_run, options, jobs)
     by_index: dict[int, Record] = {}
     failures: list[str] = []
@@ -180,10 +183,10 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 failures.append(f"{outcome.task.path}: internal error (a bug)")
                 exit_code = EXIT_BUG
                 continue
-            record = Record.from_dict(outcome.record)  # type: ignore[arg-type]
+            record = upload.stamp([Record.from_dict(outcome.record)], licence)[0]  # type: ignore[arg-type]
             by_index[outcome.task.index] = record
             if output is not None:
-                output.write(outcome.task.path, outcome.record)  # type: ignore[arg-type]
+                output.write(outcome.task.path, record.to_dict())
             if not args.json:
                 print_summary(outcome.task.path, record, out)
     if output is not None:
@@ -214,10 +217,8 @@ def _inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _deliver(args: argparse.Namespace, records: list[Record], exit_code: int, out: TextIO, err: TextIO) -> int:
     """Print, write and send the records of a run, as the options say."""
-    from .client import upload  # after the run: `record` pays for the client only when it has records
+    from .client import upload
 
-    if records:
-        records = upload.stamp(records)  # license_num = the activated licence, in every copy of the record
     if args.json and records:
         print(_records_json(records), file=out)
     send_once = args.telemetry == SEND_ONCE
