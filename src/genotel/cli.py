@@ -183,7 +183,9 @@ def _record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 failures.append(f"{outcome.task.path}: internal error (a bug)")
                 exit_code = EXIT_BUG
                 continue
-            record = upload.stamp([Record.from_dict(outcome.record)], licence)[0]  # type: ignore[arg-type]
+            record = Record.from_dict(outcome.record)  # type: ignore[arg-type]
+            if licence is not None:
+                record = upload.stamp([record], licence)[0]
             by_index[outcome.task.index] = record
             if output is not None:
                 output.write(outcome.task.path, record.to_dict())

@@ -147,15 +147,17 @@ def sam_file_text(path: Path, codec: str) -> tuple[bytes, int]:
     htslib rewrites some header lines (`@CO` as `@CO<TAB>`) and drops the `\r` of CRLF line ends;
     a SAM file's text is its own bytes, as for every text format.
     """
-    header = []
-    size = 0
+    header: list[bytes] = []
+    first_record = b""
     with open_binary(path, codec) as stream:
         for line in stream:
             if not line.startswith(b"@"):
-                size += len(line)
+                first_record = line
                 break
             header.append(line)
-            size += len(line)
+        if codec == "NONE":
+            return b"".join(header), path.stat().st_size  # plain text: the file is its text
+        size = sum(len(line) for line in header) + len(first_record)
         while chunk := stream.read(CHUNK_BYTES):
             size += len(chunk)
     return b"".join(header), size
@@ -172,8 +174,6 @@ def with_unprinted_bytes(
     missing = text_size - sum(text for _, text, _ in streams)
     if missing <= 0:
         return streams
-    if not any(name == "Other" for name, _, _ in streams):
-        streams = [*streams, ("Other", 0, 0)]
     return [(name, text + missing if name == "Other" else text, compressed) for name, text, compressed in streams]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ...textio import decode_text, is_utf8
 
@@ -53,9 +54,9 @@ class SamHeader:
     contig_md5: dict[str, str] = field(default_factory=dict)
     declared_sort_order: str | None = None
 
-    @property
+    @cached_property
     def raw_text(self) -> bytes:
-        """The header text's bytes, as in the file."""
+        """The header text's bytes, as in the file (encoded once: a header can hold a 50 MB line)."""
         return self.text.encode("utf-8", "surrogateescape")
 
     @property
