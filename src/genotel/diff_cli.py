@@ -89,15 +89,16 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     golden_path = Path(args.golden)
     if not golden_path.exists() and not args.update:
         raise InputError(golden_path, "no such file (write it from the files with genotel check --update)")
-    if args.update:
-        from .runner import expand_inputs
+    from .runner import expand_inputs
 
-        inputs = [*expand_inputs(args.files), *([args.reference] if args.reference else [])]
+    paths = expand_inputs(args.files)
+    if args.update:
+        inputs = [*paths, *([args.reference] if args.reference else [])]
         check_not_input(golden_path, inputs, f"check --update {golden_path}")
     golden = load_entries(golden_path) if golden_path.exists() else []
     if args.update and any(entry.file is None for entry in golden):
         raise InputError(golden_path, "--update needs a file path in every entry (JSON lines of genotel check)")
-    recorded, failures = _record_files(args, err)
+    recorded, failures = _record_files(paths, args, err)
     diff = compare_sets(golden, recorded, args.gain_tolerance, args.include)
     sides = Sides(str(golden_path), "the files given", len(golden), len(recorded), args.gain_tolerance,
                   tuple(args.include))  # fmt: skip
@@ -112,14 +113,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_SAME if diff.same else EXIT_DIFFERENT
 
 
-def _record_files(args: argparse.Namespace, err: TextIO) -> tuple[list[Entry], int]:
+def _record_files(paths: list[str], args: argparse.Namespace, err: TextIO) -> tuple[list[Entry], int]:
     """Each file's record (in the order given) and how many files failed, each failure said on `err`."""
     from .progress import BatchProgress
-    from .runner import default_jobs, expand_inputs, make_tasks, run_local
+    from .runner import default_jobs, make_tasks, run_local
 
     options = Options(sample=args.sample, reference=args.reference, threads=args.threads, gain=args.gain,
                       codec_level=args.codec, gain_sample=args.gain_sample)  # fmt: skip
-    tasks = make_tasks(expand_inputs(args.files))
+    tasks = make_tasks(paths)
     records: dict[int, Entry] = {}
     failures = 0
     with BatchProgress(err, tasks) as progress:
