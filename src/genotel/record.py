@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA = "genotel.record/1"
 
-DataType = Literal["SAM", "BAM", "CRAM", "VCF", "BCF", "GFF", "GTF", "FASTQ", "FASTA"]
+DataType = Literal["SAM", "BAM", "CRAM", "VCF", "BCF", "GFF", "GTF", "FASTQ", "FASTA", "BED", "PAF"]
 Codec = Literal["BGZF", "GZ", "CRAM", "BCF", "NONE"]
 
 # qual_acgt: the four base groups in this order, joined by two U+2015.

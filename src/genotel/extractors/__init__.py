@@ -20,6 +20,8 @@ EXTRACTOR_CLASSES: dict[str, str] = {
     "GTF": "gff:GffExtractor",
     "FASTQ": "fastq:FastqExtractor",
     "FASTA": "fasta:FastaExtractor",
+    "BED": "bed:BedExtractor",
+    "PAF": "paf:PafExtractor",
 }
 
 _loaded: dict[str, Extractor] = {}

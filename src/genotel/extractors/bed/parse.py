@@ -1,0 +1,149 @@
+"""BED text into batches: the header split off, then each chunk of lines cut and checked by the kernel.
+
+The header is every `#`, `track`, `browser` and blank line before the first data line; it is
+read when the file is opened (`split_header`), and the batches hold the text after it. Each
+chunk of whole lines goes through `scan.scan_bed`; a bad line stops the pass with one line
+naming it (docs/record.md, Reading each format: BED).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...batches import Strings, gather_strings
+from ...errors import FormatError, line_where
+from ...textio import decode_text
+from .scan import (
+    DATA,
+    EMPTY_CONTIG,
+    FEW_COLUMNS,
+    MAX_DIGITS,
+    OK,
+    OTHER_COLUMN_COUNT,
+    START_AFTER_END,
+    START_NOT_NUMBER,
+    scan_bed,
+)
+
+NEWLINE = 10
+_SHOWN_CHARS = 20  # a bad value is quoted in the error message up to this many characters
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class BedBatch:
+    """The data lines of one chunk, cut: data line i is line `rows[i]` of the chunk.
+
+    Column k (0-based, k < 12) of data line i is `data[cuts[i, k] + (k > 0):cuts[i, k + 1]]`;
+    `kinds`, `line_starts` and `line_ends` describe every line of the chunk (header and blank
+    lines too), ends without `\\r\\n`.
+    """
+
+    first_record: int  # 1-based number of the batch's first data line among the file's data lines
+    first_line: int  # 1-based number of the chunk's first line in the file
+    data: np.ndarray  # uint8, the chunk's text
+    kinds: np.ndarray  # int8 per line: scan.DATA, HEADER or BLANK
+    line_starts: np.ndarray  # int64 per line
+    line_ends: np.ndarray  # int64 per line
+    rows: np.ndarray  # int64 per data line: its line index in the chunk
+    cuts: np.ndarray  # int64 (data lines, 13)
+    starts: np.ndarray  # int64 per data line: column 2
+    ends: np.ndarray  # int64 per data line: column 3
+    run_heads: np.ndarray  # int64: data lines whose contig differs from the data line before (the first is one)
+    first_unsorted: int  # first data line whose start is below the one before on its contig; -1 if none
+    columns: int  # the file's column count (0 while no data line was seen)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def text_size(self) -> int:
+        return len(self.data)
+
+    def column(self, index: int, limit: int | None = None) -> Strings:
+        """Column `index` (0-based, below min(columns, 12)) of the first `limit` data lines."""
+        begin = self.cuts[:limit, index] + (index > 0)
+        return gather_strings(self.data, begin, self.cuts[:limit, index + 1] - begin)
+
+    def header_lines(self) -> list[bytes]:
+        """The batch's header lines (`#`, `track`, `browser`), in order."""
+        rows = np.flatnonzero(self.kinds != DATA)
+        return [
+            self.data[start:end].tobytes()
+            for start, end in zip(self.line_starts[rows].tolist(), self.line_ends[rows].tolist(), strict=True)
+            if end > start
+        ]
+
+
+def is_header_line(line: bytes) -> bool:
+    """A `#` comment, `track` or `browser` line (without its line end)."""
+    if line.startswith(b"#"):
+        return True
+    for word in (b"track", b"browser"):
+        if line.startswith(word) and (len(line) == len(word) or line[len(word)] in b" \t"):
+            return True
+    return False
+
+
+def split_header(chunks: Iterator[bytes]) -> tuple[bytes, bytes]:
+    """The header (the lines before the first data line) and the rest of the chunk it ends in.
+
+    Reads chunks from `chunks` until one holds a data line; the later chunks stay in `chunks`.
+    A UTF-8 byte-order mark before the first line belongs to the header.
+    """
+    header = b""
+    for chunk in chunks:
+        position = len(_BOM) if not header and chunk.startswith(_BOM) else 0
+        while position < len(chunk):
+            newline = chunk.find(b"\n", position)
+            end = len(chunk) if newline < 0 else newline + 1
+            line = chunk[position:end].rstrip(b"\r\n")
+            if line and not is_header_line(line):
+                return header + chunk[:position], chunk[position:]
+            position = end
+        header += chunk
+    return header, b""
+
+
+class BedParser:
+    """Turns chunks of whole lines into `BedBatch`es; keeps the line, record and column counts."""
+
+    def __init__(self, path: Path, first_line: int = 1) -> None:
+        self.path = path
+        self.next_line = first_line
+        self.next_record = 1
+        self.columns = 0
+
+    def parse(self, chunk: bytes) -> BedBatch:
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        line_count = int(np.count_nonzero(data == NEWLINE)) + (len(chunk) > 0 and chunk[-1] != NEWLINE)
+        (kinds, line_starts, line_ends, rows, cuts, starts, ends, run_heads, first_unsorted, columns, problem,
+         problem_line, count, value_begin, value_end) = scan_bed(data, line_count, self.columns)  # fmt: skip
+        if problem != OK:
+            message = self._problem(problem, count, columns, chunk[value_begin:value_end])
+            raise FormatError(self.path, message, line_where(self.next_line + problem_line))
+        batch = BedBatch(self.next_record, self.next_line, data, kinds, line_starts, line_ends, rows, cuts, starts,
+                         ends, run_heads, first_unsorted, columns)  # fmt: skip
+        self.columns = columns
+        self.next_line += line_count
+        self.next_record += len(rows)
+        return batch
+
+    @staticmethod
+    def _problem(problem: int, count: int, columns: int, value: bytes) -> str:
+        """The message for the kernel's problem code."""
+        if problem == FEW_COLUMNS:
+            return f"BED line has {count} tab-separated column{'s' if count > 1 else ''}, expected at least 3"
+        if problem == OTHER_COLUMN_COUNT:
+            return f"BED line has {count} tab-separated columns, the lines before have {columns}"
+        if problem == EMPTY_CONTIG:
+            return "the contig (column 1) is empty"
+        if problem == START_AFTER_END:
+            return "start (column 2) is greater than end (column 3)"
+        name = "start (column 2)" if problem == START_NOT_NUMBER else "end (column 3)"
+        shown = decode_text(value[:_SHOWN_CHARS])
+        return f"{name} is not an unsigned integer of at most {MAX_DIGITS} digits: {shown!r}"

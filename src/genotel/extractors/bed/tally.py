@@ -1,0 +1,129 @@
+"""The BED statistics of a file, accumulated batch by batch and mergeable in file order.
+
+`ContigOrder` decides `contigs` and `sorted_by` from the runs of equal contigs (docs/record.md,
+BED): the contig names are looked at only where they change, so a sorted file costs one name per
+contig. `BedTally` adds the line counts, the header programs, the NAME values (hash_issues form
+1, within `--sample`) and, with the probe, the field streams.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ...batches import gather_strings
+from ...stats.cardinality import CardinalityAccumulator, value_hashes
+from ...stats.gain import GainProbe
+from .fields import add_bed_streams
+from .header import HeaderPrograms
+from .parse import BedBatch
+
+LEXICOGRAPHIC, GENOME, UNSORTED = "lexicographic", "genome", "none"
+NAME_COLUMN = 3
+
+
+class ContigOrder:
+    """Runs of equal contigs in file order: how many, which names, and whether they are sorted."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.distinct: set[bytes] = set()
+        self.lexicographic = True  # each run's contig above the one before, in byte order
+        self.starts_ascending = True  # within a run, start never decreases
+        self.first: tuple[bytes, int] | None = None  # (contig, start) of the first line
+        self.last: tuple[bytes, int] | None = None  # (contig, start) of the last line
+
+    @property
+    def ordered(self) -> bool:
+        """Whether the file can still be sorted in one of the two orders."""
+        return self.starts_ascending and self.runs == len(self.distinct)
+
+    def add(self, batch: BedBatch) -> None:
+        heads = batch.run_heads
+        if not len(heads):
+            return
+        part = ContigOrder()
+        part.runs = len(heads)
+        part.starts_ascending = batch.first_unsorted < 0
+        contig_starts, contig_ends = batch.cuts[heads, 0], batch.cuts[heads, 1]
+        if self.ordered and len(heads) <= len(self.distinct) + 4096:  # a sorted file: few runs, names in Python
+            text = batch.data
+            names = [text[s:e].tobytes() for s, e in zip(contig_starts.tolist(), contig_ends.tolist(), strict=True)]
+            part.distinct = set(names)
+            part.lexicographic = all(a < b for a, b in itertools.pairwise(names))
+            first, last = names[0], names[-1]
+        else:  # many runs: the distinct names by their hashes, the order is known to be lost
+            values = gather_strings(batch.data, contig_starts, contig_ends - contig_starts)
+            _, where = np.unique(value_hashes(values), return_index=True)
+            part.distinct = {values[int(index)] for index in where}
+            part.lexicographic = False
+            first, last = values[0], values[len(values) - 1]
+        part.first = (first, int(batch.starts[0]))
+        part.last = (last, int(batch.starts[-1]))
+        self.merge(part)
+
+    def merge(self, later: ContigOrder) -> None:
+        """Add the runs of the part of the file that follows this one."""
+        if later.first is None:
+            return
+        runs = later.runs
+        if self.last is not None:
+            if self.last[0] == later.first[0]:  # the run goes on across the boundary
+                runs -= 1
+                self.starts_ascending &= later.first[1] >= self.last[1]
+            else:
+                self.lexicographic &= self.last[0] < later.first[0]
+        else:
+            self.first = later.first
+        self.runs += runs
+        self.distinct |= later.distinct
+        self.lexicographic &= later.lexicographic
+        self.starts_ascending &= later.starts_ascending
+        self.last = later.last
+
+    def sorted_by(self) -> str:
+        """`lexicographic` (sort -k1,1 -k2,2n), `genome` (contigs in blocks, another order) or `none`."""
+        if not self.ordered:
+            return UNSORTED
+        return LEXICOGRAPHIC if self.lexicographic else GENOME
+
+
+class BedTally:
+    """Everything the BED record counts, batch by batch."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.text_size = 0
+        self.columns = 0
+        self.order = ContigOrder()
+        self.programs = HeaderPrograms()
+        self.names = CardinalityAccumulator("NAME")
+
+    def add(self, batch: BedBatch, within: int, probe: GainProbe | None) -> None:
+        """Count the batch; NAME values only of its first `within` data lines; streams into `probe`."""
+        self.records += len(batch)
+        self.text_size += batch.text_size
+        self.columns = self.columns or batch.columns
+        self.order.add(batch)
+        if len(batch) != len(batch.line_starts):  # header or blank lines after the first data line
+            self.programs.add(batch.header_lines())
+        if within and batch.columns > NAME_COLUMN:
+            self.names.add(batch.column(NAME_COLUMN, within))
+        if probe is not None:
+            add_bed_streams(probe, batch)
+
+    def merge(self, later: BedTally) -> None:
+        """Add the tally of the part of the file that follows this one."""
+        self.records += later.records
+        self.text_size += later.text_size
+        self.columns = self.columns or later.columns
+        self.order.merge(later.order)
+        self.programs.merge(later.programs)
+        self.names.merge(later.names)
+
+    def close(self) -> None:
+        """Nothing runs in the background."""
+
+    def abort(self) -> None:
+        """Nothing runs in the background."""
