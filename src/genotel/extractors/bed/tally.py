@@ -41,26 +41,35 @@ class ContigOrder:
 
     def add(self, batch: BedBatch) -> None:
         heads = batch.run_heads
-        if not len(heads):
-            return
+        if len(heads):
+            first_last = (int(batch.starts[0]), int(batch.starts[-1]))
+            self.add_runs(batch.data, batch.cuts[heads, 0], batch.cuts[heads, 1], first_last, batch.first_unsorted < 0)
+
+    def add_runs(
+        self, data: np.ndarray, contig_starts: np.ndarray, contig_ends: np.ndarray, first_last: tuple[int, int],
+        starts_ascending: bool,
+    ) -> None:  # fmt: skip
+        """Add a batch's runs: the contig of each is `data[contig_starts[i]:contig_ends[i]]`.
+
+        `first_last` are the starts of the batch's first and last lines; `starts_ascending` says
+        whether start never decreased within a run of the batch.
+        """
         part = ContigOrder()
-        part.runs = len(heads)
-        part.starts_ascending = batch.first_unsorted < 0
-        contig_starts, contig_ends = batch.cuts[heads, 0], batch.cuts[heads, 1]
-        if self.ordered and len(heads) <= len(self.distinct) + 4096:  # a sorted file: few runs, names in Python
-            text = batch.data
-            names = [text[s:e].tobytes() for s, e in zip(contig_starts.tolist(), contig_ends.tolist(), strict=True)]
+        part.runs = len(contig_starts)
+        part.starts_ascending = starts_ascending
+        if self.ordered and part.runs <= len(self.distinct) + 4096:  # a sorted file: few runs, names in Python
+            names = [data[s:e].tobytes() for s, e in zip(contig_starts.tolist(), contig_ends.tolist(), strict=True)]
             part.distinct = set(names)
             part.lexicographic = all(a < b for a, b in itertools.pairwise(names))
             first, last = names[0], names[-1]
         else:  # many runs: the distinct names by their hashes, the order is known to be lost
-            values = gather_strings(batch.data, contig_starts, contig_ends - contig_starts)
+            values = gather_strings(data, contig_starts, contig_ends - contig_starts)
             _, where = np.unique(value_hashes(values), return_index=True)
             part.distinct = {values[int(index)] for index in where}
             part.lexicographic = False
             first, last = values[0], values[len(values) - 1]
-        part.first = (first, int(batch.starts[0]))
-        part.last = (last, int(batch.starts[-1]))
+        part.first = (first, first_last[0])
+        part.last = (last, first_last[1])
         self.merge(part)
 
     def merge(self, later: ContigOrder) -> None:

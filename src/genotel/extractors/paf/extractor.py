@@ -1,0 +1,101 @@
+"""PAF (minimap2's pairwise mapping format, plain or gzip): lines, queries, targets, mapper, read names, probe.
+
+`PafExtractor.open` opens a file as a `PafReading`: no header, its batches (`parse.py`, cut by
+the kernel in `scan.py`), a fresh `PafTally` and the record's values from a finished tally.
+`extract` runs the one pass (`bed.extractor.read_file`). Rules: docs/record.md (PAF).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from ...options import Options
+from ...sniff import Sniffed
+from ...stats.readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameResult
+from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
+from ..bed.extractor import read_file
+from ..bed.text import chunks_ahead
+from .parse import PafBatch, PafParser
+from .tally import PafTally
+
+# Mappers told by the tags they write on every line: (name, tags that must all be present).
+MAPPER_TAGS: tuple[tuple[str, frozenset[str]], ...] = (
+    # minimap2 and the tools built on it (Winnowmap, minigraph, mm2-fast) write these three.
+    ("minimap2", frozenset({"tp:A", "cm:i", "s1:i"})),
+)
+
+
+def mapper_of(tags: list[str] | None) -> str:
+    """The mapper whose tags the file's first line carries; `unknown` when none fits, `none` without lines."""
+    if tags is None:
+        return "none"
+    for name, required in MAPPER_TAGS:
+        if required <= set(tags):
+            return name
+    return "unknown"
+
+
+class PafExtractor:
+    """The PAF format."""
+
+    data_types = ("PAF",)
+
+    def open(self, path: Path, sniffed: Sniffed, options: Options) -> PafReading:
+        return PafReading(path, sniffed)
+
+    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
+        with self.open(path, sniffed, options) as reading:
+            return read_file(reading, options)  # type: ignore[arg-type]
+
+
+class PafReading:
+    """One opened PAF file."""
+
+    header_text = b""  # PAF has no header
+
+    def __init__(self, path: Path, sniffed: Sniffed) -> None:
+        self.path = path
+        self.sniffed = sniffed
+        self._chunks = chunks_ahead(path, sniffed.codec)
+
+    def __enter__(self) -> PafReading:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._chunks.close()  # stops the read-ahead thread
+
+    def batches(self) -> Iterator[PafBatch]:
+        parser = PafParser(self.path)
+        for chunk in self._chunks:
+            yield parser.parse(chunk)
+
+    def tally(self) -> PafTally:
+        return PafTally()
+
+    def extraction(self, tally: PafTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
+        flavour = tally.flavour.result() or ReadNameResult(UNKNOWN, UNKNOWN_TECHNOLOGY)
+        features: list[tuple[str, object]] = [
+            ("num_lines", tally.records),
+            ("queries", tally.queries.distinct),
+            ("targets", len(tally.targets.distinct)),
+            ("mapper", mapper_of(tally.first_tags)),
+            ("QNAME", flavour.flavour),
+            ("sequencer", flavour.technology),
+        ]
+        if tally.flavour.utf8_invalid:
+            features.append(HEADER_UTF8_INVALID)
+        issues = field_issues(tally.field_results()) if tally.sampled_records else []
+        if flavour.misfits:
+            issues.append(HashIssue(2, flavour.misfits))
+        return Extraction(
+            data_type="PAF",
+            codec=self.sniffed.codec,
+            disk_size=self.path.stat().st_size,
+            txt_size=tally.text_size,
+            num_lines=tally.records,
+            features=features,
+            programs=None,
+            hash_issues=issues,
+            streams=streams,
+        )
