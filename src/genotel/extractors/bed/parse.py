@@ -120,16 +120,15 @@ class BedParser:
 
     def parse(self, chunk: bytes) -> BedBatch:
         data = np.frombuffer(chunk, dtype=np.uint8)
-        line_count = int(np.count_nonzero(data == NEWLINE)) + (len(chunk) > 0 and chunk[-1] != NEWLINE)
         (kinds, line_starts, line_ends, rows, cuts, starts, ends, run_heads, first_unsorted, columns, problem,
-         problem_line, count, value_begin, value_end) = scan_bed(data, line_count, self.columns)  # fmt: skip
+         problem_line, count, value_begin, value_end) = scan_bed(data, self.columns)  # fmt: skip
         if problem != OK:
             message = self._problem(problem, count, columns, chunk[value_begin:value_end])
             raise FormatError(self.path, message, line_where(self.next_line + problem_line))
         batch = BedBatch(self.next_record, self.next_line, data, kinds, line_starts, line_ends, rows, cuts, starts,
                          ends, run_heads, first_unsorted, columns)  # fmt: skip
         self.columns = columns
-        self.next_line += line_count
+        self.next_line += len(kinds)
         self.next_record += len(rows)
         return batch
 

@@ -101,7 +101,8 @@ class ContigOrder:
 class BedTally:
     """Everything the BED record counts, batch by batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, probe: GainProbe | None = None) -> None:
+        self.probe = probe
         self.records = 0
         self.text_size = 0
         self.columns = 0
@@ -109,8 +110,8 @@ class BedTally:
         self.programs = HeaderPrograms()
         self.names = CardinalityAccumulator("NAME")
 
-    def add(self, batch: BedBatch, within: int, probe: GainProbe | None) -> None:
-        """Count the batch; NAME values only of its first `within` data lines; streams into `probe`."""
+    def add(self, batch: BedBatch, within: int) -> None:
+        """Count the batch; NAME values only of its first `within` data lines; every line's streams into the probe."""
         self.records += len(batch)
         self.text_size += batch.text_size
         self.columns = self.columns or batch.columns
@@ -119,11 +120,11 @@ class BedTally:
             self.programs.add(batch.header_lines())
         if within and batch.columns > NAME_COLUMN:
             self.names.add(batch.column(NAME_COLUMN, within))
-        if probe is not None:
-            add_bed_streams(probe, batch)
+        if self.probe is not None:
+            add_bed_streams(self.probe, batch)
 
     def merge(self, later: BedTally) -> None:
-        """Add the tally of the part of the file that follows this one."""
+        """Add the tally of the part of the file that follows this one (its probe's streams are merged apart)."""
         self.records += later.records
         self.text_size += later.text_size
         self.columns = self.columns or later.columns

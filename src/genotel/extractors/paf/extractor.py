@@ -2,7 +2,7 @@
 
 `PafExtractor.open` opens a file as a `PafReading`: no header, its batches (`parse.py`, cut by
 the kernel in `scan.py`), a fresh `PafTally` and the record's values from a finished tally.
-`extract` runs the one pass (`bed.extractor.read_file`). Rules: docs/record.md (PAF).
+The engine runs the pass. Rules: docs/record.md (PAF).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pathlib import Path
 
 from ...options import Options
 from ...sniff import Sniffed
+from ...stats.gain import GainProbe
 from ...stats.readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameResult
+from ...textio import read_chunks
 from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
-from ..bed.extractor import read_file
-from ..bed.text import chunks_ahead
+from ..bed.text import parsed_ahead
 from .parse import PafBatch, PafParser
 from .tally import PafTally
 
@@ -44,34 +45,31 @@ class PafExtractor:
     def open(self, path: Path, sniffed: Sniffed, options: Options) -> PafReading:
         return PafReading(path, sniffed)
 
-    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        with self.open(path, sniffed, options) as reading:
-            return read_file(reading, options)  # type: ignore[arg-type]
-
 
 class PafReading:
-    """One opened PAF file."""
+    """One opened PAF file (a context manager; `base.Reading`)."""
 
     header_text = b""  # PAF has no header
+    fallback = None
 
     def __init__(self, path: Path, sniffed: Sniffed) -> None:
         self.path = path
         self.sniffed = sniffed
-        self._chunks = chunks_ahead(path, sniffed.codec)
+        self._chunks = read_chunks(path, sniffed.codec)
+        self._batches = parsed_ahead(self._chunks, PafParser(path).parse)
 
     def __enter__(self) -> PafReading:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._chunks.close()  # stops the read-ahead thread
+        self._batches.close()  # stops the worker thread
+        self._chunks.close()
 
     def batches(self) -> Iterator[PafBatch]:
-        parser = PafParser(self.path)
-        for chunk in self._chunks:
-            yield parser.parse(chunk)
+        return self._batches
 
-    def tally(self) -> PafTally:
-        return PafTally()
+    def tally(self, probe: GainProbe | None) -> PafTally:
+        return PafTally(probe)
 
     def extraction(self, tally: PafTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
         flavour = tally.flavour.result() or ReadNameResult(UNKNOWN, UNKNOWN_TECHNOLOGY)

@@ -15,7 +15,6 @@ from ...batches import Strings, gather_strings
 from ...errors import FormatError, line_where
 from .scan import BAD_STRAND, EMPTY_NAME, FEW_COLUMNS, MANDATORY, MAX_DIGITS, OK, scan_paf
 
-NEWLINE, TAB = 10, 9
 COLUMN_NAMES = ("QNAME", "QLEN", "QSTART", "QEND", "STRAND", "TNAME", "TLEN", "TSTART", "TEND", "MATCHES",
                 "ALN_LEN", "MAPQ")  # fmt: skip
 
@@ -58,10 +57,8 @@ class PafParser:
 
     def parse(self, chunk: bytes) -> PafBatch:
         data = np.frombuffer(chunk, dtype=np.uint8)
-        line_count = int(np.count_nonzero(data == NEWLINE)) + (len(chunk) > 0 and chunk[-1] != NEWLINE)
-        tab_count = int(np.count_nonzero(data == TAB))
         (cuts, tag_starts, tag_ends, tag_keys, tag_rows, run_heads, lines, problem, problem_line, count,
-         column) = scan_paf(data, line_count, tab_count)  # fmt: skip
+         column) = scan_paf(data)  # fmt: skip
         if problem != OK:
             where = line_where(self.next_line + problem_line)
             raise FormatError(self.path, self._problem(problem, count, column), where)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..bed.scan import separators
+
 MANDATORY = 12
 MAX_DIGITS = 18
 # Columns (0-based) that hold unsigned integers: lengths, starts, ends, matches, block length, MAPQ.
@@ -45,22 +47,23 @@ def tag_key(data: np.ndarray, begin: int, end: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def scan_paf(data: np.ndarray, line_count: int, tab_count: int):  # type: ignore[no-untyped-def]
-    """Cut and check the `line_count` lines of `data` (whole lines; the last may lack its newline).
+def scan_paf(data: np.ndarray):  # type: ignore[no-untyped-def]
+    """Cut and check the lines of `data` (whole lines; the last may lack its newline).
 
-    `tab_count` bounds the number of tags. Returns: cuts (per line: its start, then the end of
-    each of its 12 columns), tag_starts, tag_ends, tag_keys, tag_rows (per tag, in file order),
-    run_heads (the lines whose target differs from the line before; the first line is one), then
-    the first problem: its code (OK for none), its line index in the chunk, the bad line's
-    column count, and the bad column (0-based).
+    Returns: cuts (per line: its start, then the end of each of its 12 columns), tag_starts,
+    tag_ends, tag_keys, tag_rows (per tag, in file order), run_heads (the lines whose target
+    differs from the line before; the first line is one), the number of lines of `data` (blank
+    ones too), then the first problem: its code (OK for none), its line index in the chunk, the
+    bad line's column count, and the bad column (0-based).
     """
-    cuts = np.empty((line_count, MANDATORY + 1), np.int64)
-    tag_starts = np.empty(tab_count, np.int64)
-    tag_ends = np.empty(tab_count, np.int64)
-    tag_keys = np.empty(tab_count, np.int64)
-    tag_rows = np.empty(tab_count, np.int64)
-    run_heads = np.empty(line_count, np.int64)
+    found, newlines = separators(data)
     size = len(data)
+    line_count = newlines + 1
+    cuts = np.empty((line_count, MANDATORY + 1), np.int64)
+    tag_starts = np.empty(len(found), np.int64)
+    tag_ends = np.empty(len(found), np.int64)
+    tag_rows = np.empty(len(found), np.int64)
+    run_heads = np.empty(line_count, np.int64)
     lines = 0
     records = 0
     tags = 0
@@ -68,31 +71,32 @@ def scan_paf(data: np.ndarray, line_count: int, tab_count: int):  # type: ignore
     previous_begin = 0
     previous_end = 0
     position = 0
+    next_separator = 0
     problem, problem_line, problem_count, problem_column = OK, -1, 0, 0
     while position < size:
         begin = position
         row = records
         cuts[row, 0] = begin
         count = 1
-        tag_begin = -1
-        newline = position
-        while newline < size and data[newline] != _NEWLINE:
-            if data[newline] == _TAB:
+        while True:  # to the line's newline (or the end of the data), tab by tab
+            at = found[next_separator]
+            next_separator += 1
+            if at >= size or data[at] == _NEWLINE:
+                break
+            if data[at] == _TAB:
                 if count <= MANDATORY:
-                    cuts[row, count] = newline
+                    cuts[row, count] = at
                 else:
-                    tag_ends[tags] = newline
+                    tag_ends[tags] = at
                     tags += 1
                 count += 1
                 if count > MANDATORY:
-                    tag_begin = newline + 1
-                    tag_starts[tags] = tag_begin
+                    tag_starts[tags] = at + 1
                     tag_rows[tags] = row
-            newline += 1
-        end = newline
+        end = at
         if end > begin and data[end - 1] == _CR:
             end -= 1
-        position = newline + 1
+        position = at + 1
         line = lines
         lines += 1
         if end == begin:
@@ -133,9 +137,10 @@ def scan_paf(data: np.ndarray, line_count: int, tab_count: int):  # type: ignore
             heads += 1
         previous_begin, previous_end = target_begin, target_end
         records += 1
+    tag_keys = np.empty(tags, np.int64)
     for index in range(tags):
         tag_keys[index] = tag_key(data, tag_starts[index], tag_ends[index])
     if problem == OK:
         problem_line = -1
-    return (cuts[:records], tag_starts[:tags], tag_ends[:tags], tag_keys[:tags], tag_rows[:tags], run_heads[:heads],
+    return (cuts[:records], tag_starts[:tags], tag_ends[:tags], tag_keys, tag_rows[:tags], run_heads[:heads],
             lines, problem, problem_line, problem_count, problem_column)  # fmt: skip

@@ -32,7 +32,8 @@ def head(strings: Strings, count: int) -> Strings:
 class PafTally:
     """Everything the PAF record counts, batch by batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, probe: GainProbe | None = None) -> None:
+        self.probe = probe
         self.records = 0
         self.text_size = 0
         self.first_tags: list[str] | None = None  # the tags of the file's first line
@@ -44,13 +45,13 @@ class PafTally:
         self.flavour = ReadNameAccumulator()
         self.tags = TagStreams()
 
-    def add(self, batch: PafBatch, within: int, probe: GainProbe | None) -> None:
-        """Count the batch; read names only of its first `within` lines; streams into `probe`."""
+    def add(self, batch: PafBatch, within: int) -> None:
+        """Count the batch; read names only of its first `within` lines; every line's streams into the probe."""
         count = len(batch)
         if not count:
             self.text_size += batch.text_size
-            if probe is not None:
-                self.tags.add(probe, batch)
+            if self.probe is not None:
+                self.tags.add(self.probe, batch)
             return
         if self.first_tags is None:
             keys = batch.tag_keys[batch.tag_rows == 0].tolist()
@@ -77,11 +78,11 @@ class PafTally:
         elif self.sampled_queries is None:
             self.sampled_queries = copy.deepcopy(self.queries)
         self.queries.add(names)
-        if probe is not None:
-            self.tags.add(probe, batch)
+        if self.probe is not None:
+            self.tags.add(self.probe, batch)
 
     def merge(self, later: PafTally) -> None:
-        """Add the tally of the part of the file that follows this one."""
+        """Add the tally of the part of the file that follows this one (its probe's streams are merged apart)."""
         if self.first_tags is None:
             self.first_tags = later.first_tags
         if self.sampled_queries is not None or later.sampled_queries is not None:  # --sample cut a part
