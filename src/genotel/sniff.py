@@ -91,8 +91,8 @@ def _classify_tabular(text: bytes) -> str | None:
     """Tab-separated text, told apart by its first data line (after `#`, `track`, `browser` lines):
 
     PAF: at least 12 columns, columns 2-4 and 7-12 unsigned integers, column 5 a strand (`+`,
-    `-`, or `*` in minimap2's lines for unmapped reads); BED: at least 3 columns, columns 2 and 3
-    unsigned integers with start <= end; GFF/GTF: 9 columns, columns 4 and 5 unsigned integers.
+    `-`, or `*` in minimap2's lines for unmapped reads); BED: at least 3 columns, a contig, columns
+    2 and 3 unsigned integers; GFF/GTF: 9 columns, columns 4 and 5 unsigned integers.
     """
     for line in text.split(b"\n")[:50]:
         line = line.rstrip(b"\r")
@@ -116,14 +116,8 @@ def is_paf_line(columns: list[bytes]) -> bool:
 
 
 def is_bed_line(columns: list[bytes]) -> bool:
-    """A BED data line: a contig, then start <= end as unsigned integers."""
-    return (
-        len(columns) >= 3
-        and bool(columns[0])
-        and columns[1].isdigit()
-        and columns[2].isdigit()
-        and int(columns[1]) <= int(columns[2])
-    )
+    """A BED data line: a contig, then start and end as unsigned integers (the extractor checks start <= end)."""
+    return len(columns) >= 3 and bool(columns[0]) and columns[1].isdigit() and columns[2].isdigit()
 
 
 def is_gtf_attributes(column: bytes) -> bool:
