@@ -37,8 +37,9 @@ class TagStreams:
         self.names: list[str] = []  # name of label FIRST_TAG + i
 
     def labels(self, keys: np.ndarray) -> np.ndarray:
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        for key in distinct.tolist():
+        """The stream label of each tag key; new keys are registered in order of first appearance."""
+        distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        for key in distinct[np.argsort(first)].tolist():
             if key not in self.keys:
                 label = 0
                 if key != NO_KEY and len(self.names) < MAX_TAG_STREAMS and is_plain_name(key):
