@@ -45,7 +45,7 @@ def _unsigned(data: np.ndarray, begin: int, end: int) -> int:
         return -1
     value = 0
     for at in range(begin, end):
-        digit = data[at] - _ZERO
+        digit = int(data[at]) - _ZERO
         if digit < 0 or digit > 9:
             return -1
         value = value * 10 + digit

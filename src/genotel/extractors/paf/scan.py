@@ -32,7 +32,7 @@ def _is_unsigned(data: np.ndarray, begin: int, end: int) -> bool:
     if end <= begin or end - begin > MAX_DIGITS:
         return False
     for at in range(begin, end):
-        digit = data[at] - _ZERO
+        digit = int(data[at]) - _ZERO
         if digit < 0 or digit > 9:
             return False
     return True
