@@ -216,3 +216,20 @@ def test_a_paf_is_not_a_bed12(tmp_path: Path) -> None:
     assert sniff(write(tmp_path, paf_line(tags=""), "x.bed")).data_type == "PAF"
     bed12 = "c\t0\t9\tn\t0\t+\t0\t9\t0\t1\t9,\t0,\n"
     assert sniff(write(tmp_path, bed12, "x.paf")).data_type == "BED"
+
+
+# ---- the other commands -----------------------------------------------------------------------
+
+
+def test_inspect_and_the_reports_take_bed_and_paf(tmp_path: Path) -> None:
+    inspected = run_cli("inspect", FIXTURES / "reads_R1.paf")
+    assert inspected.code == 0 and "cg:Z" in inspected.out and "mapper=minimap2" in inspected.out
+    assert "BLOCK_SIZES" in run_cli("inspect", FIXTURES / "aln_bwa.bed12.gz").out
+    output = tmp_path / "records.jsonl"
+    assert run_cli("record", FIXTURES / "reads_R1.paf", FIXTURES / "windows.bed", "--output", output).code == 0
+    page, logs = tmp_path / "report.html", tmp_path / "qc"
+    assert run_cli("report", output, "-o", page).code == 0
+    text = page.read_text(encoding="utf-8")
+    assert '"PAF"' in text and '"BED"' in text
+    assert run_cli("multiqc", output, "-o", logs).code == 0
+    assert "cs:Z" in (logs / "genotel_field_shares_mqc.json").read_text(encoding="utf-8")

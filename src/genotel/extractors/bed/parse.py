@@ -26,10 +26,11 @@ from .scan import (
     OTHER_COLUMN_COUNT,
     START_AFTER_END,
     START_NOT_NUMBER,
+    column_text,
     scan_bed,
 )
 
-NEWLINE = 10
+NAME_COLUMN = 3  # column 4, the NAME
 _SHOWN_CHARS = 20  # a bad value is quoted in the error message up to this many characters
 _BOM = b"\xef\xbb\xbf"
 
@@ -56,6 +57,7 @@ class BedBatch:
     run_heads: np.ndarray  # int64: data lines whose contig differs from the data line before (the first is one)
     first_unsorted: int  # first data line whose start is below the one before on its contig; -1 if none
     columns: int  # the file's column count (0 while no data line was seen)
+    names: Strings | None = None  # column 4 of every data line, when the file has one
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -125,8 +127,9 @@ class BedParser:
         if problem != OK:
             message = self._problem(problem, count, columns, chunk[value_begin:value_end])
             raise FormatError(self.path, message, line_where(self.next_line + problem_line))
+        names = Strings(*column_text(data, cuts, NAME_COLUMN)) if columns > NAME_COLUMN else None
         batch = BedBatch(self.next_record, self.next_line, data, kinds, line_starts, line_ends, rows, cuts, starts,
-                         ends, run_heads, first_unsorted, columns)  # fmt: skip
+                         ends, run_heads, first_unsorted, columns, names)  # fmt: skip
         self.columns = columns
         self.next_line += len(kinds)
         self.next_record += len(rows)

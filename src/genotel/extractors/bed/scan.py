@@ -73,6 +73,22 @@ def separators(data: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 @numba.njit(cache=True, nogil=True)
+def column_text(data: np.ndarray, cuts: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column `column` (0-based) of every cut line, copied end to end: the buffer and its offsets."""
+    lines = len(cuts)
+    offsets = np.empty(lines + 1, np.int64)
+    offsets[0] = 0
+    skip = 1 if column > 0 else 0
+    for row in range(lines):
+        offsets[row + 1] = offsets[row] + cuts[row, column + 1] - cuts[row, column] - skip
+    text = np.empty(offsets[lines], np.uint8)
+    for row in range(lines):
+        begin = cuts[row, column] + skip
+        text[offsets[row] : offsets[row + 1]] = data[begin : cuts[row, column + 1]]
+    return text, offsets
+
+
+@numba.njit(cache=True, nogil=True)
 def scan_bed(data: np.ndarray, columns: int):  # type: ignore[no-untyped-def]
     """Classify and cut the lines of `data` (whole lines; the last may lack its newline).
 

@@ -12,7 +12,7 @@ import itertools
 
 import numpy as np
 
-from ...batches import gather_strings
+from ...batches import Strings, gather_strings
 from ...stats.cardinality import CardinalityAccumulator, value_hashes
 from ...stats.gain import GainProbe
 from .fields import add_bed_streams
@@ -20,7 +20,12 @@ from .header import HeaderPrograms
 from .parse import BedBatch
 
 LEXICOGRAPHIC, GENOME, UNSORTED = "lexicographic", "genome", "none"
-NAME_COLUMN = 3
+
+
+def head(strings: Strings, count: int) -> Strings:
+    """The first `count` strings (no copy)."""
+    offsets = strings.offsets[: count + 1]
+    return Strings(strings.buffer[: offsets[-1]], offsets)
 
 
 class ContigOrder:
@@ -118,8 +123,8 @@ class BedTally:
         self.order.add(batch)
         if len(batch) != len(batch.line_starts):  # header or blank lines after the first data line
             self.programs.add(batch.header_lines())
-        if within and batch.columns > NAME_COLUMN:
-            self.names.add(batch.column(NAME_COLUMN, within))
+        if within and batch.names is not None:
+            self.names.add(batch.names if within == len(batch) else head(batch.names, within))
         if self.probe is not None:
             add_bed_streams(self.probe, batch)
 

@@ -75,7 +75,7 @@ class PafReading:
         flavour = tally.flavour.result() or ReadNameResult(UNKNOWN, UNKNOWN_TECHNOLOGY)
         features: list[tuple[str, object]] = [
             ("num_lines", tally.records),
-            ("queries", tally.queries.distinct),
+            ("queries", min(tally.queries.distinct, tally.records)),  # an estimate past the exact cap
             ("targets", len(tally.targets.distinct)),
             ("mapper", mapper_of(tally.first_tags)),
             ("QNAME", flavour.flavour),

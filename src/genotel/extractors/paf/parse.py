@@ -13,6 +13,7 @@ import numpy as np
 
 from ...batches import Strings, gather_strings
 from ...errors import FormatError, line_where
+from ..bed.scan import column_text
 from .scan import BAD_STRAND, EMPTY_NAME, FEW_COLUMNS, MANDATORY, MAX_DIGITS, OK, scan_paf
 
 COLUMN_NAMES = ("QNAME", "QLEN", "QSTART", "QEND", "STRAND", "TNAME", "TLEN", "TSTART", "TEND", "MATCHES",
@@ -33,6 +34,7 @@ class PafBatch:
     tag_keys: np.ndarray
     tag_rows: np.ndarray
     run_heads: np.ndarray  # lines whose target differs from the line before (the first is one)
+    names: Strings  # the query names (column 1)
 
     def __len__(self) -> int:
         return len(self.cuts)
@@ -62,7 +64,8 @@ class PafParser:
         if problem != OK:
             where = line_where(self.next_line + problem_line)
             raise FormatError(self.path, self._problem(problem, count, column), where)
-        batch = PafBatch(self.next_record, data, cuts, tag_starts, tag_ends, tag_keys, tag_rows, run_heads)
+        names = Strings(*column_text(data, cuts, 0))
+        batch = PafBatch(self.next_record, data, cuts, tag_starts, tag_ends, tag_keys, tag_rows, run_heads, names)
         self.next_line += lines
         self.next_record += len(cuts)
         return batch

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import copy
 
-from ...batches import Strings
 from ...stats.cardinality import CardinalityAccumulator, CardinalityResult
 from ...stats.gain import GainProbe
 from ...stats.read_name_fields import DictionaryFields, name_tokens
 from ...stats.readnames import ReadNameAccumulator
-from ..bed.tally import ContigOrder
+from ..bed.tally import ContigOrder, head
 from .fields import TagStreams, key_name
 from .parse import PafBatch
 from .scan import TARGET_COLUMN
@@ -23,10 +22,6 @@ from .scan import TARGET_COLUMN
 QNAME = "QNAME"
 
 
-def head(strings: Strings, count: int) -> Strings:
-    """The first `count` strings (no copy)."""
-    offsets = strings.offsets[: count + 1]
-    return Strings(strings.buffer[: offsets[-1]], offsets)
 
 
 class PafTally:
@@ -61,7 +56,7 @@ class PafTally:
         heads = batch.run_heads
         begin = batch.cuts[heads, TARGET_COLUMN] + 1
         self.targets.add_runs(batch.data, begin, batch.cuts[heads, TARGET_COLUMN + 1], (0, 0), True)
-        names = batch.column(0)
+        names = batch.names
         if within:
             sampled = names if within == count else head(names, within)
             if within < count and self.sampled_queries is None:
