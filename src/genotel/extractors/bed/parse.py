@@ -18,7 +18,6 @@ from ...batches import Strings, gather_strings
 from ...errors import FormatError, line_where
 from ...textio import decode_text
 from .scan import (
-    DATA,
     EMPTY_CONTIG,
     FEW_COLUMNS,
     MAX_DIGITS,
@@ -37,30 +36,28 @@ _BOM = b"\xef\xbb\xbf"
 
 @dataclass
 class BedBatch:
-    """The data lines of one chunk, cut: data line i is line `rows[i]` of the chunk.
+    """The data lines of one chunk, cut.
 
     Column k (0-based, k < 12) of data line i is `data[cuts[i, k] + (k > 0):cuts[i, k + 1]]`;
-    `kinds`, `line_starts` and `line_ends` describe every line of the chunk (header and blank
-    lines too), ends without `\\r\\n`.
+    header line j (`#`, `track`, `browser` after the file's first data line) is
+    `data[header_starts[j]:header_ends[j]]`. Every other byte of `data` (tabs, line ends, blank
+    lines, columns after the 12th) lies between those.
     """
 
     first_record: int  # 1-based number of the batch's first data line among the file's data lines
-    first_line: int  # 1-based number of the chunk's first line in the file
     data: np.ndarray  # uint8, the chunk's text
-    kinds: np.ndarray  # int8 per line: scan.DATA, HEADER or BLANK
-    line_starts: np.ndarray  # int64 per line
-    line_ends: np.ndarray  # int64 per line
-    rows: np.ndarray  # int64 per data line: its line index in the chunk
-    cuts: np.ndarray  # int64 (data lines, 13)
+    header_starts: np.ndarray  # int32
+    header_ends: np.ndarray  # int32
+    cuts: np.ndarray  # int32 (data lines, 13)
     starts: np.ndarray  # int64 per data line: column 2
     ends: np.ndarray  # int64 per data line: column 3
-    run_heads: np.ndarray  # int64: data lines whose contig differs from the data line before (the first is one)
+    run_heads: np.ndarray  # int32: data lines whose contig differs from the data line before (the first is one)
     first_unsorted: int  # first data line whose start is below the one before on its contig; -1 if none
     columns: int  # the file's column count (0 while no data line was seen)
     names: Strings | None = None  # column 4 of every data line, when the file has one
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.cuts)
 
     @property
     def text_size(self) -> int:
@@ -73,12 +70,8 @@ class BedBatch:
 
     def header_lines(self) -> list[bytes]:
         """The batch's header lines (`#`, `track`, `browser`), in order."""
-        rows = np.flatnonzero(self.kinds != DATA)
-        return [
-            self.data[start:end].tobytes()
-            for start, end in zip(self.line_starts[rows].tolist(), self.line_ends[rows].tolist(), strict=True)
-            if end > start
-        ]
+        spans = zip(self.header_starts.tolist(), self.header_ends.tolist(), strict=True)
+        return [self.data[start:end].tobytes() for start, end in spans]
 
 
 def is_header_line(line: bytes) -> bool:
@@ -122,17 +115,17 @@ class BedParser:
 
     def parse(self, chunk: bytes) -> BedBatch:
         data = np.frombuffer(chunk, dtype=np.uint8)
-        (kinds, line_starts, line_ends, rows, cuts, starts, ends, run_heads, first_unsorted, columns, problem,
+        (lines, header_starts, header_ends, cuts, starts, ends, run_heads, first_unsorted, columns, problem,
          problem_line, count, value_begin, value_end) = scan_bed(data, self.columns)  # fmt: skip
         if problem != OK:
             message = self._problem(problem, count, columns, chunk[value_begin:value_end])
             raise FormatError(self.path, message, line_where(self.next_line + problem_line))
         names = Strings(*column_text(data, cuts, NAME_COLUMN)) if columns > NAME_COLUMN else None
-        batch = BedBatch(self.next_record, self.next_line, data, kinds, line_starts, line_ends, rows, cuts, starts,
-                         ends, run_heads, first_unsorted, columns, names)  # fmt: skip
+        batch = BedBatch(self.next_record, data, header_starts, header_ends, cuts, starts, ends, run_heads,
+                         first_unsorted, columns, names)  # fmt: skip
         self.columns = columns
-        self.next_line += len(kinds)
-        self.next_record += len(rows)
+        self.next_line += lines
+        self.next_record += len(cuts)
         return batch
 
     @staticmethod

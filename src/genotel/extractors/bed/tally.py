@@ -121,7 +121,7 @@ class BedTally:
         self.text_size += batch.text_size
         self.columns = self.columns or batch.columns
         self.order.add(batch)
-        if len(batch) != len(batch.line_starts):  # header or blank lines after the first data line
+        if len(batch.header_starts):  # header lines after the first data line
             self.programs.add(batch.header_lines())
         if within and batch.names is not None:
             self.names.add(batch.names if within == len(batch) else head(batch.names, within))

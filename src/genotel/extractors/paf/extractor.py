@@ -43,7 +43,7 @@ class PafExtractor:
     data_types = ("PAF",)
 
     def open(self, path: Path, sniffed: Sniffed, options: Options) -> PafReading:
-        return PafReading(path, sniffed)
+        return PafReading(path, sniffed, options.sample)
 
 
 class PafReading:
@@ -52,11 +52,11 @@ class PafReading:
     header_text = b""  # PAF has no header
     fallback = None
 
-    def __init__(self, path: Path, sniffed: Sniffed) -> None:
+    def __init__(self, path: Path, sniffed: Sniffed, sample: int | None = None) -> None:
         self.path = path
         self.sniffed = sniffed
         self._chunks = read_chunks(path, sniffed.codec)
-        self._batches = parsed_ahead(self._chunks, PafParser(path).parse)
+        self._batches = parsed_ahead(self._chunks, PafParser(path, sample).parse)
 
     def __enter__(self) -> PafReading:
         return self

@@ -1,5 +1,8 @@
 """PAF text into batches: each chunk of lines cut and checked by the kernel (`scan.scan_paf`).
 
+The parser runs in the reading's worker thread, so it also copies out the query names and cuts
+the tokens of those within `--sample`, work the statistics would otherwise do in the main thread.
+
 PAF has no header. A bad line stops the pass with one line naming it (docs/record.md, Reading
 each format: PAF).
 """
@@ -13,7 +16,9 @@ import numpy as np
 
 from ...batches import Strings, gather_strings
 from ...errors import FormatError, line_where
+from ...stats.read_name_fields import name_tokens
 from ..bed.scan import column_text
+from ..bed.tally import head
 from .scan import BAD_STRAND, EMPTY_NAME, FEW_COLUMNS, MANDATORY, MAX_DIGITS, OK, scan_paf
 
 COLUMN_NAMES = ("QNAME", "QLEN", "QSTART", "QEND", "STRAND", "TNAME", "TLEN", "TSTART", "TEND", "MATCHES",
@@ -35,6 +40,7 @@ class PafBatch:
     tag_rows: np.ndarray
     run_heads: np.ndarray  # lines whose target differs from the line before (the first is one)
     names: Strings  # the query names (column 1)
+    tokens: list[Strings] | None = None  # token k of the names within --sample (`name_tokens`), cut ahead
 
     def __len__(self) -> int:
         return len(self.cuts)
@@ -52,8 +58,9 @@ class PafBatch:
 class PafParser:
     """Turns chunks of whole lines into `PafBatch`es; keeps the line and record counts."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sample: int | None = None) -> None:
         self.path = path
+        self.sample = sample  # the names' tokens are cut for the first `sample` lines only
         self.next_line = 1
         self.next_record = 1
 
@@ -65,7 +72,10 @@ class PafParser:
             where = line_where(self.next_line + problem_line)
             raise FormatError(self.path, self._problem(problem, count, column), where)
         names = Strings(*column_text(data, cuts, 0))
-        batch = PafBatch(self.next_record, data, cuts, tag_starts, tag_ends, tag_keys, tag_rows, run_heads, names)
+        within = len(cuts) if self.sample is None else max(0, min(len(cuts), self.sample - self.next_record + 1))
+        tokens = name_tokens(names if within == len(cuts) else head(names, within)) if within else None
+        batch = PafBatch(self.next_record, data, cuts, tag_starts, tag_ends, tag_keys, tag_rows, run_heads, names,
+                         tokens)  # fmt: skip
         self.next_line += lines
         self.next_record += len(cuts)
         return batch

@@ -50,7 +50,8 @@ def tag_key(data: np.ndarray, begin: int, end: int) -> int:
 def scan_paf(data: np.ndarray):  # type: ignore[no-untyped-def]
     """Cut and check the lines of `data` (whole lines; the last may lack its newline).
 
-    Returns: cuts (per line: its start, then the end of each of its 12 columns), tag_starts,
+    Returns: cuts (per line: its start, then the end of each of its 12 columns; int32, as every
+    offset in a chunk), tag_starts,
     tag_ends, tag_keys, tag_rows (per tag, in file order), run_heads (the lines whose target
     differs from the line before; the first line is one), the number of lines of `data` (blank
     ones too), then the first problem: its code (OK for none), its line index in the chunk, the
@@ -59,11 +60,11 @@ def scan_paf(data: np.ndarray):  # type: ignore[no-untyped-def]
     found, newlines = separators(data)
     size = len(data)
     line_count = newlines + 1
-    cuts = np.empty((line_count, MANDATORY + 1), np.int64)
-    tag_starts = np.empty(len(found), np.int64)
-    tag_ends = np.empty(len(found), np.int64)
-    tag_rows = np.empty(len(found), np.int64)
-    run_heads = np.empty(line_count, np.int64)
+    cuts = np.empty((line_count, MANDATORY + 1), np.int32)
+    tag_starts = np.empty(len(found), np.int32)
+    tag_ends = np.empty(len(found), np.int32)
+    tag_rows = np.empty(len(found), np.int32)
+    run_heads = np.empty(line_count, np.int32)
     lines = 0
     records = 0
     tags = 0
@@ -137,7 +138,7 @@ def scan_paf(data: np.ndarray):  # type: ignore[no-untyped-def]
             heads += 1
         previous_begin, previous_end = target_begin, target_end
         records += 1
-    tag_keys = np.empty(tags, np.int64)
+    tag_keys = np.empty(tags, np.int32)
     for index in range(tags):
         tag_keys[index] = tag_key(data, tag_starts[index], tag_ends[index])
     if problem == OK:

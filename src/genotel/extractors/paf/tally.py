@@ -64,7 +64,9 @@ class PafTally:
             if self.sampled_queries is not None:
                 self.sampled_queries.add(sampled)
             self.sampled_records += within
-            tokens = name_tokens(sampled)
+            tokens = batch.tokens
+            if tokens is None or len(tokens[0]) != within:  # the parser cut them for another --sample
+                tokens = name_tokens(sampled)
             if len(tokens) > 1:  # a name without separators is its own single token
                 for index, token in enumerate(tokens, start=1):
                     self.tokens.field(f"{QNAME}{index}", QNAME).add(token)
