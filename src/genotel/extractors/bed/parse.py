@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...batches import Strings, gather_strings
+from ...batches import Strings
 from ...errors import FormatError, line_where
 from ...textio import decode_text
 from .scan import (
@@ -62,11 +62,6 @@ class BedBatch:
     @property
     def text_size(self) -> int:
         return len(self.data)
-
-    def column(self, index: int, limit: int | None = None) -> Strings:
-        """Column `index` (0-based, below min(columns, 12)) of the first `limit` data lines."""
-        begin = self.cuts[:limit, index] + (index > 0)
-        return gather_strings(self.data, begin, self.cuts[:limit, index + 1] - begin)
 
     def header_lines(self) -> list[bytes]:
         """The batch's header lines (`#`, `track`, `browser`), in order."""

@@ -51,6 +51,17 @@ def _unsigned(data: np.ndarray, begin: int, end: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
+def same_text(data: np.ndarray, begin: int, end: int, other_begin: int, other_end: int) -> bool:
+    """Whether `data[begin:end]` and `data[other_begin:other_end]` hold the same bytes."""
+    if end - begin != other_end - other_begin:
+        return False
+    for offset in range(end - begin):  # noqa: SIM110 - a loop numba compiles, not all() of a generator
+        if data[begin + offset] != data[other_begin + offset]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
 def separators(data: np.ndarray) -> tuple[np.ndarray, int]:
     """Where the bytes up to 10 (tabs, newlines, other control bytes) are, then `len(data)`; and the newline count.
 
@@ -179,13 +190,7 @@ def scan_bed(data: np.ndarray, columns: int):  # type: ignore[no-untyped-def]
             break
         starts[row] = start
         ends[row] = stop
-        same = row > 0 and contig_end - begin == previous_contig_end - previous_contig_start
-        if same:
-            for offset in range(contig_end - begin):
-                if data[begin + offset] != data[previous_contig_start + offset]:
-                    same = False
-                    break
-        if not same:
+        if row == 0 or not same_text(data, begin, contig_end, previous_contig_start, previous_contig_end):
             run_heads[heads] = row
             heads += 1
         elif first_unsorted < 0 and start < starts[row - 1]:

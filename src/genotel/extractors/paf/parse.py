@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...batches import Strings, gather_strings
+from ...batches import Strings
 from ...errors import FormatError, line_where
 from ...stats.read_name_fields import name_tokens
 from ..bed.scan import column_text
@@ -48,11 +48,6 @@ class PafBatch:
     @property
     def text_size(self) -> int:
         return len(self.data)
-
-    def column(self, index: int, limit: int | None = None) -> Strings:
-        """Column `index` (0-based, below 12) of the first `limit` lines."""
-        begin = self.cuts[:limit, index] + (index > 0)
-        return gather_strings(self.data, begin, self.cuts[:limit, index + 1] - begin)
 
 
 class PafParser:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..bed.scan import separators
+from ..bed.scan import same_text, separators
 
 MANDATORY = 12
 MAX_DIGITS = 18
@@ -127,13 +127,7 @@ def scan_paf(data: np.ndarray):  # type: ignore[no-untyped-def]
             problem = BAD_STRAND
             break
         target_begin, target_end = cuts[row, TARGET_COLUMN] + 1, cuts[row, TARGET_COLUMN + 1]
-        same = row > 0 and target_end - target_begin == previous_end - previous_begin
-        if same:
-            for offset in range(target_end - target_begin):
-                if data[target_begin + offset] != data[previous_begin + offset]:
-                    same = False
-                    break
-        if not same:
+        if row == 0 or not same_text(data, target_begin, target_end, previous_begin, previous_end):
             run_heads[heads] = row
             heads += 1
         previous_begin, previous_end = target_begin, target_end
