@@ -331,3 +331,13 @@ def test_gzip_and_plain_give_the_same_features(tmp_path: Path) -> None:
     plain = record_of(write(tmp_path, text, "plain.bed"))
     assert plain["features"] == record_of(FIXTURES / "aln_bwa.bed12.gz")["features"]
     assert plain["source"]["codec"] == "NONE"  # type: ignore[index]
+
+
+def test_many_contigs_in_one_chunk_stay_lexicographic(tmp_path: Path) -> None:
+    # A sorted BED over an assembly of 20,000 contigs, one line each: every line starts a run.
+    contigs = sorted(f"contig_{index}" for index in range(20_000))
+    lines = "".join(f"{name}\t0\t10\n" for name in contigs)
+    record = record_of(write(tmp_path, lines))
+    assert (features(record)["contigs"], features(record)["sorted_by"]) == ("20000", "lexicographic")
+    shuffled = record_of(write(tmp_path, lines.replace("contig_0\t", "contig_99999\t", 1), "shuffled.bed"))
+    assert (features(shuffled)["contigs"], features(shuffled)["sorted_by"]) == ("20000", "genome")

@@ -62,12 +62,12 @@ class ContigOrder:
         part = ContigOrder()
         part.runs = len(contig_starts)
         part.starts_ascending = starts_ascending
-        if self.ordered and part.runs <= len(self.distinct) + 4096:  # a sorted file: few runs, names in Python
+        if self.ordered:  # sorted so far: one run per contig, each name looked at in Python
             names = [data[s:e].tobytes() for s, e in zip(contig_starts.tolist(), contig_ends.tolist(), strict=True)]
             part.distinct = set(names)
             part.lexicographic = all(a < b for a, b in itertools.pairwise(names))
             first, last = names[0], names[-1]
-        else:  # many runs: the distinct names by their hashes, the order is known to be lost
+        else:  # the order is lost for good (a contig came back, or a start went down): names by their hashes
             values = gather_strings(data, contig_starts, contig_ends - contig_starts)
             _, where = np.unique(value_hashes(values), return_index=True)
             part.distinct = {values[int(index)] for index in where}
