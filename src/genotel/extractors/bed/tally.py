@@ -15,6 +15,7 @@ import numpy as np
 from ...batches import Strings, gather_strings
 from ...stats.cardinality import CardinalityAccumulator, value_hashes
 from ...stats.gain import GainProbe
+from ..base import SimpleTally
 from .fields import add_bed_streams
 from .header import HeaderPrograms
 from .parse import BedBatch
@@ -103,7 +104,7 @@ class ContigOrder:
         return LEXICOGRAPHIC if self.lexicographic else GENOME
 
 
-class BedTally:
+class BedTally(SimpleTally):
     """Everything the BED record counts, batch by batch."""
 
     def __init__(self, probe: GainProbe | None = None) -> None:
@@ -136,9 +137,3 @@ class BedTally:
         self.order.merge(later.order)
         self.programs.merge(later.programs)
         self.names.merge(later.names)
-
-    def close(self) -> None:
-        """Nothing runs in the background."""
-
-    def abort(self) -> None:
-        """Nothing runs in the background."""

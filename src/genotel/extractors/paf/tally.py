@@ -14,6 +14,7 @@ from ...stats.cardinality import CardinalityAccumulator, CardinalityResult
 from ...stats.gain import GainProbe
 from ...stats.read_name_fields import DictionaryFields, name_tokens
 from ...stats.readnames import ReadNameAccumulator
+from ..base import SimpleTally
 from ..bed.tally import ContigOrder, head
 from .fields import TagStreams, key_name
 from .parse import PafBatch
@@ -24,7 +25,7 @@ QNAME = "QNAME"
 
 
 
-class PafTally:
+class PafTally(SimpleTally):
     """Everything the PAF record counts, batch by batch."""
 
     def __init__(self, probe: GainProbe | None = None) -> None:
@@ -99,9 +100,3 @@ class PafTally:
         """QNAME and its tokens within --sample (hash_issues form 1 reports the overflowing)."""
         qname = self.sampled_queries or self.queries
         return [qname.result(self.sampled_records), *self.tokens.results(self.sampled_records)]
-
-    def close(self) -> None:
-        """Nothing runs in the background."""
-
-    def abort(self) -> None:
-        """Nothing runs in the background."""
