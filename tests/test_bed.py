@@ -35,6 +35,9 @@ FIGURES = {
     "aln_qname.bed": (1000, 6, 1, "none", "NONE"),  # sort -c: disorder at line 2
     "coverage.bedgraph": (2000, 4, 1, "lexicographic", "NONE"),
     "windows.bed": (45, 4, 2, "genome", "NONE"),  # sort -c: disorder at line 21 (ec536_b before ec536_a)
+    # MACS3's own test outputs (fixtures/public/): BED6+4 and BED12+3, the columns after the 12th in Other.
+    "public/macs3_narrow_peaks.narrowPeak": (730, 10, 1, "lexicographic", "NONE"),
+    "public/macs3_broad_peaks.gappedPeak": (746, 15, 1, "lexicographic", "NONE"),
 }
 
 
