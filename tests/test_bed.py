@@ -11,6 +11,7 @@ import pytest
 import zstandard
 
 from genotel.engine import extract
+from genotel.extractors.base import BGZF_EOF
 from genotel.extractors.bed import extractor as bed_extractor
 from genotel.extractors.bed.header import line_programs
 from genotel.extractors.bed.parse import BedParser, split_header
@@ -344,3 +345,10 @@ def test_many_contigs_in_one_chunk_stay_lexicographic(tmp_path: Path) -> None:
     assert (features(record)["contigs"], features(record)["sorted_by"]) == ("20000", "lexicographic")
     shuffled = record_of(write(tmp_path, lines.replace("contig_0\t", "contig_99999\t", 1), "shuffled.bed"))
     assert (features(shuffled)["contigs"], features(shuffled)["sorted_by"]) == ("20000", "genome")
+
+
+def test_bgzf_without_its_end_block_is_read_and_flagged(tmp_path: Path) -> None:
+    data = (FIXTURES / "aln_bwa.bed.gz").read_bytes()
+    assert data.endswith(BGZF_EOF)
+    record = record_of(write(tmp_path, data[: -len(BGZF_EOF)], "no_eof.bed.gz"))
+    assert features(record)["bgzf_eof"] == "missing" and features(record)["num_lines"] == "6722"
