@@ -152,7 +152,7 @@ def test_query_names_unique_after_the_model_records_are_reported(tmp_path: Path)
     assert features(record)["queries"] == "101"
     assert record["hash_issues"][:2] == [  # type: ignore[index]
         "QNAME,,8 B,1262%,same:1,q:0,q:1,q:97,q:98,q:99",
-        "QNAME2,QNAME,8 B,1250%,1,0,2,97,98,99"  # 100 distinct: "1" is in both parts,
+        "QNAME2,QNAME,8 B,1250%,1,0,2,97,98,99",  # 100 distinct: "1" is in both parts
     ]
 
 

@@ -1,10 +1,12 @@
-"""The BED kernel: one pass over a chunk of whole lines that classifies, cuts and checks every line.
+"""The BED kernels: one pass over a chunk of whole lines that classifies, cuts and checks every line.
 
-`scan_bed` walks the bytes once (compiled by numba; the same loop in Python under
-`NUMBA_DISABLE_JIT=1`). Per data line it keeps where its first 12 columns end, its start and end
-coordinates, whether its contig differs from the data line before (a new run) and the first line
-whose start is below the one before on the same contig. Header lines (`#`, `track`, `browser`)
-and blank lines are listed apart. It stops at the first bad line and says what was wrong.
+`scan_bed` (compiled by numba; the same loops in Python under `NUMBA_DISABLE_JIT=1`) first finds
+every tab and newline without a branch (`separators`), then walks those positions line by line.
+Per data line it keeps where its first 12 columns end, its start and end coordinates, whether its
+contig differs from the data line before (a new run) and the first line whose start is below the
+one before on the same contig; header lines (`#`, `track`, `browser`) are listed apart, blank
+lines skipped. It stops at the first bad line and says what was wrong. `column_text` copies one
+column of the cut lines end to end. The PAF kernel shares `separators` and `same_text`.
 """
 
 from __future__ import annotations

@@ -23,8 +23,6 @@ from .scan import TARGET_COLUMN
 QNAME = "QNAME"
 
 
-
-
 class PafTally(SimpleTally):
     """Everything the PAF record counts, batch by batch."""
 
