@@ -17,5 +17,7 @@ EXTRACTOR_CLASSES: dict[str, str] = {
     "GTF": "gff:GffExtractor",
     "FASTQ": "fastq:FastqExtractor",
     "FASTA": "fasta:FastaExtractor",
+    "BED": "bed:BedExtractor",
+    "PAF": "paf:PafExtractor",
 }
 DATA_TYPES = tuple(EXTRACTOR_CLASSES)
