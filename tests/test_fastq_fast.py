@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from genotel.extractors.fastq.fields import _other, _plain_other, _stream_ranges
 from genotel.extractors.fastq.parse import NumpyFastqReader, parse_records
 from genotel.stats.line_spans import MAX_PADDED_WIDTH, gather_lines
 from genotel.stats.qual import QualAcgtAccumulator
-from genotel.stats.read_name_fields import NAME_SEPARATORS, _tokens_by_separator, name_separators, name_tokens
+from genotel.stats.read_name_fields import MAX_NAME_TOKENS, name_tokens
 from genotel.textio import line_batches
 from test_fastq import FASTQ_FIXTURES, GOOD, write
 
@@ -106,16 +107,19 @@ def test_quality_characters_count_as_their_phred_values() -> None:
     assert from_phred.result() == expected.tolist()
 
 
-def test_name_separators_are_the_sam_separators() -> None:
-    every_byte = np.arange(256, dtype=np.uint8)
-    assert np.flatnonzero(name_separators(every_byte)).tolist() == sorted(NAME_SEPARATORS.tolist())
+def plain_tokens(names: list[bytes]) -> list[list[bytes]]:
+    """Token k of every name by re.split at the SAM separators, as many tokens as the longest name has (<= 12)."""
+    split = [re.split(rb"[:_./\-# ]", name) for name in names]
+    width = min(max(len(parts) for parts in split), MAX_NAME_TOKENS)
+    return [[parts[k] if k < len(parts) else b"" for parts in split] for k in range(width)]
 
 
-def test_name_tokens_by_table_equal_the_general_cut() -> None:
+def test_name_tokens_equal_a_plain_python_split() -> None:
     rng = random.Random(20241128)
-    cases = [[b"NC_008253.1-a2715130/1", b"NC_008253.1-b6/1"], [b""], [b"", b""], [b"a:b", b""], []]
+    cases = [[b"NC_008253.1-a2715130/1", b"NC_008253.1-b6/1"], [b""], [b"", b""], [b"a:b", b""], [b"a" * 256]]
+    cases.append([b":".join([b"t"] * 20), b"x"])  # more tokens than are counted
     for _ in range(400):
-        count = rng.randint(0, 30)
+        count = rng.randint(1, 30)
         if rng.random() < 0.5:  # anything
             names = [bytes(rng.choice(b"ab7:_./-# ") for _ in range(rng.randint(0, 12))) for _ in range(count)]
         else:  # one layout of tokens, as in most files
@@ -126,10 +130,8 @@ def test_name_tokens_by_table_equal_the_general_cut() -> None:
             ]
         cases.append(names)
     for names in cases:
-        strings = Strings.from_list(names)
-        assert [token.to_list() for token in name_tokens(strings)] == [
-            token.to_list() for token in _tokens_by_separator(strings)
-        ]
+        assert [token.to_list() for token in name_tokens(Strings.from_list(names))] == plain_tokens(names)
+    assert name_tokens(Strings.from_list([])) == []
 
 
 PLAIN_AND_ODD = [
