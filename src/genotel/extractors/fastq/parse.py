@@ -359,52 +359,46 @@ def parse_records(
     Record by record, in the order of its lines: the header starts with `@`, the third line
     with `+`, the sequence and quality lines have one length, the qualities lie in `!`..`~`.
     Returns the bases and the quality characters of the records before the first invalid one,
-    each concatenated, their offsets (the same for both; one more than those records), and the problem: (record index,
-    kind, the bad quality byte), kind 0 when every record is valid.
+    each concatenated, their offsets (the same for both; one more than those records), and the
+    problem: (record index, kind, the bad quality byte), kind 0 when every record is valid.
     """
-    records = len(starts) // 4
-    bases = np.empty(len(data), dtype=np.uint8)
-    qualities = np.empty(len(data), dtype=np.uint8)
-    offsets = np.zeros(records + 1, dtype=np.int64)
     problem = np.zeros(3, dtype=np.int64)
-    filled, valid = 0, records
+    # The line structure first (it sizes the copies), then the qualities of the records before
+    # a bad line: a bad quality there is the earlier problem.
+    records, total = len(starts) // 4, 0
     for record in range(records):
         line = 4 * record
-        kind, value, length = 0, 0, 0
+        kind = 0
         if ends[line] <= starts[line] or data[starts[line]] != _AT:
             kind = _BAD_HEADER
         elif ends[line + 2] <= starts[line + 2] or data[starts[line + 2]] != _PLUS:
             kind = _BAD_PLUS
-        else:
-            sequence, quality = starts[line + 1], starts[line + 3]
-            length = ends[line + 1] - sequence
-            if ends[line + 3] - quality != length:
-                kind = _BAD_LENGTH
-            else:
-                bases[filled : filled + length] = data[sequence : sequence + length]
-                qualities[filled : filled + length] = data[quality : quality + length]
-                lowest, highest = 255, 0
-                for offset in range(length):  # reductions without a branch: the loop is vectorised
-                    char = data[quality + offset]
-                    lowest, highest = min(lowest, char), max(highest, char)
-                if lowest < QUAL_LOWEST or highest > QUAL_HIGHEST:
-                    kind, value = _BAD_QUALITY, _first_outside(data[quality : quality + length])
+        elif ends[line + 3] - starts[line + 3] != ends[line + 1] - starts[line + 1]:
+            kind = _BAD_LENGTH
         if kind:
-            problem[0], problem[1], problem[2] = record, kind, value
-            valid = record
+            problem[0], problem[1] = record, kind
+            records = record
             break
+        total += ends[line + 1] - starts[line + 1]
+    bases = np.empty(total, dtype=np.uint8)
+    qualities = np.empty(total, dtype=np.uint8)
+    offsets = np.zeros(records + 1, dtype=np.int64)
+    filled = 0
+    for record in range(records):
+        sequence, quality = starts[4 * record + 1], starts[4 * record + 3]
+        length = ends[4 * record + 1] - sequence
+        bases[filled : filled + length] = data[sequence : sequence + length]
+        qualities[filled : filled + length] = data[quality : quality + length]
         filled += length
         offsets[record + 1] = filled
-    return bases[:filled], qualities[:filled], offsets[: valid + 1], problem
-
-
-@numba.njit(cache=True, nogil=True)
-def _first_outside(quality: np.ndarray) -> int:
-    """The first quality character outside `!`..`~`."""
-    for char in quality:
-        if char < QUAL_LOWEST or char > QUAL_HIGHEST:
-            return char
-    return 0
+    if total and (qualities.min() < QUAL_LOWEST or qualities.max() > QUAL_HIGHEST):
+        for position in range(total):
+            char = qualities[position]
+            if char < QUAL_LOWEST or char > QUAL_HIGHEST:
+                bad = np.searchsorted(offsets, position, side="right") - 1
+                problem[0], problem[1], problem[2] = bad, _BAD_QUALITY, char
+                return bases[: offsets[bad]], qualities[: offsets[bad]], offsets[: bad + 1], problem
+    return bases, qualities, offsets, problem
 
 
 def _offsets(lengths: np.ndarray) -> np.ndarray:
