@@ -7,12 +7,8 @@ import pytest
 
 from genotel.batches import Strings
 from genotel.record import format_table_size, render_cardinality_issue
-from genotel.stats.cardinality import (
-    CardinalityAccumulator,
-    DistinctHashes,
-    HyperLogLog,
-    value_hashes,
-)
+from genotel.stats.cardinality import CardinalityAccumulator
+from genotel.stats.distinct_hashes import DistinctHashes, HyperLogLog, value_hashes
 from genotel.stats.hashing import hash_strings
 
 
