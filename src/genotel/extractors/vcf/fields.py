@@ -103,6 +103,10 @@ class VcfFieldSplitter:
         item_bound = count + (int(np.count_nonzero(text == SEMICOLON)) if info else 0)
         field_bound = count + (int(np.count_nonzero(text == COLON) + np.count_nonzero(text == TAB)) if samples else 0)
         cut = cut_lines(data, starts, ends, end, info, samples, item_bound, field_bound)
+        if not (info or samples):  # only the fixed columns were cut
+            none, empty = _no_pieces(count), np.zeros(0, dtype=np.int64)
+            fixed = [Pieces(cut[0][0, column], cut[0][1, column], np.arange(count + 1)) for column in range(INFO_INDEX)]
+            return VcfText(data, count, fixed, none, empty, none, none, np.zeros(0, dtype=np.uint8), none)
         fixed_ranges, item_ranges, item_offsets, item_codes, format_ranges, format_codes = cut[:6]
         field_ranges, field_lines, field_index, field_offsets, other = cut[6:]
         lines = np.arange(count + 1)
@@ -174,7 +178,8 @@ def cut_lines(
     are copied to `other` in file order. Returns, in this order: the fixed columns' (start, end)
     of shape (2, 7, lines); the INFO items' (start, end, key end), their offsets per line and
     key codes (`keys.key_code`); the FORMAT (start, end) per line (-1 without one) and codes;
-    the sub-fields' (start, end), line, index and offsets per line; and `other`.
+    the sub-fields' (start, end), line, index and offsets per line; and `other`. With neither
+    `info` nor `samples`, only the fixed columns are cut (the rest is left empty).
     """
     count = len(starts)
     fixed = np.empty((2, INFO_INDEX, count), dtype=np.int64)
@@ -202,6 +207,8 @@ def cut_lines(
             other[other_count] = TAB
             other_count += 1
             position += 1
+        if not (info or samples):  # only the fixed columns are wanted
+            continue
         info_start = position
         while position < text_end and data[position] != TAB:
             position += 1
