@@ -88,12 +88,12 @@ class CardinalityAccumulator:
         hashes = value_hashes(values)
         registers = self.sketch.registers
         if self.exact is None:  # past the cap: the batch's first occurrences count as new
-            new = DistinctHashes().add(hashes, registers)
+            new = DistinctHashes.for_count(count).add(hashes, registers)
         elif self.exact.size + count <= self.exact_cap:
             new = self.exact.add(hashes, registers)
         else:  # this batch may cross the cap: look before inserting (no table grown only to be dropped)
             # (Every value seen before raised the sketch when it was new: raising it again changes nothing.)
-            first = DistinctHashes().add(hashes, registers)
+            first = DistinctHashes.for_count(count).add(hashes, registers)
             new = first & ~self.exact.contains(hashes)
             if self.exact.size + int(np.count_nonzero(new)) > self.exact_cap:
                 self.exact, new = None, first  # the sketch takes over; memory stays bounded

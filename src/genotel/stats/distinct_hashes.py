@@ -44,6 +44,11 @@ class DistinctHashes:
         self.size = 0
         self._packed: np.ndarray | None = None  # the values, while the table is not built
 
+    @classmethod
+    def for_count(cls, count: int) -> DistinctHashes:
+        """An empty set whose table holds `count` hashes without growing."""
+        return cls(max(cls.MIN_BITS, (2 * count - 1).bit_length()))
+
     def __getstate__(self) -> dict[str, object]:
         return {"bits": self.bits, "size": self.size, "packed": self.values()}
 
@@ -175,7 +180,7 @@ class HyperLogLog:
 
     def add(self, hashes: np.ndarray) -> None:
         """Raise the registers by every hash (a value seen before raises nothing)."""
-        DistinctHashes().add(hashes, self.registers)
+        DistinctHashes.for_count(len(hashes)).add(hashes, self.registers)
 
     def merge(self, other: HyperLogLog) -> None:
         np.maximum(self.registers, other.registers, out=self.registers)
