@@ -5,14 +5,12 @@ An extractor marks its named fields as labelled ranges; every byte outside them 
 (`gather_blocked`), so each stream comes out contiguous and in file order and every byte lands
 in exactly one stream. `group_ranges` takes ranges in file order (FASTA), `gather_groups` pieces
 already grouped (GFF); with at most `MASK_MAX_LABELS` labels one byte mask per label is used.
-`group_by_first_sight` (VCF) is a compiled loop that groups labelled ranges in any order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from ..batches import Strings
@@ -108,40 +106,6 @@ def gather_blocked(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, of
             out[out_start:out_end] = data[index]
         low = high
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def group_by_first_sight(
-    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, labels: np.ndarray, label_count: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The bytes of the ranges `data[starts[i]:ends[i]]` grouped by `labels[i]` (below `label_count`).
-
-    Each label's ranges keep their order, and the labels come in the order of their first
-    range. Returns the bytes, the labels in that order, and where each label's bytes start
-    (one more: the end).
-    """
-    sizes = np.zeros(label_count, dtype=np.int64)
-    cursor = np.full(label_count, -1, dtype=np.int64)
-    order = np.empty(label_count, dtype=np.int64)
-    seen = 0
-    for index in range(len(starts)):
-        label = labels[index]
-        if cursor[label] < 0:
-            cursor[label] = 0
-            order[seen] = label
-            seen += 1
-        sizes[label] += ends[index] - starts[index]
-    bounds = np.zeros(seen + 1, dtype=np.int64)
-    for rank in range(seen):
-        cursor[order[rank]] = bounds[rank]
-        bounds[rank + 1] = bounds[rank] + sizes[order[rank]]
-    out = np.empty(bounds[seen], dtype=np.uint8)
-    for index in range(len(starts)):
-        at = cursor[labels[index]]
-        for offset in range(ends[index] - starts[index]):  # mostly short ranges: no call per copy
-            out[at + offset] = data[starts[index] + offset]
-        cursor[labels[index]] = at + ends[index] - starts[index]
-    return out, order[:seen], bounds
 
 
 def add_grouped(probe: GainProbe, grouped: Grouped, names: list[str]) -> None:

@@ -1,6 +1,7 @@
-"""FASTQ records parsed and validated with numpy, four lines per record, a whole chunk at a time.
+"""FASTQ records parsed and validated a whole chunk at a time, four lines per record.
 
-The default FASTQ reader. Every record is checked: line 1 starts with `@`, line 3 with `+`
+The default FASTQ reader: lines found with numpy, records checked and their bases and qualities
+copied by one compiled loop (`parse_records`, numba). Every record is checked: line 1 starts with `@`, line 3 with `+`
 (a repeated name is not compared), sequence and quality lines have the same length, qualities
 are within `!`..`~`, and the file does not end inside a record. A trailing `\\r` is stripped,
 the last line may lack its newline, blank lines are accepted only after the last record, and

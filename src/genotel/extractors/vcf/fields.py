@@ -1,11 +1,12 @@
 """The fields of VCF record lines as byte ranges: probe streams and dictionary fields.
 
 `VcfFieldSplitter.split` cuts a batch of VCF record lines (a VCF file's, or htslib's rendering
-of BCF records) into fields with numpy over the whole batch: every separator (tabs, `;` between
-INFO items, `:` between sample sub-fields, line ends, an INFO of `.`) is marked at once and each
-field's category follows from per-line counts by index arithmetic. Sub-field k of a sample
-belongs to key k of its line's FORMAT, looked up per distinct FORMAT string. `stream_parts`
-feeds the probe (every byte in exactly one stream); `dictionary.py` takes the dictionary values.
+of BCF records) into fields with one compiled loop over the lines (`cut_lines`, numba): fixed
+columns, INFO items and their keys, FORMAT, sample sub-fields, and the separator bytes (tabs,
+`;` between INFO items, `:` between sub-fields, line ends, an INFO of `.`). Sub-field k of a
+sample belongs to key k of its line's FORMAT, looked up per distinct FORMAT string.
+`stream_parts` feeds the probe (every byte in exactly one stream, grouped by a second compiled
+loop, `group_by_first_sight`); `dictionary.py` takes the dictionary values.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ...stats.text_streams import group_by_first_sight
 from .keys import KeyNames, key_code
 
 FIXED_STREAMS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER")
@@ -327,3 +327,37 @@ def stream_parts(text: VcfText, splitter: VcfFieldSplitter) -> list[tuple[str, n
     extra = parts.pop()[1] if parts[-1][0] == OTHER else content[:0]
     parts.append((OTHER, np.concatenate((text.other, extra))))
     return parts
+
+
+@numba.njit(cache=True, nogil=True)
+def group_by_first_sight(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, labels: np.ndarray, label_count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bytes of the ranges `data[starts[i]:ends[i]]` grouped by `labels[i]` (below `label_count`).
+
+    Each label's ranges keep their order, and the labels come in the order of their first
+    range. Returns the bytes, the labels in that order, and where each label's bytes start
+    (one more: the end).
+    """
+    sizes = np.zeros(label_count, dtype=np.int64)
+    cursor = np.full(label_count, -1, dtype=np.int64)
+    order = np.empty(label_count, dtype=np.int64)
+    seen = 0
+    for index in range(len(starts)):
+        label = labels[index]
+        if cursor[label] < 0:
+            cursor[label] = 0
+            order[seen] = label
+            seen += 1
+        sizes[label] += ends[index] - starts[index]
+    bounds = np.zeros(seen + 1, dtype=np.int64)
+    for rank in range(seen):
+        cursor[order[rank]] = bounds[rank]
+        bounds[rank + 1] = bounds[rank] + sizes[order[rank]]
+    out = np.empty(bounds[seen], dtype=np.uint8)
+    for index in range(len(starts)):
+        at = cursor[labels[index]]
+        for offset in range(ends[index] - starts[index]):  # mostly short ranges: no call per copy
+            out[at + offset] = data[starts[index] + offset]
+        cursor[labels[index]] = at + ends[index] - starts[index]
+    return out, order[:seen], bounds
