@@ -13,7 +13,8 @@ import itertools
 import numpy as np
 
 from ...batches import Strings, gather_strings
-from ...stats.cardinality import CardinalityAccumulator, value_hashes
+from ...stats.cardinality import CardinalityAccumulator
+from ...stats.distinct_hashes import value_hashes
 from ...stats.gain import GainProbe
 from ..base import SimpleTally
 from .fields import add_bed_streams
