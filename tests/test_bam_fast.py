@@ -27,10 +27,9 @@ import pytest
 from genotel.batches import PackedBases
 from genotel.bgzf import CannotProve
 from genotel.errors import FormatError
-from genotel.extractors.sam import bam_fast, bam_text
+from genotel.extractors.sam import bam_fast
 from genotel.extractors.sam.bam_aux import text_digits
 from genotel.extractors.sam.bam_records import DECLINED, Contigs, decimal_length, tag_value
-from genotel.extractors.sam.bam_text import integer_column
 from genotel.extractors.sam.batch import AlignmentBatch
 from genotel.extractors.sam.extractor import SamExtractor, add_qualities, read_batches
 from genotel.extractors.sam.fields import SamText
@@ -607,15 +606,13 @@ def assert_same_text(mine: SamText, theirs: SamText, full: bool) -> None:
         assert mine.fields_per_record.tolist() == theirs.fields_per_record.tolist()
 
 
-@pytest.mark.parametrize("name", [*BAM_FIXTURES, "synthetic"])
-@pytest.mark.parametrize(("batch_size", "integer_tables"), [(7, False), (8192, False), (8192, True)])
+@pytest.mark.parametrize("name", [*BAM_FIXTURES, "synthetic", "integers"])
+@pytest.mark.parametrize("batch_size", [7, 8192])
 def test_sam_text_equals_the_columns_of_htslib_lines(
-    name: str, batch_size: int, integer_tables: bool, synthetic_bam: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    # Integer tags come from a table in big batches and from a digit loop in small ones: both here.
-    monkeypatch.setattr(bam_text, "INTEGER_TABLE_MIN_VALUES", 0 if integer_tables else 1 << 62)
-    path = synthetic_bam if name == "synthetic" else FIXTURES / name
+    name: str, batch_size: int, synthetic_bam: Path, tmp_path: Path
+) -> None:
+    paths = {"synthetic": synthetic_bam, "integers": integer_edges_bam(tmp_path / "integers.bam")}
+    path = paths.get(name, FIXTURES / name)
     if batch_size == 7:  # records straddling blocks take the other walk
         path = reblock(path, tmp_path / "reblocked.bam", 999)
     fast, slow = fast_and_pysam_batches(path, Options(batch_size=batch_size))
@@ -627,15 +624,26 @@ def test_sam_text_equals_the_columns_of_htslib_lines(
         assert_same_text(mine.sam_text(False), reference, full=False)
 
 
-def test_integer_text_of_every_width() -> None:
-    values = np.array([0, 9, 10, -1, -10, 65535, 65536, 2**31 - 1, -(2**31), 2**32 - 1, 99999, -100000])
-    column = integer_column(values)
-    assert column.strings().to_list() == [str(value).encode() for value in values.tolist()]
-    assert integer_column(np.array([3, 200, 65535])).strings().to_list() == [b"3", b"200", b"65535"]
-    edges = [sign * (10**k + step) for k in range(10) for step in (-1, 0, 1) for sign in (1, -1)]
-    rng = np.random.default_rng(5)
-    many = np.concatenate([np.array(edges), rng.integers(-(2**31), 2**32, 5000), rng.integers(-99, 100, 500)])
-    assert integer_column(many).strings().to_list() == [str(value).encode() for value in many.tolist()]
+# BAM's integer tag types: struct format and limits.
+INTEGER_TYPES = {"c": ("b", -128, 127), "C": ("B", 0, 255), "s": ("h", -32768, 32767), "S": ("H", 0, 65535),
+                 "i": ("i", -(2**31), 2**31 - 1), "I": ("I", 0, 2**32 - 1)}  # fmt: skip
+
+
+def integer_edges_bam(path: Path) -> Path:
+    """Records whose integer fields and tags hold every power of ten and its neighbours, both
+    signs, and the limits of each BAM integer type."""
+    edges = sorted({sign * (10**k + step) for k in range(10) for step in (-1, 0, 1) for sign in (1, -1)})
+    records = []
+    for index, value in enumerate(edges):
+        aux = b""
+        for number, (kind, (code, low, high)) in enumerate(INTEGER_TYPES.items()):
+            aux += tag(f"K{number}", kind, struct.pack("<" + code, min(max(value, low), high)))
+        int32 = min(max(value, -(2**31)), 2**31 - 1)
+        aux += tag("KB", "B", b"i" + struct.pack("<I", 2) + struct.pack("<2i", int32, index - 5))
+        pos, mate_pos = (min(max(number, -1), 2**31 - 2) for number in (value, -value))
+        mate = (-1, mate_pos, int32)
+        records.append(raw_record(f"q{index}".encode(), tid=-1 if pos < 0 else 0, pos=pos, aux=aux, mate=mate))
+    return write_raw_bam(path, records)
 
 
 @pytest.mark.parametrize("gain", [True, False])

@@ -14,7 +14,7 @@ file of a cached kernel only, not to the files of the functions it calls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -224,6 +224,8 @@ class Records:
     cigar_start: np.ndarray
     n_cigar: np.ndarray
     tags: TagPositions | None = None  # with `decode_records(..., positions=True)`
+    # Float values in tags, rows: record, offset of the first value, count, width (4 or 8).
+    floats: np.ndarray = field(default_factory=lambda: np.zeros((4, 0), dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.flag)
@@ -266,10 +268,11 @@ def decode_records(buffer: np.ndarray, starts: np.ndarray, contigs: Contigs, pos
     columns = {name: table[index] for index, name in enumerate(_COLUMNS)}
     for name, dtype in _DTYPES.items():
         columns[name] = columns[name].astype(dtype)
+    floats = floats[:, :float_count]
     if float_count:
-        _add_float_texts(buffer, floats[:, :float_count], columns["text_length"])
+        _add_float_texts(buffer, floats, columns["text_length"])
     located = TagPositions(*tags[:, :tag_count]) if positions else None
-    return Records(buffer=buffer, **columns, tags=located)
+    return Records(buffer=buffer, **columns, tags=located, floats=floats)
 
 
 def _add_float_texts(buffer: np.ndarray, floats: np.ndarray, text_length: np.ndarray) -> None:
