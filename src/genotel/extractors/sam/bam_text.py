@@ -30,6 +30,12 @@ _CIGAR_LETTERS = np.frombuffer(b"MIDNSHP=X", dtype=np.uint8)
 _INTEGER_WIDTHS = {"FLAG": 5, "POS": 11, "MAPQ": 3, "PNEXT": 11, "TLEN": 11}
 _DICTIONARY_COLUMNS = ("QNAME", "RNAME", "CIGAR")  # the columns written without `full`
 MAX_TAG_NAMES = 1024  # distinct `XX:t` per batch
+# By a tag's type letter: the letter its SAM text shows (every integer type is `i`), and the
+# bytes of an integer type (negative where signed); lookups, not comparisons, in the kernels.
+_SHOWN_KIND = np.arange(256, dtype=np.int64)
+_INTEGER_BYTES = np.zeros(256, dtype=np.int64)
+for _letter, _bytes in {"c": -1, "C": 1, "s": -2, "S": 2, "i": -4, "I": 4}.items():
+    _SHOWN_KIND[ord(_letter)], _INTEGER_BYTES[ord(_letter)] = ord("i"), _bytes
 
 
 def sam_text(records: Records, start: int, stop: int, contigs: Contigs, full: bool = True) -> SamText:
@@ -121,6 +127,19 @@ def write_decimal(text: np.ndarray, at: int, value: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def copy_bytes(source: np.ndarray, start: int, length: int, target: np.ndarray, at: int) -> int:
+    """Copy `source[start:start + length]` to `target[at]`; return where it ends.
+
+    (A byte loop over unsigned offsets: numba then drops its check for negative indices, and
+    no slice is made, whose reference counting would cost more than a short copy.)
+    """
+    source_at, target_at = np.uint64(start), np.uint64(at)
+    for offset in range(np.uint64(length)):
+        target[target_at + offset] = source[source_at + offset]
+    return at + length
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def read_unsigned(buffer: np.ndarray, at: int, width: int) -> int:
     """The little-endian unsigned integer of `width` bytes at `buffer[at]`."""
     value = np.int64(0)
@@ -166,56 +185,59 @@ def _record_texts(
     """Write the columns of every record: column k at `text[bases[k]:]`, record i's value ending at
     `bases[k] + ends[k, i]`. Without `full`, only QNAME (0), RNAME (2) and CIGAR (5)."""
     same_contig = len(contig_starts) - 2  # the table's `=`; its last entry is `*`
-    at = np.zeros(len(bases) - 1, dtype=np.int64)  # where each column's next value goes, from its base
+    # Where each column's next value goes (plain variables: the compiler keeps them in registers).
+    qname, flags, rname, positions, mapping, cigar = bases[0], bases[1], bases[2], bases[3], bases[4], bases[5]
+    rnext, pnext, template, sequence, quality = bases[6], bases[7], bases[8], bases[9], bases[10]
     for index in range(len(name_start)):
-        column = bases[0] + at[0]
-        for position in range(name_start[index], name_start[index] + name_length[index]):
-            text[column] = buffer[position]
-            column += 1
-        at[0] = column - bases[0]
+        qname = copy_bytes(buffer, name_start[index], name_length[index], text, qname)
         ref = np.int64(ref_id[index])
-        at[2] = write_contig(text, bases[2] + at[2], contig_text, contig_starts, contig_ends, ref) - bases[2]
-        column = bases[5] + at[5]
+        rname = write_contig(text, rname, contig_text, contig_starts, contig_ends, ref)
         if n_cigar[index]:
             for position in range(cigar_start[index], cigar_start[index] + 4 * n_cigar[index], 4):
                 word = read_unsigned(buffer, position, 4)
-                column = write_decimal(text, column, word >> 4)
-                text[column] = _CIGAR_LETTERS[word & 0xF]
-                column += 1
+                cigar = write_decimal(text, cigar, word >> 4)
+                text[cigar] = _CIGAR_LETTERS[word & 0xF]
+                cigar += 1
         else:
-            text[column] = 42
-            column += 1
-        at[5] = column - bases[5]
+            text[cigar] = 42
+            cigar += 1
         if full:
-            at[1] = write_decimal(text, bases[1] + at[1], np.int64(flag[index])) - bases[1]
-            at[3] = write_decimal(text, bases[3] + at[3], np.int64(pos[index]) + 1) - bases[3]
-            at[4] = write_decimal(text, bases[4] + at[4], np.int64(mapq[index])) - bases[4]
+            flags = write_decimal(text, flags, np.int64(flag[index]))
+            positions = write_decimal(text, positions, np.int64(pos[index]) + 1)
+            mapping = write_decimal(text, mapping, np.int64(mapq[index]))
             mate = np.int64(next_ref_id[index])
             shown = same_contig if mate >= 0 and mate == ref else mate
-            at[6] = write_contig(text, bases[6] + at[6], contig_text, contig_starts, contig_ends, shown) - bases[6]
-            at[7] = write_decimal(text, bases[7] + at[7], np.int64(next_pos[index]) + 1) - bases[7]
-            at[8] = write_decimal(text, bases[8] + at[8], np.int64(tlen[index])) - bases[8]
+            rnext = write_contig(text, rnext, contig_text, contig_starts, contig_ends, shown)
+            pnext = write_decimal(text, pnext, np.int64(next_pos[index]) + 1)
+            template = write_decimal(text, template, np.int64(tlen[index]))
             length = seq_length[index]
-            sequence, quality = bases[9] + at[9], bases[10] + at[10]
+            codes = seq_start[index]
             if length:
-                for offset in range(length):
-                    pair = np.int64(buffer[seq_start[index] + offset // 2])
-                    text[sequence + offset] = _BASE_LETTERS[pair >> 4 if offset % 2 == 0 else pair & 0xF]
+                # Two bases a byte, the high nibble first. (Unsigned offsets: numba then drops
+                # its check for negative indices, and the loop is four times faster.)
+                source, target = np.uint64(codes), np.uint64(sequence)
+                for pair_index in range(np.uint64(length // 2)):
+                    pair = buffer[source + pair_index]
+                    text[target + 2 * pair_index] = _BASE_LETTERS[pair >> 4]
+                    text[target + 2 * pair_index + 1] = _BASE_LETTERS[pair & 0xF]
+                if length % 2:
+                    text[sequence + length - 1] = _BASE_LETTERS[buffer[codes + length // 2] >> 4]
                 sequence += length
             else:
                 text[sequence] = 42
                 sequence += 1
             if has_quality[index]:
-                qualities = seq_start[index] + (length + 1) // 2
-                for offset in range(length):
-                    text[quality + offset] = buffer[qualities + offset] + 33
+                source, target = np.uint64(codes + (length + 1) // 2), np.uint64(quality)
+                for offset in range(np.uint64(length)):
+                    text[target + offset] = buffer[source + offset] + np.uint8(33)
                 quality += length
             else:
                 text[quality] = 42
                 quality += 1
-            at[9], at[10] = sequence - bases[9], quality - bases[10]
-        for column_index in range(len(at)):
-            ends[column_index, index] = at[column_index]
+        ends[0, index], ends[1, index], ends[2, index] = qname - bases[0], flags - bases[1], rname - bases[2]
+        ends[3, index], ends[4, index], ends[5, index] = positions - bases[3], mapping - bases[4], cigar - bases[5]
+        ends[6, index], ends[7, index], ends[8, index] = rnext - bases[6], pnext - bases[7], template - bases[8]
+        ends[9, index], ends[10, index] = sequence - bases[9], quality - bases[10]
 
 
 def tag_columns(
@@ -307,7 +329,15 @@ def write_float(
     text: np.ndarray, at: int, pattern: int, patterns: np.ndarray, texts: np.ndarray, offsets: np.ndarray
 ) -> int:
     """Copy the `%g` text of the float with bits `pattern` (one of `patterns`) to `text[at]`; return the end."""
-    entry = np.searchsorted(patterns, np.uint64(pattern))
+    wanted = np.uint64(pattern)
+    low, high = 0, len(patterns) - 1  # a binary search (np.searchsorted here makes every tag slower)
+    while low < high:
+        middle = (low + high) // 2
+        if patterns[middle] < wanted:
+            low = middle + 1
+        else:
+            high = middle
+    entry = low
     for position in range(offsets[entry], offsets[entry + 1]):
         text[at] = texts[position]
         at += 1
@@ -315,7 +345,40 @@ def write_float(
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def write_tag(
+def write_key(buffer: np.ndarray, start: int, text: np.ndarray, at: int) -> int:
+    """Write `XX:t:` of the tag at `buffer[start]` (every integer type shown as `i`) to `text[at]`; return the end."""
+    text[at] = buffer[start]
+    text[at + 1] = buffer[start + 1]
+    text[at + 2] = 58
+    text[at + 3] = _SHOWN_KIND[buffer[start + 2]]
+    text[at + 4] = 58
+    return at + 5
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def write_tag(buffer: np.ndarray, start: int, text: np.ndarray, at: int) -> int:
+    """Write `XX:t:value` of the tag (A, an integer or an integer array) at `buffer[start]` to
+    `text[at]`, as htslib prints it; return where it ends."""
+    kind = np.int64(buffer[start + 2])
+    at = write_key(buffer, start, text, at)
+    value = start + 3
+    if kind == 65:  # A
+        text[at] = buffer[value]
+        return at + 1
+    if kind != 66:
+        return write_decimal(text, at, read_integer_of_kind(buffer, value, kind))
+    subtype = np.int64(buffer[value])
+    text[at] = subtype
+    at += 1
+    size = abs(_INTEGER_BYTES[subtype])
+    for element in range(value + 5, value + 5 + read_unsigned(buffer, value + 1, 4) * size, size):
+        text[at] = 44
+        at = write_decimal(text, at + 1, read_integer_of_kind(buffer, element, subtype))
+    return at
+
+
+@numba.njit(cache=True, nogil=True)  # not inlined: the other tags' loop runs twice as fast without its code
+def write_float_tag(
     buffer: np.ndarray,
     start: int,
     text: np.ndarray,
@@ -327,44 +390,32 @@ def write_tag(
     d_texts: np.ndarray,
     d_offsets: np.ndarray,
 ) -> int:
-    """Write `XX:t:value` of the tag (not Z or H) at `buffer[start]` to `text[at]`, as htslib prints
-    it (every integer type as `i`); return where it ends."""
-    kind = np.int64(buffer[start + 2])
-    text[at], text[at + 1], text[at + 2], text[at + 4] = buffer[start], buffer[start + 1], 58, 58
-    text[at + 3] = 105 if kind in (99, 67, 115, 83, 105, 73) else kind  # c C s S i I print as `i`
-    at += 5
+    """Write `XX:f:value`, `XX:d:value` or `XX:B:f,v1,...` of the tag at `buffer[start]` to
+    `text[at]`, each float as C's `%g` (found in the tables of distinct values); return the end."""
+    kind = buffer[start + 2]
+    at = write_key(buffer, start, text, at)
     value = start + 3
-    if kind == 65:  # A
-        text[at] = buffer[value]
-        return at + 1
     if kind == 102:
         return write_float(text, at, read_unsigned(buffer, value, 4), f_patterns, f_texts, f_offsets)
     if kind == 100:
         return write_float(text, at, read_unsigned(buffer, value, 8), d_patterns, d_texts, d_offsets)
-    if kind != 66:  # an integer
-        return write_decimal(text, at, read_integer_of_kind(buffer, value, kind))
-    subtype = np.int64(buffer[value])
-    text[at] = subtype
+    text[at] = 102
     at += 1
-    count = read_unsigned(buffer, value + 1, 4)
-    size = 1 if subtype in (99, 67) else 2 if subtype in (115, 83) else 4
-    for element in range(value + 5, value + 5 + count * size, size):
+    for element in range(value + 5, value + 5 + read_unsigned(buffer, value + 1, 4) * 4, 4):
         text[at] = 44
-        at += 1
-        if subtype == 102:
-            at = write_float(text, at, read_unsigned(buffer, element, 4), f_patterns, f_texts, f_offsets)
-        else:
-            at = write_decimal(text, at, read_integer_of_kind(buffer, element, subtype))
+        at = write_float(text, at + 1, read_unsigned(buffer, element, 4), f_patterns, f_texts, f_offsets)
     return at
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def read_integer_of_kind(buffer: np.ndarray, at: int, kind: int) -> int:
     """The integer of BAM type `kind` (c C s S i I) at `buffer[at]`."""
-    width = 1 if kind in (99, 67) else 2 if kind in (115, 83) else 4
-    value = read_unsigned(buffer, at, width)
-    if kind in (99, 115, 105) and value >= np.int64(1) << (8 * width - 1):  # signed
-        value -= np.int64(1) << (8 * width)
+    width = _INTEGER_BYTES[kind]
+    if width > 0:
+        return read_unsigned(buffer, at, width)
+    value = read_unsigned(buffer, at, -width)
+    if value >= np.int64(1) << (-8 * width - 1):
+        value -= np.int64(1) << (-8 * width)
     return value
 
 
@@ -400,7 +451,7 @@ def _tag_texts(
         if not (full or textual):
             written[index + 1] = written[index]
             continue
-        shown = 105 if kind in (99, 67, 115, 83, 105, 73) else kind
+        shown = _SHOWN_KIND[kind]
         code = read_unsigned(buffer, start[index], 2) | 58 << 16 | shown << 24
         found = 0
         while found < names and codes[found] != code:
@@ -424,13 +475,13 @@ def _tag_texts(
         at = written[index]
         kind = buffer[start[index] + 2]
         if kind == 90 or kind == 72:
-            length = end[index] - start[index] - 4
-            scratch[at : at + length] = buffer[start[index] + 3 : start[index] + 3 + length]
-            written[index + 1] = at + length
-        else:
-            written[index + 1] = write_tag(
+            written[index + 1] = copy_bytes(buffer, start[index] + 3, end[index] - start[index] - 4, scratch, at)
+        elif kind == 102 or kind == 100 or (kind == 66 and buffer[start[index] + 3] == 102):
+            written[index + 1] = write_float_tag(
                 buffer, start[index], scratch, at, f_patterns, f_texts, f_offsets, d_patterns, d_texts, d_offsets
             )
+        else:
+            written[index + 1] = write_tag(buffer, start[index], scratch, at)
     # Groups in ascending code order; tags placed group by group, in file order within each.
     rank = np.argsort(codes[:names])
     group_of_rank = np.empty(names, dtype=np.int64)
@@ -455,8 +506,6 @@ def _tag_texts(
     at = 0
     for placed in range(len(order)):
         index = order[placed]
-        for position in range(written[index], written[index + 1]):
-            text[at] = scratch[position]
-            at += 1
+        at = copy_bytes(scratch, written[index], written[index + 1] - written[index], text, at)
         text_ends[placed] = at
     return 0, codes[:names][rank], order, bounds, text, text_ends
