@@ -257,6 +257,8 @@ def alignment_batches(
             tag_signatures=frozenset({AGENT_TRIMMER}) if records.agent[start:stop].any() else frozenset(),
             packed=packed,
             sam_text=lambda full, start=start, stop=stop: sam_text(records, start, stop, contigs, full),
+            mate_ref_id=records.next_ref_id[start:stop],
+            mate_pos=records.next_pos[start:stop],
         )
 
 

@@ -205,6 +205,8 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
     flags: list[int] = []
     ref_ids: list[int] = []
     positions: list[int] = []
+    mate_ref_ids: list[int] = []
+    mate_positions: list[int] = []
     names: list[bytes] = []
     sequences: list[bytes] = []
     qualities: list[bytes] = []
@@ -214,6 +216,8 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
             flags.append(read.flag)
             ref_ids.append(read.reference_id)
             positions.append(read.reference_start)
+            mate_ref_ids.append(read.next_reference_id)
+            mate_positions.append(read.next_reference_start)
             name = read.query_name
             names.append(name.encode() if name else b"*")
             sequence = read.query_sequence
@@ -240,6 +244,8 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
         text_size=len(data),
         tag_signatures=frozenset({AGENT_TRIMMER}) if agent else frozenset(),
         sam_text=lambda full: SamText.from_lines(data, line_starts, line_ends),
+        mate_ref_id=np.array(mate_ref_ids, dtype=np.int32),
+        mate_pos=np.array(mate_positions, dtype=np.int64),
     )
 
 
