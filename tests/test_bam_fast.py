@@ -1,8 +1,8 @@
 """The fast BAM reader gives exactly what the pysam path gives, or declines the file.
 
 htslib (through pysam) is the judge everywhere: records are written with pysam or as raw
-bytes, then read by both paths. `read_bam` is called directly to show the fast path really
-read a file (it raises `CannotProve` where it declines).
+bytes, then read by both paths. The fast reading's batches are read directly to show the fast
+path really read a file (they raise `CannotProve` where it declines).
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ import pysam
 import pytest
 
 from genotel.bgzf import CannotProve
+from genotel.engine import PassResult, extract, merge_parts, read_part, read_parts, read_whole
 from genotel.errors import FormatError
+from genotel.extractors.base import sample_within
 from genotel.extractors.sam import bam_fast, bam_text
 from genotel.extractors.sam.bam_aux import nul_in_word, text_digits
-from genotel.extractors.sam.bam_records import Contigs
 from genotel.extractors.sam.bam_text import integer_column
 from genotel.extractors.sam.batch import AlignmentBatch
-from genotel.extractors.sam.extractor import SamExtractor, add_qualities, read_batches
+from genotel.extractors.sam.diagnostics import read_names
+from genotel.extractors.sam.extractor import FastBamReading, SamExtractor, read_batches
 from genotel.extractors.sam.fields import SamText
 from genotel.extractors.sam.header import parse_header
 from genotel.options import Options
@@ -49,23 +51,32 @@ HEADER = {
 # ---- helpers: extracting both ways, writing BAM bytes ------------------------------------------
 
 
+def fast_reading(path: Path, options: Options) -> FastBamReading:
+    with SamExtractor().open(path, sniff(path), options) as reading:
+        assert isinstance(reading, FastBamReading)
+        return reading  # holds no open file
+
+
 def fast_and_pysam(path: Path, monkeypatch: pytest.MonkeyPatch, **options: object) -> tuple[object, object]:
     """Both paths' Extraction, after proving the fast path reads the file itself."""
-    sniffed, chosen = sniff(path), Options(**options)  # type: ignore[arg-type]
-    bam_fast.read_bam(path, SamExtractor().read_header(path, sniffed, chosen), chosen)  # raises if it declines
-    fast = SamExtractor().extract(path, sniffed, chosen)
+    chosen = Options(**options)  # type: ignore[arg-type]
+    list(fast_reading(path, chosen).batches())  # raises if it declines
+    fast = extract(path, chosen)
     monkeypatch.setenv(bam_fast.ENV_READER, "pysam")
-    slow = SamExtractor().extract(path, sniffed, chosen)
+    slow = extract(path, chosen)
     monkeypatch.delenv(bam_fast.ENV_READER)
     return fast, slow
 
 
 def read_fast(path: Path, **options: object) -> tuple[object, object]:
+    """Counts and qual_acgt of the fast reader's pass (in parts with `threads`, whatever the size)."""
     chosen = Options(**options)  # type: ignore[arg-type]
-    counts, quality, _ = bam_fast.read_bam(
-        path, SamExtractor().read_header(path, sniff(path), chosen), chosen, split_min_bytes=0
-    )
-    return counts, quality
+    split_min_bytes, bam_fast.SPLIT_MIN_BYTES = bam_fast.SPLIT_MIN_BYTES, 0
+    try:
+        result = read_whole(fast_reading(path, chosen), path, chosen)
+    finally:
+        bam_fast.SPLIT_MIN_BYTES = split_min_bytes
+    return result.tally.counts, result.quality
 
 
 def htslib_text_size(path: Path) -> int:
@@ -272,8 +283,7 @@ def test_sample_equals_pysam(sample: int, synthetic_bam: Path, monkeypatch: pyte
 def fast_and_pysam_batches(path: Path, options: Options) -> tuple[list[AlignmentBatch], list[AlignmentBatch]]:
     """The batches of the fast reader and of the pysam path over the same file."""
     sniffed = sniff(path)
-    header = SamExtractor().read_header(path, sniffed, options)
-    fast = list(bam_fast.iter_batches(path, header, options))
+    fast = list(fast_reading(path, options).batches())
     with pysam.AlignmentFile(str(path)) as bam:
         slow = list(read_batches(bam, path, sniffed, options, parse_header(str(bam.header))))
     return fast, slow
@@ -298,13 +308,14 @@ def test_batches_equal_pysam_batches_record_by_record(synthetic_bam: Path, batch
 def test_add_qualities_counts_packed_batches_like_text_batches(synthetic_bam: Path, sample: int | None) -> None:
     options = Options(batch_size=5)
     sniffed = sniff(synthetic_bam)
-    header = SamExtractor().read_header(synthetic_bam, sniffed, options)
     packed, text = QualAcgtAccumulator(), QualAcgtAccumulator()
-    for batch in bam_fast.iter_batches(synthetic_bam, header, options):
-        add_qualities(packed, batch, sample)
+    for batch in fast_reading(synthetic_bam, options).batches():
+        assert batch.packed is not None
+        batch.count_qualities(packed, sample_within(batch, sample))
     with pysam.AlignmentFile(str(synthetic_bam)) as bam:
         for batch in read_batches(bam, synthetic_bam, sniffed, options, parse_header(str(bam.header))):
-            add_qualities(text, batch, sample)
+            assert batch.packed is None
+            batch.count_qualities(text, sample_within(batch, sample))
     assert packed.result() == text.result()
     assert packed.records_with_quality == text.records_with_quality
 
@@ -408,12 +419,11 @@ def test_empty_blocks_and_a_header_sharing_its_block(tmp_path: Path, monkeypatch
     assert fast == slow and fast.num_lines == 30  # type: ignore[attr-defined]
 
 
-def parts_of(path: Path, parts: int) -> list[bam_fast.PartResult]:
-    size = path.stat().st_size
-    header = SamExtractor().read_header(path, sniff(path), Options())
-    bam, first_block, skip = bam_fast.read_bam_header(path, size)
-    contigs = bam_fast.check_header(bam, header)
-    return bam_fast.read_parts(path, contigs, first_block, skip, size, Options(threads=parts), parts)
+def parts_of(path: Path, parts: int) -> list[PassResult]:
+    """The parts' results of a pass in `parts` processes (not yet merged)."""
+    reading = fast_reading(path, Options())
+    split = bam_fast.bam_parts(path, reading.header, parts, Options().batch_size, split_min_bytes=0)
+    return read_parts(split, Options(threads=parts), reading.header_text)
 
 
 def test_two_processes_equal_one(tmp_path: Path) -> None:
@@ -421,7 +431,8 @@ def test_two_processes_equal_one(tmp_path: Path) -> None:
     for path, child_counts in ((FIXTURES / "aln_bwa.bam", True), (straddling, False)):
         one_counts, one_quality = read_fast(path)
         first, second = parts_of(path, 2)
-        two_counts, two_quality, _ = bam_fast.finish([first, second], path)
+        merged = merge_parts([first, second], path)
+        two_counts, two_quality = merged.tally.counts, merged.quality
         assert vars(two_counts) == vars(one_counts)
         assert np.array_equal(two_quality.counts, one_quality.counts)  # type: ignore[attr-defined]
         assert two_quality.records_with_quality == one_quality.records_with_quality  # type: ignore[attr-defined]
@@ -526,11 +537,11 @@ def test_corrupt_block_and_two_processes(how: str, block: int, parts: int, tmp_p
     # keeps the file in one process, whose reader reports it.
     path = corrupt_copy(tmp_path, how, block)
     results = parts_of(path, 2)
-    assert len(results) == parts and results[-1].corrupt is not None
+    assert len(results) == parts and results[-1].stopped is not None
     with pytest.raises(FormatError) as one:
         read_fast(path)
     with pytest.raises(FormatError) as two:
-        bam_fast.finish(results, path)
+        merge_parts(results, path)
     assert str(two.value) == str(one.value)
     assert "truncated BAM file at record" in str(one.value)
 
@@ -607,29 +618,23 @@ def test_records_equal_between_readers(gain: bool, synthetic_bam: Path, monkeypa
 
 def test_two_processes_merge_the_diagnostics() -> None:
     path = FIXTURES / "aln_bwa.bam"
-    options = Options()
-    header = SamExtractor().read_header(path, sniff(path), options)
-    contigs, first_block, size, skip = _whole(path, header)
-    _, _, one = bam_fast.finish([bam_fast.read_part(path, contigs, first_block, size, options, skip)], path)
+    reading = fast_reading(path, Options())
+    whole = bam_fast.bam_parts(path, reading.header, 1, Options().batch_size)
+    one = merge_parts([read_part(whole[0], Options(), reading.header_text)], path)
     first, second = parts_of(path, 2)
     assert second.by_child
-    _, _, two = bam_fast.finish([first, second], path)
-    assert two.read_names(header.text) == one.read_names(header.text)
-    assert [vars(result) for result in two.dictionary.results(6722)] == [
-        vars(result) for result in one.dictionary.results(6722)
+    two = merge_parts([first, second], path)
+    header = reading.header
+    assert read_names(two.tally.names, header.text) == read_names(one.tally.names, header.text)
+    assert [vars(result) for result in two.tally.dictionary.results(6722)] == [
+        vars(result) for result in one.tally.dictionary.results(6722)
     ]
-    ones = {name: (text, packed) for name, text, packed in one.stream_sizes(b"@HD", options) or []}
-    twos = {name: (text, packed) for name, text, packed in two.stream_sizes(b"@HD", options) or []}
+    ones = {name: (text, packed) for name, text, packed in one.streams or []}
+    twos = {name: (text, packed) for name, text, packed in two.streams or []}
     assert ones.keys() == twos.keys()
     for name, (text, packed) in ones.items():
         assert twos[name][0] == text, name  # text sizes add up exactly
         assert abs(twos[name][1] - packed) <= max(40, packed // 10), name  # two chunks compress a little worse
-
-
-def _whole(path: Path, header: object) -> tuple[Contigs, int, int, int]:
-    size = path.stat().st_size
-    bam, first_block, skip = bam_fast.read_bam_header(path, size)
-    return bam_fast.check_header(bam, header), first_block, size, skip  # type: ignore[arg-type]
 
 
 def test_text_digits_is_the_printed_length() -> None:
@@ -650,6 +655,6 @@ def test_two_processes_read_a_bam_without_its_eof_block(tmp_path: Path) -> None:
     path = tmp_path / "noeof.bam"
     path.write_bytes((FIXTURES / "aln_bwa.bam").read_bytes()[: -len(EOF_BLOCK)])
     results = parts_of(path, 2)
-    assert len(results) == 2 and all(result.corrupt is None for result in results)
+    assert len(results) == 2 and all(result.stopped is None for result in results)
     counts, _ = read_fast(path, threads=2)
     assert sum(result.records for result in results) == counts.records == 6722  # type: ignore[attr-defined]

@@ -10,12 +10,8 @@ import pysam
 import pytest
 
 from genotel.batches import Strings
-from genotel.extractors.sam.deep import build_deep_index
-from genotel.extractors.sam.deep_pairing import DeepAccumulator
-from genotel.extractors.sam.extractor import SamExtractor, read_batches
-from genotel.extractors.sam.htslib import open_alignments
+from genotel.engine import make_record
 from genotel.options import Options
-from genotel.sniff import sniff
 from genotel.stats.deep_hash import COMPLEMENT_BYTES, content_hashes, lookup
 
 from conftest import FIXTURES, run_cli
@@ -114,21 +110,15 @@ def test_the_same_fastqs_apply_to_every_alignment_file() -> None:
     assert trims == ["deep_trim=None", "deep_trim=RightOnly"]
 
 
-def test_accumulators_merge() -> None:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_both_bam_readers_pair_alike_in_one_pass(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
     path = FIXTURES / "aln_trimmed.bam"
-    sniffed = sniff(path)
-    options = Options(deep=tuple(READS), batch_size=500)
-    index = build_deep_index(path, sniffed, options)
-    whole, parts = DeepAccumulator(index), [DeepAccumulator(index), DeepAccumulator(index)]
-    extractor = SamExtractor()
-    with open_alignments(path, sniffed, options) as alignments:
-        header = extractor.read_header(path, sniffed, options)
-        for number, batch in enumerate(read_batches(alignments, path, sniffed, options, header)):
-            whole.add(batch)
-            parts[number % 2].add(batch)
-    parts[0].merge(parts[1])
-    assert parts[0].features() == whole.features()
-    assert dict(whole.features())["deep_trim"] == "RightOnly"
+    options = Options(deep=tuple(READS), threads=threads, batch_size=500)
+    fast = make_record(path, options)
+    monkeypatch.setenv("GENOTEL_BAM_READER", "pysam")
+    slow = make_record(path, options)
+    assert fast.features == slow.features and fast.hash_issues == slow.hash_issues
+    assert "deep_trim=RightOnly" in fast.features
 
 
 # --- bad input -------------------------------------------------------------------------------

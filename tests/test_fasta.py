@@ -12,7 +12,7 @@ import pysam
 import pytest
 import zstandard
 
-from genotel.engine import make_record
+from genotel.engine import extract, make_record
 from genotel.extractors.fasta.extractor import (
     ALPHABET_SAMPLE_BYTES,
     AMINO_ACIDS,
@@ -48,7 +48,8 @@ def record_of(path: Path, gain: bool = True) -> dict[str, object]:
 
 def uses_index(path: Path, gain: bool = False) -> bool:
     """Whether the .fai shortcut is taken (only ever with --no-gain: the probe needs every byte)."""
-    return FastaExtractor().read_header(path, sniff(path), Options(gain=gain)).index is not None
+    with FastaExtractor().open(path, sniff(path), Options(gain=gain)) as reading:
+        return reading.index is not None
 
 
 def pyfastx_totals(path: Path) -> tuple[int, int]:
@@ -275,7 +276,7 @@ def reference_streams(text: bytes) -> dict[str, bytes]:
 
 
 def probe_streams(path: Path) -> dict[str, tuple[int, int]]:
-    extraction = FastaExtractor().extract(path, sniff(path), Options())
+    extraction = extract(path, Options())
     assert extraction.streams is not None
     return {name: (text, compressed) for name, text, compressed in extraction.streams}
 

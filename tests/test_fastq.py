@@ -15,9 +15,9 @@ import pysam
 import pytest
 from pysam.libcbgzf import BGZFile
 
+from genotel.engine import extract as engine_extract
 from genotel.engine import make_record
 from genotel.errors import FormatError
-from genotel.extractors import extractor_for
 from genotel.extractors.base import Extraction
 from genotel.extractors.fastq.extractor import FastqExtractor, PyfastxFastqReader
 from genotel.extractors.fastq.names import are_mates, is_interleaved
@@ -43,7 +43,7 @@ BASES = "ACGT"
 def extract(path: Path, reader: str = "numpy", **options: object) -> Extraction:
     """The extraction, without the probe unless `gain=True` (its streams are tested in test_fastq_names.py)."""
     options.setdefault("gain", False)
-    return FastqExtractor(reader).extract(path, sniff(path), Options(**options))  # type: ignore[arg-type]
+    return engine_extract(path, Options(**options), FastqExtractor(reader))  # type: ignore[arg-type]
 
 
 def reference_counts(text: bytes, sample: int | None = None) -> list[list[int]]:
@@ -124,10 +124,11 @@ def test_pyfastx_reader_writes_nothing_beside_the_input(tmp_path: Path) -> None:
 
 def test_environment_variable_chooses_the_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     path = FIXTURES / "reads_interleaved.fastq"
-    header = FastqExtractor().read_header(path, sniff(path), Options())
-    assert isinstance(FastqExtractor().open_reader(path, header, Options()), NumpyFastqReader)
+    with FastqExtractor().open(path, sniff(path), Options()) as reading:
+        assert isinstance(reading.reader, NumpyFastqReader)
     monkeypatch.setenv("GENOTEL_FASTQ_READER", "pyfastx")
-    assert isinstance(FastqExtractor().open_reader(path, header, Options()), PyfastxFastqReader)
+    with FastqExtractor().open(path, sniff(path), Options()) as reading:
+        assert isinstance(reading.reader, PyfastxFastqReader)
     monkeypatch.setenv("GENOTEL_FASTQ_READER", "fastest")
     result = run_cli("record", path, "--json")
     assert result.code == 2
@@ -138,7 +139,7 @@ def test_environment_variable_chooses_the_reader(monkeypatch: pytest.MonkeyPatch
 
 
 def bam_counts(path: Path) -> np.ndarray:
-    extraction = extractor_for("BAM").extract(path, sniff(path), Options())  # type: ignore[union-attr]
+    extraction = engine_extract(path, Options())
     return np.array(extraction.qual_counts)
 
 

@@ -12,8 +12,9 @@ import pysam
 import pytest
 import zstandard
 
+from genotel.engine import extract
 from genotel.extractors.base import Extraction, field_issues
-from genotel.extractors.gff.extractor import GffExtractor, GffParser, GffSummary
+from genotel.extractors.gff.extractor import GffParser, GffSummary
 from genotel.extractors.gff.fields import GffStreams
 from genotel.extractors.gff.programs import comment_program, program_name
 from genotel.extractors.programs import strip_version
@@ -446,7 +447,7 @@ def reference_streams(text: bytes, gtf: bool) -> dict[str, bytes]:
 
 
 def extraction_of(path: Path, options: Options | None = None) -> Extraction:
-    return GffExtractor().extract(path, sniff(path), options or Options())
+    return extract(path, options or Options())
 
 
 def probe_streams(path: Path) -> dict[str, tuple[int, int]]:
@@ -573,8 +574,9 @@ def test_streams_do_not_depend_on_chunk_boundaries(tmp_path: Path, chunk_bytes: 
     for lines in line_batches(path, "NONE", chunk_bytes):
         batch = parser.parse(lines)
         assert batch.layout is not None
-        streams.add(batch.layout)
-    assert {name: (text, compressed) for name, text, compressed in streams.streams() or []} == probe_streams(path)
+        streams.add(batch.layout, len(batch))
+    sizes = {size.name: (size.text_size, size.compressed_size) for size in probe.result()}
+    assert sizes == probe_streams(path)
     assert probe_streams(path) == expected_streams(text, gtf=False)
 
 
@@ -597,7 +599,7 @@ def test_unique_prodigal_ids_stay_within_the_table_model() -> None:
     for lines in line_batches(path, "NONE"):
         batch = parser.parse(lines)
         assert batch.layout is not None
-        streams.add(batch.layout)
+        streams.add(batch.layout, len(batch))
     results = {accumulator.name: accumulator.result() for accumulator in streams.cardinality.values()}
     identifiers = results["ID"]
     assert (identifiers.distinct, identifiers.table_entries, identifiers.occupancy_percent) == (40, 256, 15)

@@ -10,7 +10,7 @@ import pysam
 import pytest
 
 from genotel.batches import Strings
-from genotel.engine import make_record
+from genotel.engine import extract, make_record
 from genotel.extractors.sam.extractor import SamExtractor
 from genotel.extractors.sam.header import header_aligner, parse_header, program_name, strip_program_id
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
@@ -359,8 +359,7 @@ def test_streams_add_up_to_the_text_size(name: str, reader: str, monkeypatch: py
     if reader == "pysam":
         monkeypatch.setenv("GENOTEL_BAM_READER", "pysam")
     path = FIXTURES / name
-    sniffed = sniff(path)
-    extraction = SamExtractor().extract(path, sniffed, Options(reference=FIXTURES / "ref.fa"))
+    extraction = extract(path, Options(reference=FIXTURES / "ref.fa"))
     assert extraction.streams is not None
     sizes = {stream: text for stream, text, _ in extraction.streams}
     assert sum(sizes.values()) == extraction.txt_size
@@ -394,7 +393,7 @@ def test_text_sizes_are_bytes(tmp_path: Path) -> None:
     header = HEADER + "@CO\tcafé\n"
     path = write_sam(tmp_path, sam_line("r1", tags="XZ:Z:naïve") + sam_line("r2", pos=5))
     path.write_text(header + sam_line("r1", tags="XZ:Z:naïve") + sam_line("r2", pos=5))
-    extraction = SamExtractor().extract(path, sniff(path), Options())
+    extraction = extract(path, Options())
     assert extraction.txt_size == path.stat().st_size  # bytes, not characters
     assert sum(text for _, text, _ in extraction.streams or []) == extraction.txt_size
 
@@ -524,7 +523,7 @@ PUBLIC = FIXTURES / "public"
 def test_sam_text_size_is_the_file_htslib_rewrites(name: str, tmp_path: Path) -> None:
     path = PUBLIC / name
     assert samtools_text_size(path, tmp_path) != path.stat().st_size  # what the test is about
-    extraction = SamExtractor().extract(path, sniff(path), Options())
+    extraction = extract(path, Options())
     assert extraction.txt_size == path.stat().st_size
     assert sum(text for _, text, _ in extraction.streams or []) == extraction.txt_size
     header = b"".join(line for line in path.read_bytes().splitlines(keepends=True) if line.startswith(b"@"))
@@ -538,9 +537,8 @@ def test_sam_text_size_is_the_file_htslib_rewrites(name: str, tmp_path: Path) ->
 def test_batches_cover_every_record_in_file_order(name: str) -> None:
     path = FIXTURES / name
     options = Options(reference=FIXTURES / "ref.fa", batch_size=1000)
-    extractor = SamExtractor()
-    header = extractor.read_header(path, sniff(path), options)
-    batches = list(extractor.batches(path, header, options))
+    with SamExtractor().open(path, sniff(path), options) as reading:
+        batches = list(reading.batches())
     assert [batch.first_record for batch in batches] == list(range(1, 1 + 1000 * len(batches), 1000))
     record = record_of(path, gain=False, reference=FIXTURES / "ref.fa")
     assert sum(len(batch) for batch in batches) == int(features(record)["num_lines"])

@@ -180,7 +180,7 @@ def test_chunk_boundaries_do_not_change_anything(name: str, chunk_bytes: int) ->
         counts = VariantCountsAccumulator()
         for batch in text.batches():
             counts.add(batch)
-        return header, counts.result()
+        return header, counts.records, counts.text_size, counts.reference_blocks
 
     assert scan(chunk_bytes) == scan(4 * 1024 * 1024)
 
@@ -216,13 +216,14 @@ def test_plain_gzip_vcf(tmp_path: Path) -> None:
     assert record["features"] == reference["features"]
 
 
-def test_read_header_and_batches_entry_points() -> None:
+def test_open_gives_the_header_and_the_batches() -> None:
     extractor = VcfExtractor()
     for name in ("many_samples.vcf.gz", "many_samples.bcf"):
         path = FIXTURES / name
-        header = extractor.read_header(path, sniff(path), Options())
-        assert (header.num_samples, header.num_contigs, header.contig_bases) == (3000, 2, 45000)
-        assert sum(len(batch) for batch in extractor.batches(path, header, Options(batch_size=3))) == 20
+        with extractor.open(path, sniff(path), Options(batch_size=3)) as reading:
+            header = reading.header
+            assert (header.num_samples, header.num_contigs, header.contig_bases) == (3000, 2, 45000)
+            assert sum(len(batch) for batch in reading.batches()) == 20
 
 
 # ---- gVCF ------------------------------------------------------------------------------------------

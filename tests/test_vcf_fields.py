@@ -12,16 +12,15 @@ import pytest
 import zstandard
 
 from genotel.batches import Scratch, Strings
-from genotel.engine import make_record
+from genotel.engine import extract, make_record
 from genotel.extractors.vcf.dictionary import VcfDictionaryAccumulator
-from genotel.extractors.vcf.extractor import VcfExtractor
 from genotel.extractors.vcf.header import parse_header
 from genotel.extractors.vcf.keys import KeyNames, Words, first_byte
 from genotel.extractors.vcf.text import TextScan
 from genotel.extractors.vcf.variants import VariantFieldsAccumulator
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
 from genotel.sniff import sniff
-from genotel.stats.gain import GainProbe
+from genotel.stats.gain import HEADER_STREAM, GainProbe
 from genotel.stats.hashing import hash_strings
 
 from conftest import FIXTURES, run_cli
@@ -112,7 +111,7 @@ def expected_streams(text: bytes) -> dict[str, tuple[int, int]]:
 
 
 def probe_streams(path: Path, options: Options | None = None) -> dict[str, tuple[int, int]]:
-    extraction = VcfExtractor().extract(path, sniff(path), options or Options())
+    extraction = extract(path, options or Options())
     assert extraction.streams is not None
     assert sum(text for _, text, _ in extraction.streams) == extraction.txt_size
     return {name: (text, compressed) for name, text, compressed in extraction.streams}
@@ -188,22 +187,23 @@ def test_batch_boundaries_do_not_change_the_streams(name: str, chunk_bytes: int,
     path = FIXTURES / name
     scan = TextScan(path, sniff(path).codec, chunk_bytes)
     scan.read_header()
-    fields = VariantFieldsAccumulator(GainProbe(), VcfDictionaryAccumulator(), cut_bytes=cut_bytes)
-    fields.add_header(scan.header_text)
+    probe = GainProbe()
+    probe.add(HEADER_STREAM, scan.header_text)
+    fields = VariantFieldsAccumulator(probe, VcfDictionaryAccumulator(), cut_bytes=cut_bytes)
     batches = 0
     for batch in scan.batches():
-        fields.add(batch)
+        fields.add(batch, len(batch))
         batches += 1
     fields.close()
     assert batches >= 2
-    streams = {name: (text, compressed) for name, text, compressed in fields.streams() or []}
+    streams = {size.name: (size.text_size, size.compressed_size) for size in probe.result()}
     assert streams == expected_streams(plain_text(path))
 
 
 def test_probe_covers_the_whole_file_with_sample_and_is_off_with_no_gain() -> None:
     path = FIXTURES / "calls.g.vcf.gz"
     assert probe_streams(path, Options(sample=5)) == probe_streams(path)
-    extraction = VcfExtractor().extract(path, sniff(path), Options(gain=False))
+    extraction = extract(path, Options(gain=False))
     assert extraction.streams is None
     record = run_cli("record", path, "--json", "--no-gain").json()
     assert (record["fields_gain"], record["genozip_gain"]) == (None, None)  # type: ignore[index]
@@ -302,7 +302,7 @@ def test_dictionary_fields_see_the_text_values(tmp_path: Path) -> None:
     scan = TextScan(path, "NONE")
     scan.read_header()
     for batch in scan.batches():
-        fields.add(batch)
+        fields.add(batch, len(batch))
     fields.close()
     results = {(result.name, result.parent): result for result in fields.dictionary_results()}
     assert sorted(results) == [("C", "INFO"), ("ID", ""), ("PS", "FORMAT"), ("T", "INFO")]

@@ -1,14 +1,15 @@
-"""The shape every extractor has, and what it hands to record assembly.
+"""The shape every format package has, and what it hands to record assembly.
 
-Every format family has the same verbs: `read_header` (header facts), `batches` (columnar
-record batches) and `extract` (one streaming pass through the statistics accumulators,
-returning `Extraction`).
+An extractor `open`s a file as a `Reading`: its header bytes, its record batches, a fresh
+`Tally` of the format's own statistics, and the `Extraction` made from a finished tally. The
+engine runs the one pass over the batches (engine.py); docs/architecture.md shows the path.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from ..options import Options
 from ..sniff import Sniffed, is_bgzf
 from ..stats.cardinality import CardinalityResult
+from ..stats.gain import GainProbe
 
 # The features item saying that header text (or a read name) was not UTF-8 (read as Latin-1).
 HEADER_UTF8_INVALID = ("header_utf8", "invalid")
@@ -67,22 +69,92 @@ class Extraction:
     streams: list[tuple[str, int, int]] | None = None  # probe: (stream, text size, compressed size)
 
 
+class Batch(Protocol):
+    """Records of one format as columns; `first_record` is the 1-based number of the first.
+
+    A format with base qualities also has `count_qualities(accumulator, within)`.
+    """
+
+    first_record: int
+
+    def __len__(self) -> int: ...
+
+
+class Tally(Protocol):
+    """A format's statistics over the batches of a file (or of one part of it).
+
+    Made by `Reading.tally(probe)`; the probe (None under --no-gain) gets the field streams of
+    every record, the rest only the first `within` records of each batch (--sample).
+    """
+
+    def add(self, batch: Any, within: int) -> None: ...
+
+    def close(self) -> None:
+        """Finish background work, raising its errors (the pass is complete)."""
+        ...
+
+    def abort(self) -> None:
+        """Stop background work without waiting for it (the pass failed)."""
+        ...
+
+
+class Part(Protocol):
+    """One part of a file read in its own process (only readings with `parts` have them).
+
+    Picklable. After `batches` is exhausted, `leftover` holds the bytes of a record the part's
+    end cut short and `stopped` the problem that ended it early (a corrupt block), if any.
+    """
+
+    leftover: bytes
+    stopped: str | None
+
+    def batches(self) -> Iterator[Any]: ...
+
+    def tally(self, probe: GainProbe | None) -> Any:
+        """A fresh tally of the format (whose `merge` takes the tally of the part after it)."""
+        ...
+
+    def continued(self, leftover: bytes) -> Part:
+        """This part read again, its first record starting with the previous part's `leftover`."""
+        ...
+
+
+class Reading(Protocol):
+    """One opened file of a format (a context manager's value, see `Extractor.open`).
+
+    `fallback`, when set, opens the file again with a reader that reads every file this one may
+    decline: the engine calls it when the pass raises `bgzf.CannotProve`. A reading that can be
+    split has `parts(processes)`, a list of `Part`s in file order (one when not worth splitting).
+    """
+
+    header_text: bytes  # fed to the probe as TXT_HEADER before any batch (b"" for none)
+    fallback: Callable[[], AbstractContextManager[Reading]] | None
+
+    def batches(self) -> Iterator[Any]: ...
+
+    def tally(self, probe: GainProbe | None) -> Any: ...
+
+    def extraction(self, tally: Any, streams: list[tuple[str, int, int]] | None) -> Extraction:
+        """The record's plain values; `streams` are the probe's per stream (TXT_HEADER first)."""
+        ...
+
+
 class Extractor(Protocol):
     """One format family: SAM/BAM/CRAM, VCF/BCF, GFF/GTF, FASTQ or FASTA."""
 
     data_types: tuple[str, ...]
 
-    def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> Any:
-        """Header facts of the file (format-specific type)."""
+    def open(self, path: Path, sniffed: Sniffed, options: Options) -> AbstractContextManager[Reading]:
+        """The file opened for one pass; raises `GenotelError` for a bad header."""
         ...
 
-    def batches(self, path: Path, header: Any, options: Options) -> Iterator[Any]:
-        """Columnar batches of records, in file order."""
-        ...
 
-    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        """One streaming pass over the file, returning the record's fields."""
-        ...
+def sample_within(batch: Batch, sample: int | None) -> int:
+    """How many of the batch's first records fall inside `--sample` (all without it)."""
+    count = len(batch)
+    if sample is None:
+        return count
+    return max(0, min(count, sample - batch.first_record + 1))
 
 
 def bgzf_eof_missing(path: str | os.PathLike[str]) -> bool:

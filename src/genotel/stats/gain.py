@@ -21,6 +21,7 @@ import zstandard
 from ..options import DEFAULT_CODEC_LEVEL, Options
 
 DEFAULT_LEVEL = DEFAULT_CODEC_LEVEL
+HEADER_STREAM = "TXT_HEADER"  # the stream of a file's header bytes
 CHUNK_BYTES = 4 << 20
 MAX_IN_FLIGHT_PER_THREAD = 2
 # Total text held in stream buffers. Past it the fullest buffer is compressed early (a file with

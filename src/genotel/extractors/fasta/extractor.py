@@ -9,6 +9,7 @@ docs/record.md; FASTA has no dictionary field, so hash_issues stays empty.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from ...errors import FormatError
 from ...options import Options
 from ...record import format_contigs
 from ...sniff import Sniffed
-from ...stats.gain import GainProbe, probe_for
+from ...stats.gain import GainProbe
 from ...stats.text_streams import add_grouped, group_ranges, sequence_ranges, strip_line_ends
 from ...textio import LineBatch, line_batches, split_lines
 from ..base import Extraction
@@ -37,24 +38,20 @@ _DESC, _SEQ = 1, 2
 
 
 @dataclass
-class FastaHeader:
-    """Known before the pass: the container codec and, for a plain file, a valid fresh .fai."""
-
-    codec: str
-    index: list[FaiEntry] | None
-
-
-@dataclass
 class FastaBatch:
     """What one chunk of lines holds, reduced to counts."""
 
     first_line: int  # 1-based number of the chunk's first line
     text_size: int
+    first_record: int  # 1-based number of the chunk's first sequence among the file's
     sequences: int
     bases: int
     letters: np.ndarray  # int64[256]: byte histogram of the chunk's part of the alphabet sample
     data: np.ndarray | None = None  # the chunk, with `ranges`: only when the probe runs
     ranges: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # DESC/SEQ lines: starts, ends, labels
+
+    def __len__(self) -> int:
+        return self.sequences
 
 
 class FastaCounts:
@@ -71,16 +68,6 @@ class FastaCounts:
         self.sequences += batch.sequences
         self.bases += batch.bases
         self.letters += batch.letters
-
-    def merge(self, other: FastaCounts) -> None:
-        """Add `other`, the counts of the part of the file that follows this one.
-
-        Each part samples its own first 1 MiB; the histograms add up (the decision is a share).
-        """
-        self.text_size += other.text_size
-        self.sequences += other.sequences
-        self.bases += other.bases
-        self.letters += other.letters
 
     def alphabet(self) -> tuple[str, str]:
         return alphabet_item(self.letters)
@@ -101,45 +88,73 @@ class FastaExtractor:
 
     data_types = ("FASTA",)
 
-    def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> FastaHeader:
+    @contextlib.contextmanager
+    def open(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[FastaReading]:
         # Only a plain file (for gzip/BGZF the text size needs the whole inflate anyway), and
         # only without the probe, which needs every byte.
         index = read_fai(path) if sniffed.codec == "NONE" and not options.gain else None
-        return FastaHeader(sniffed.codec, index)
+        yield FastaReading(path, sniffed, index, streams=options.gain)
 
-    def batches(self, path: Path, header: FastaHeader, options: Options) -> Iterator[FastaBatch]:
-        parser = FastaParser(path, streams=options.gain)
-        for lines in line_batches(path, header.codec):
+
+@dataclass
+class FastaReading:
+    """A FASTA file opened for one pass (`base.Reading`); with a trusted index, a pass of no
+    batches: the index gives the counts."""
+
+    path: Path
+    sniffed: Sniffed
+    index: list[FaiEntry] | None
+    streams: bool  # find each chunk's DESC and SEQ ranges, for the probe
+    header_text: bytes = b""
+    fallback: None = None
+
+    def batches(self) -> Iterator[FastaBatch]:
+        if self.index is not None:
+            return
+        parser = FastaParser(self.path, streams=self.streams)
+        for lines in line_batches(self.path, self.sniffed.codec):
             yield parser.parse(lines)
 
-    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        header = self.read_header(path, sniffed, options)
-        disk_size = path.stat().st_size
-        probe = probe_for(options)
-        if header.index is not None:
-            sequences, bases = len(header.index), sum(entry.length for entry in header.index)
-            text_size, alphabet = disk_size, alphabet_item(sample_letters(path))
+    def tally(self, probe: GainProbe | None) -> FastaTally:
+        return FastaTally(probe)
+
+    def extraction(self, tally: FastaTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
+        disk_size = self.path.stat().st_size
+        if self.index is not None:
+            sequences, bases = len(self.index), sum(entry.length for entry in self.index)
+            text_size, alphabet = disk_size, alphabet_item(sample_letters(self.path))
         else:
-            counts = FastaCounts()
-            for batch in self.batches(path, header, options):
-                counts.add(batch)
-                if probe is not None and batch.ranges is not None and batch.data is not None:
-                    add_grouped(probe, group_ranges(batch.data, *batch.ranges, len(STREAM_NAMES)), STREAM_NAMES)
+            counts = tally.counts
             sequences, bases, text_size, alphabet = counts.sequences, counts.bases, counts.text_size, counts.alphabet()
         return Extraction(
-            data_type=sniffed.data_type,
-            codec=sniffed.codec,
+            data_type=self.sniffed.data_type,
+            codec=self.sniffed.codec,
             disk_size=disk_size,
             txt_size=text_size,
             num_lines=sequences,
             features=[("ref_contigs", format_contigs(sequences, bases)), alphabet],
             programs=None,
-            streams=None if probe is None else probe_sizes(probe),
+            streams=streams,
         )
 
 
-def probe_sizes(probe: GainProbe) -> list[tuple[str, int, int]]:
-    return [(size.name, size.text_size, size.compressed_size) for size in probe.result()]
+class FastaTally:
+    """The counts of the chunks, and their DESC/SEQ/Other streams for the probe."""
+
+    def __init__(self, probe: GainProbe | None) -> None:
+        self.probe = probe
+        self.counts = FastaCounts()
+
+    def add(self, batch: FastaBatch, within: int) -> None:
+        self.counts.add(batch)
+        if self.probe is not None and batch.ranges is not None and batch.data is not None:
+            add_grouped(self.probe, group_ranges(batch.data, *batch.ranges, len(STREAM_NAMES)), STREAM_NAMES)
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
 
 
 def sample_letters(path: Path) -> np.ndarray:
@@ -158,6 +173,7 @@ class FastaParser:
         self.streams = streams  # also find the DESC and SEQ ranges of each chunk, for the probe
         self.header_seen = False
         self.sampled = 0  # sequence characters given to the alphabet sample so far
+        self.sequences_seen = 0
 
     def parse(self, lines: LineBatch) -> FastaBatch:
         data = lines.data
@@ -183,10 +199,13 @@ class FastaParser:
         ranges = None
         if self.streams:
             ranges = sequence_ranges(data, starts, strip_line_ends(data, starts, lines.ends), _DESC, _SEQ)
+        sequences = int(np.count_nonzero(header))
+        self.sequences_seen += sequences
         return FastaBatch(
             first_line=lines.first_line,
             text_size=len(data),
-            sequences=int(np.count_nonzero(header)),
+            first_record=self.sequences_seen - sequences + 1,
+            sequences=sequences,
             bases=int(residues[sequence].sum()),
             letters=letters,
             data=data if self.streams else None,

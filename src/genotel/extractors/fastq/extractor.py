@@ -24,14 +24,12 @@ from ...batches import Strings
 from ...errors import FormatError, UsageError, record_where
 from ...options import Options
 from ...sniff import Sniffed
-from ...stats.gain import GainProbe, probe_for
-from ...stats.qual import QualAcgtAccumulator
+from ...stats.gain import GainProbe
 from ...textio import line_batches, read_chunks
 from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
 from .fields import add_fastq_streams
 from .names import FastqNameStats, ReadLengthAccumulator, head
 from .parse import (
-    PHRED_OFFSET,
     QUAL_HIGHEST,
     QUAL_LOWEST,
     FastqBatch,
@@ -44,13 +42,6 @@ from .parse import (
 READER_VARIABLE = "GENOTEL_FASTQ_READER"
 READERS = ("numpy", "pyfastx")
 DEFAULT_READER = "numpy"
-
-
-@dataclass(frozen=True)
-class FastqHeader:
-    """FASTQ has no header; what the batches need to know is how the text is stored."""
-
-    codec: str
 
 
 class FastqReader(Protocol):
@@ -69,47 +60,41 @@ class FastqExtractor:
     def __init__(self, reader: str | None = None) -> None:
         self.reader = reader  # None: from GENOTEL_FASTQ_READER, else numpy
 
-    def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> FastqHeader:
-        return FastqHeader(sniffed.codec)
-
-    def batches(self, path: Path, header: FastqHeader, options: Options) -> Iterator[FastqBatch]:
-        return iter(self.open_reader(path, header, options))
-
-    def open_reader(self, path: Path, header: FastqHeader, options: Options) -> FastqReader:
+    @contextlib.contextmanager
+    def open(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[FastqReading]:
         name = reader_name(self.reader)
+        reader: FastqReader
         if name == "pyfastx":
-            return PyfastxFastqReader(path, header.codec, options.batch_size, layouts=options.gain)
-        return NumpyFastqReader(path, header.codec)
+            reader = PyfastxFastqReader(path, sniffed.codec, options.batch_size, layouts=options.gain)
+        else:
+            reader = NumpyFastqReader(path, sniffed.codec)
+        yield FastqReading(path, sniffed, reader)
 
-    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        lengths = ReadLengthAccumulator()
-        names = FastqNameStats(options.sample)
-        quality = QualAcgtAccumulator()
-        reader = self.open_reader(path, self.read_header(path, sniffed, options), options)
-        streams = None
-        with contextlib.ExitStack() as stack:
-            probe = probe_for(options)
-            if probe is not None:  # closed on bad input: its threads stop, their work is dropped
-                stack.enter_context(probe)
-            for batch in reader:
-                lengths.add(batch.sequences.lengths)
-                wanted = names.wanted(len(batch))
-                # The probe's DESC stream is every header; without it only the sampled ones are cut out.
-                headers = batch.header_strings(None if probe is not None else wanted)
-                if wanted:
-                    names.add(headers if wanted == len(headers) else head(headers, wanted))
-                if probe is not None and batch.layout is not None:
-                    add_streams(probe, batch, batch.layout, headers)
-                if options.sample is None or batch.first_record <= options.sample:
-                    add_qualities(quality, batch, options.sample)
-            if probe is not None:
-                streams = [(size.name, size.text_size, size.compressed_size) for size in probe.result()]
+
+@dataclass
+class FastqReading:
+    """A FASTQ file opened for one pass (`base.Reading`); FASTQ has no header."""
+
+    path: Path
+    sniffed: Sniffed
+    reader: FastqReader
+    header_text: bytes = b""
+    fallback: None = None
+
+    def batches(self) -> Iterator[FastqBatch]:
+        return iter(self.reader)
+
+    def tally(self, probe: GainProbe | None) -> FastqTally:
+        return FastqTally(probe)
+
+    def extraction(self, tally: FastqTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
+        names, records = tally.names, tally.lengths.records
         flavour = names.flavour_result()
         features: list[tuple[str, object]] = [
-            ("num_lines", lengths.records),
+            ("num_lines", records),
             ("QNAME", flavour.flavour),
             ("sequencer", flavour.technology),
-            ("read_len", f"{lengths.mean():.1f}"),
+            ("read_len", f"{tally.lengths.mean():.1f}"),
             ("interleaved", "true" if names.interleaved() else "false"),
             *([HEADER_UTF8_INVALID] if names.flavour.utf8_invalid else []),
         ]
@@ -118,16 +103,39 @@ class FastqExtractor:
             issues.append(HashIssue(2, flavour.misfits))
         return Extraction(
             data_type="FASTQ",
-            codec=sniffed.codec,
-            disk_size=path.stat().st_size,
-            txt_size=reader.text_size,
-            num_lines=lengths.records,
+            codec=self.sniffed.codec,
+            disk_size=self.path.stat().st_size,
+            txt_size=self.reader.text_size,
+            num_lines=records,
             features=features,
             programs=None,  # docs/record.md: null for FASTQ
-            qual_counts=quality.result(),
             hash_issues=issues,
             streams=streams,
         )
+
+
+class FastqTally:
+    """Read lengths, read names (within --sample) and the probe's streams."""
+
+    def __init__(self, probe: GainProbe | None) -> None:
+        self.probe = probe
+        self.lengths = ReadLengthAccumulator()
+        self.names = FastqNameStats()
+
+    def add(self, batch: FastqBatch, within: int) -> None:
+        self.lengths.add(batch.sequences.lengths)
+        # The probe's DESC stream is every header; without it only the sampled ones are cut out.
+        headers = batch.header_strings(None if self.probe is not None else within)
+        if within:
+            self.names.add(headers if within == len(headers) else head(headers, within))
+        if self.probe is not None and batch.layout is not None:
+            add_streams(self.probe, batch, batch.layout, headers)
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
 
 
 def add_streams(probe: GainProbe, batch: FastqBatch, layout: TextLayout, headers: Strings) -> None:
@@ -144,18 +152,6 @@ def reader_name(explicit: str | None = None) -> str:
     if name not in READERS:
         raise UsageError(f"{READER_VARIABLE} must be one of {', '.join(READERS)}, not {name!r}")
     return name
-
-
-def add_qualities(quality: QualAcgtAccumulator, batch: FastqBatch, sample: int | None) -> None:
-    """Feed the batch's bases and phred values to qual_acgt, only records within --sample."""
-    count = len(batch)
-    if sample is not None:
-        count = max(0, min(count, sample - batch.first_record + 1))
-    end = int(batch.sequences.offsets[count])
-    # As for SAM, a record with an empty sequence has no bases to count: it does not make a
-    # file of such records one "with qualities" (its qual_acgt stays null).
-    with_bases = int(np.count_nonzero(batch.sequences.lengths[:count]))
-    quality.add(batch.sequences.buffer[:end], batch.quality_text.buffer[:end], with_bases, phred_offset=PHRED_OFFSET)
 
 
 class PyfastxFastqReader:

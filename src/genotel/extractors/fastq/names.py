@@ -47,10 +47,6 @@ class ReadLengthAccumulator:
         self.records += len(lengths)
         self.bases += int(lengths.sum())
 
-    def merge(self, other: ReadLengthAccumulator) -> None:
-        self.records += other.records
-        self.bases += other.bases
-
     def mean(self) -> float:
         return self.bases / self.records if self.records else 0.0
 
@@ -69,10 +65,6 @@ class ReadNameSample:
 
     def add(self, headers: list[bytes]) -> None:
         self.headers.extend(headers[: self.wanted])
-
-    def merge(self, other: ReadNameSample) -> None:
-        """Merge the sample of the part of the file that follows this one."""
-        self.add(other.headers)
 
     def result(self) -> list[bytes]:
         return list(self.headers)
@@ -145,21 +137,14 @@ def head(strings: Strings, count: int, start: int = 0) -> Strings:
 class FastqNameStats:
     """Read-name flavour, interleaving sample and dictionary fields of a FASTQ file's first records.
 
-    `add` takes the headers of consecutive records in file order, already cut to `wanted`.
+    `add` takes the headers of consecutive records in file order, those within --sample only.
     """
 
-    def __init__(self, sample: int | None = None) -> None:
-        self.sample = sample
+    def __init__(self) -> None:
         self.records = 0
         self.flavour = ReadNameAccumulator()
         self.pairs = ReadNameSample()
         self.dictionary = DictionaryFields()
-
-    def wanted(self, count: int) -> int:
-        """How many of the next `count` records the statistics take (all but past --sample)."""
-        if self.sample is None:
-            return count
-        return max(0, min(count, self.sample - self.records))
 
     def add(self, headers: Strings) -> None:
         count = len(headers)

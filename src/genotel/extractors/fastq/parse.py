@@ -25,6 +25,7 @@ import numpy as np
 from ...batches import Strings
 from ...errors import FormatError, line_where
 from ...stats.line_spans import gather_lines, padded_lines
+from ...stats.qual import QualAcgtAccumulator
 from ...textio import CHUNK_BYTES, NEWLINE, LineBatch, compressed_data_error, open_binary
 
 LINES_PER_RECORD = 4
@@ -74,6 +75,16 @@ class FastqBatch:
 
     def __len__(self) -> int:
         return len(self.header_starts)
+
+    def count_qualities(self, quality: QualAcgtAccumulator, within: int) -> None:
+        """Feed qual_acgt the bases and quality characters of the first `within` records."""
+        if not within:
+            return
+        end = int(self.sequences.offsets[within])
+        # As for SAM, a record with an empty sequence has no bases to count: it does not make a
+        # file of such records one "with qualities" (its qual_acgt stays null).
+        with_bases = int(np.count_nonzero(self.sequences.lengths[:within]))
+        quality.add(self.sequences.buffer[:end], self.quality_text.buffer[:end], with_bases, phred_offset=PHRED_OFFSET)
 
     @cached_property
     def qualities(self) -> Strings:

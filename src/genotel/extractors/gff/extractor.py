@@ -9,6 +9,7 @@ and at a chunk's distinct sources. Program names come from `programs.py`; each b
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from ...errors import FormatError, line_where
 from ...options import Options
 from ...sniff import Sniffed
-from ...stats.gain import probe_for
+from ...stats.gain import GainProbe
 from ...textio import LineBatch, decode_text, is_utf8, line_batches
 from ..base import HEADER_UTF8_INVALID, Extraction, field_issues
 from .fields import GffLayout, GffStreams
@@ -49,6 +50,7 @@ class GffBatch:
 
     first_line: int  # 1-based number of the chunk's first line
     text_size: int
+    first_record: int = 1  # 1-based number of the chunk's first feature line among the file's
     feature_lines: int = 0
     fasta_section: bool = False  # the chunk starts or continues the embedded FASTA section
     fasta_sequences: int = 0
@@ -57,9 +59,12 @@ class GffBatch:
     layout: GffLayout | None = None  # where the chunk's fields are, for the probe and hash_issues
     utf8_invalid: bool = False  # a comment or source genotel read as text is not UTF-8
 
+    def __len__(self) -> int:
+        return self.feature_lines
+
 
 class GffSummary:
-    """The accumulator: sums and first-appearance lists, mergeable in file order."""
+    """The accumulator: sums and first-appearance lists."""
 
     def __init__(self) -> None:
         self.text_size = 0
@@ -80,57 +85,73 @@ class GffSummary:
             self.gff_version = batch.gff_version
         self.programs.extend(name for _, name in batch.programs)
 
-    def merge(self, other: GffSummary) -> None:
-        """Add `other`, the summary of the part of the file that follows this one."""
-        self.utf8_invalid |= other.utf8_invalid
-        self.text_size += other.text_size
-        self.feature_lines += other.feature_lines
-        self.fasta_section |= other.fasta_section
-        self.fasta_sequences += other.fasta_sequences
-        if self.gff_version is None:
-            self.gff_version = other.gff_version
-        self.programs.extend(other.programs)
-
 
 class GffExtractor:
     """The GFF3/GTF family."""
 
     data_types = ("GFF", "GTF")
 
-    def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> GffHeader:
-        return GffHeader(sniffed.data_type, sniffed.codec)
+    @contextlib.contextmanager
+    def open(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[GffReading]:
+        yield GffReading(path, sniffed)
 
-    def batches(self, path: Path, header: GffHeader, options: Options) -> Iterator[GffBatch]:
-        parser = GffParser(path, gtf=header.data_type == "GTF")
-        for lines in line_batches(path, header.codec):
+
+@dataclass
+class GffReading:
+    """A GFF3 or GTF file opened for one pass (`base.Reading`); its header bytes are cut into
+    TXT_HEADER by `fields.GffStreams`, with the lines around them."""
+
+    path: Path
+    sniffed: Sniffed
+    header_text: bytes = b""
+    fallback: None = None
+
+    def batches(self) -> Iterator[GffBatch]:
+        parser = GffParser(self.path, gtf=self.sniffed.data_type == "GTF")
+        for lines in line_batches(self.path, self.sniffed.codec):
             yield parser.parse(lines)
 
-    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        header = self.read_header(path, sniffed, options)
-        summary = GffSummary()
-        probe = probe_for(options)
-        streams = GffStreams(probe, gtf=header.data_type == "GTF", sample=options.sample)
-        for batch in self.batches(path, header, options):
-            summary.add(batch)
-            if batch.layout is not None:
-                streams.add(batch.layout)
-        version = summary.gff_version or ("GTF" if sniffed.data_type == "GTF" else "none")
+    def tally(self, probe: GainProbe | None) -> GffTally:
+        return GffTally(GffStreams(probe, gtf=self.sniffed.data_type == "GTF"))
+
+    def extraction(self, tally: GffTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
+        summary = tally.summary
+        version = summary.gff_version or ("GTF" if self.sniffed.data_type == "GTF" else "none")
         features: list[tuple[str, object]] = [("GFF_version", version), ("num_lines", summary.feature_lines)]
         if summary.fasta_section:
             features.append(("num_fasta_sequences", summary.fasta_sequences))
         if summary.utf8_invalid:
             features.append(HEADER_UTF8_INVALID)
         return Extraction(
-            data_type=sniffed.data_type,
-            codec=sniffed.codec,
-            disk_size=path.stat().st_size,
+            data_type=self.sniffed.data_type,
+            codec=self.sniffed.codec,
+            disk_size=self.path.stat().st_size,
             txt_size=summary.text_size,
             num_lines=summary.feature_lines,
             features=features,
             programs=summary.programs,
-            hash_issues=field_issues(streams.field_results()),
-            streams=streams.streams(),
+            hash_issues=field_issues(tally.streams.field_results()),
+            streams=streams,
         )
+
+
+class GffTally:
+    """The summary of the chunks and, through `GffStreams`, the probe's streams and attributes."""
+
+    def __init__(self, streams: GffStreams) -> None:
+        self.summary = GffSummary()
+        self.streams = streams
+
+    def add(self, batch: GffBatch, within: int) -> None:
+        self.summary.add(batch)
+        if batch.layout is not None:
+            self.streams.add(batch.layout, within)
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
 
 
 class GffParser:
@@ -144,6 +165,7 @@ class GffParser:
         self.in_header_block = True  # before the first feature line: producer comments live here
         self.version_seen = False
         self.prodigal_seen = False
+        self.features_seen = 0
 
     def parse(self, lines: LineBatch) -> GffBatch:
         data = lines.data
@@ -152,12 +174,13 @@ class GffParser:
             starts[0] += 3
         ends = lines.ends - ((lines.ends > starts) & (data[np.maximum(lines.ends - 1, 0)] == _CR))
         layout = GffLayout(data)
-        out = GffBatch(first_line=lines.first_line, text_size=len(data), layout=layout)
+        out = GffBatch(lines.first_line, len(data), first_record=self.features_seen + 1, layout=layout)
         fasta_from = 0 if self.in_fasta else self._annotation(lines, starts, ends, out, layout)
         if fasta_from is not None:
             out.fasta_section = self.in_fasta = True
             out.fasta_sequences = self._fasta(lines, starts[fasta_from:], ends[fasta_from:], fasta_from)
             layout.fasta_starts, layout.fasta_ends = starts[fasta_from:], ends[fasta_from:]
+        self.features_seen += out.feature_lines
         return out
 
     def _annotation(

@@ -149,25 +149,23 @@ def _first_byte_equal(words: np.ndarray, pattern: np.uint64) -> np.ndarray:
 class GffStreams:
     """The probe's streams and the attribute cardinalities of one GFF/GTF file, chunk by chunk."""
 
-    def __init__(self, probe: GainProbe | None, gtf: bool, sample: int | None = None) -> None:
+    def __init__(self, probe: GainProbe | None, gtf: bool) -> None:
         self.probe = probe
         self.gtf = gtf
-        self.sample = sample
         self.keys = AttributeKeys()
         self.cardinality: dict[int, CardinalityAccumulator] = {}
-        self.features_seen = 0
 
-    def add(self, layout: GffLayout) -> None:
+    def add(self, layout: GffLayout, within: int) -> None:
+        """Cut the chunk into streams; its first `within` feature lines feed the cardinalities."""
         data, features = layout.data, len(layout.feature_starts)
-        first_feature, self.features_seen = self.features_seen, self.features_seen + features
-        counting = self.sample is None or first_feature < self.sample
+        counting = within > 0
         if self.probe is None and not (features and counting):
             return
         value_start, value_end, value_label, value_line = self._values(layout) if features else (_EMPTY,) * 4
         label_count = FIRST_KEY + len(self.keys.names)
-        within = None
-        if self.sample is not None:  # per key, how many values lie in the first `sample` feature lines
-            within = np.bincount(value_label[value_line < self.sample - first_feature], minlength=label_count)
+        values_within = None
+        if within < features:  # per key, how many values lie in the first `within` feature lines
+            values_within = np.bincount(value_label[value_line < within], minlength=label_count)
         order = np.argsort(value_label, kind="stable")  # the values grouped by key, each key's in file order
         value_bounds = np.searchsorted(value_label[order], np.arange(FIRST_KEY, label_count + 1))
         if self.probe is None:
@@ -183,7 +181,7 @@ class GffStreams:
                 accumulator = self.cardinality.get(label)
                 if accumulator is None:
                     accumulator = self.cardinality[label] = CardinalityAccumulator(self._key(label), "ATTR")
-                accumulator.add(grouped.strings(label, None if within is None else int(within[label])))
+                accumulator.add(grouped.strings(label, None if values_within is None else int(values_within[label])))
 
     def _key(self, label: int) -> str:
         return self.keys.names[label - FIRST_KEY]
@@ -245,12 +243,6 @@ class GffStreams:
         return gather_groups(
             data, np.concatenate([*starts, value_start[order]]), np.concatenate([*ends, value_end[order]]), piece_bounds
         )
-
-    def streams(self) -> list[tuple[str, int, int]] | None:
-        """(name, text size, compressed size) per stream; None when the probe is off."""
-        if self.probe is None:
-            return None
-        return [(size.name, size.text_size, size.compressed_size) for size in self.probe.result()]
 
     def field_results(self) -> list[CardinalityResult]:
         """The distinct values of each attribute key (hash_issues form 1 reports the overflowing)."""

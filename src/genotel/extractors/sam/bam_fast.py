@@ -1,38 +1,34 @@
-"""The fast BAM reader: own BGZF inflate and numpy record parsing, in one or two processes.
+"""The fast BAM reader: own BGZF inflate and numpy record parsing, as one or more parts.
 
-Gives exactly the statistics the pysam path gives, or raises `CannotProve` wherever its reading
-could differ from htslib's (a header htslib would rewrite, a straddle it cannot follow, a record
-htslib would reject or print differently); the caller then reads the file with htslib. A
-corrupt BGZF block is a `FormatError` as on the pysam path (`truncated BAM file at record N`).
-With `--threads 2` or more and a big file, a child process reads the second half from a block
-boundary near the middle; its result counts only if that boundary is a record start, else the
-parent reads on past it. The parts merge as `SamDiagnostics.merge` describes.
+Gives exactly the batches htslib's reading gives, or raises `CannotProve` wherever its reading
+could differ (a header htslib would rewrite, a straddle it cannot follow, a record htslib would
+reject or print differently); the engine then reads the file with htslib. A corrupt BGZF block
+ends a part (`stopped`), which the engine reports as htslib does (`truncated BAM file at record
+N`). A big file is cut into parts at block boundaries for the engine to read in processes.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import itertools
 import os
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from multiprocessing.connection import Connection
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from ...batches import LazyStrings, PackedBases, Strings, gather_strings
 from ...bgzf import CannotProve, CorruptBlock, block_chain, read_block_groups
-from ...errors import FormatError, record_where
-from ...options import Options
-from ...stats.qual import QualAcgtAccumulator, count_code_pairs
+from ...stats.gain import GainProbe
 from .bam_aux import PADDING
 from .bam_records import Contigs, Records, decode_records, plain_walk, walk_blocks
 from .bam_text import sam_text
 from .batch import AlignmentBatch
-from .counts import AlignmentCountsAccumulator
-from .diagnostics import SamDiagnostics
+from .deep_pairing import FastqIndex
 from .header import SamHeader
+from .tally import SamTally
 
 ENV_READER = "GENOTEL_BAM_READER"  # "pysam" forces the htslib path
 SPLIT_MIN_BYTES = 64 << 20  # smaller files are not worth a second process
@@ -42,7 +38,6 @@ SPLIT_MIN_BYTES = 64 << 20  # smaller files are not worth a second process
 WALK_GROUP_BYTES = 2 << 20  # compressed
 DECODE_RECORDS = 16384
 AGENT_TRIMMER = "AGeNT_Trimmer"
-_HIGHEST_PRINTABLE_QUALITY = 94  # phred + 33 stays ASCII up to here
 _HEADER_GROUP_BYTES = 1 << 16
 _CHILD_START_BYTES = 4 << 20  # compressed bytes the parent reads while a child starts
 
@@ -131,19 +126,6 @@ def check_header(bam: BamHeader, header: SamHeader) -> Contigs:
     return Contigs([raw for raw, _ in bam.contigs])
 
 
-@dataclass
-class PartResult:
-    """What one part of the file gave: accumulators, records read, and how the part ended."""
-
-    counts: AlignmentCountsAccumulator = field(default_factory=AlignmentCountsAccumulator)
-    quality: QualAcgtAccumulator = field(default_factory=QualAcgtAccumulator)
-    diagnostics: SamDiagnostics = field(default_factory=lambda: SamDiagnostics(Options(gain=False)))
-    records: int = 0
-    carry: bytes = b""  # an incomplete last record (empty when the part ends at a record end)
-    corrupt: str | None = None  # a corrupt block stopped the part: htslib fails at record `records + 1`
-    by_child: bool = False  # read in a child process
-
-
 class PartReader:
     """Decoded record groups of the blocks in [start, stop); the first record at inflated byte `skip`."""
 
@@ -177,62 +159,64 @@ class PartReader:
                 return
 
 
-def read_part(
-    path: Path, contigs: Contigs, start: int, stop: int, options: Options, skip: int = 0, carry: bytes = b""
-) -> PartResult:
-    """Every statistic over one part of the file (records numbered from 1 within the part).
+@dataclass
+class BamPart:
+    """The blocks in [start, stop) of a BAM, its first record at inflated byte `skip` (or
+    continuing `carry`, the bytes of a record the part before left unfinished): a `base.Part`."""
 
-    The diagnostics come back sealed (their probe finished), ready to be sent and merged.
+    path: Path
+    contig_names: list[bytes]
+    start: int
+    stop: int
+    batch_size: int
+    skip: int = 0
+    carry: bytes = b""
+    deep_index: FastqIndex | None = None
+    leftover: bytes = b""
+    stopped: str | None = None
+
+    def batches(self) -> Iterator[AlignmentBatch]:
+        reader = PartReader(self.path, Contigs(self.contig_names), self.start, self.stop, self.skip, self.carry)
+        first_record = 1
+        for records in reader.groups():
+            yield from alignment_batches(records, first_record, self.batch_size, reader.contigs)
+            first_record += len(records)
+        self.leftover = reader.carry
+        if reader.corrupt is not None:
+            if reader.carry:
+                raise CannotProve("a corrupt block inside a straddling record")  # htslib words it differently
+            self.stopped = "truncated BAM file"
+
+    def tally(self, probe: GainProbe | None) -> SamTally:
+        return SamTally(probe, self.deep_index)
+
+    def continued(self, leftover: bytes) -> BamPart:
+        return replace(self, skip=0, carry=leftover, leftover=b"", stopped=None)
+
+
+def bam_parts(
+    path: Path, header: SamHeader, processes: int, batch_size: int, deep_index: FastqIndex | None = None,
+    split_min_bytes: int | None = None,
+) -> list[BamPart]:  # fmt: skip
+    """The parts of a BGZF BAM whose header htslib read as `header`, in file order.
+
+    Files of `split_min_bytes` (default SPLIT_MIN_BYTES) or more are cut into `processes` parts at block boundaries (the
+    first a little bigger: a child process starts later); smaller ones, or a chain of blocks that
+    cannot be followed, give one part.
     """
-    result = PartResult(diagnostics=SamDiagnostics(options))
-    try:
-        _read_part(result, PartReader(path, contigs, start, stop, skip, carry), options)
-    except BaseException:
-        result.diagnostics.close()
-        raise
-    result.diagnostics.seal()
-    return result
-
-
-def _read_part(result: PartResult, reader: PartReader, options: Options) -> None:
-    sample = options.sample
-    # Whole decoded slices as batches: the statistics cost numpy calls per batch, and the
-    # dictionary fields' lookups are cheaper in bigger pieces (results do not depend on it).
-    for batch in _batches(reader, max(options.batch_size, DECODE_RECORDS)):
-        result.counts.add(batch)
-        result.diagnostics.add(batch)
-        code_counts, with_quality = count_code_pairs(batch.packed)  # type: ignore[arg-type]
-        if code_counts[:, _HIGHEST_PRINTABLE_QUALITY + 1 :].any():
-            raise CannotProve("a quality above 94 (its QUAL character is not ASCII)")
-        last = batch.first_record + len(batch) - 1
-        if sample is None or last <= sample:
-            result.quality.add_code_counts(code_counts, with_quality)
-        elif batch.first_record <= sample:
-            within = sample - batch.first_record + 1
-            result.quality.add_code_counts(*count_code_pairs(batch.packed, within))  # type: ignore[arg-type]
-        result.records += len(batch)
-    result.carry = reader.carry
-    if reader.corrupt is not None:
-        if result.carry:
-            raise CannotProve("a corrupt block inside a straddling record")  # htslib words it differently
-        result.corrupt = reader.corrupt.detail
-
-
-def _batches(reader: PartReader, batch_size: int) -> Iterator[AlignmentBatch]:
-    first_record = 1
-    for records in reader.groups():
-        yield from alignment_batches(records, first_record, batch_size, reader.contigs)
-        first_record += len(records)
-
-
-def iter_batches(path: Path, header: SamHeader, options: Options) -> Iterator[AlignmentBatch]:
-    """The batches the fast path feeds the statistics, one process, for a whole proven file."""
     size = path.stat().st_size
     bam, first_block, skip = read_bam_header(path, size)
-    reader = PartReader(path, check_header(bam, header), first_block, size, skip)
-    yield from _batches(reader, options.batch_size)
-    if reader.corrupt is not None or reader.carry:
-        raise CannotProve("the file does not end with a whole record")
+    names = check_header(bam, header).names
+    bounds = [first_block, size]
+    if processes > 1 and size >= (SPLIT_MIN_BYTES if split_min_bytes is None else split_min_bytes):
+        part_bytes = (size - first_block) // processes
+        head_start = min(_CHILD_START_BYTES, part_bytes // 4)
+        targets = [first_block + part_bytes * index + head_start for index in range(1, processes)]
+        with contextlib.suppress(CorruptBlock, CannotProve):  # one part then: it finds and reports it in order
+            bounds = [first_block, *block_chain(path, first_block, targets, size), size]
+    parts = [BamPart(path, names, start, stop, batch_size) for start, stop in itertools.pairwise(bounds)]
+    parts[0] = replace(parts[0], skip=skip, deep_index=deep_index)
+    return parts
 
 
 def alignment_batches(
@@ -275,131 +259,3 @@ def _lazy_names(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> 
         return Strings.from_list([item(index) for index in range(len(starts))])
 
     return LazyStrings(len(starts), build, item)
-
-
-def read_bam(
-    path: Path, header: SamHeader, options: Options, split_min_bytes: int = SPLIT_MIN_BYTES
-) -> tuple[AlignmentCountsAccumulator, QualAcgtAccumulator, SamDiagnostics]:
-    """Counts, qual_acgt and diagnostics of a BGZF BAM whose header htslib read as `header`.
-
-    With `options.threads` of 2 or more, files of `split_min_bytes` or more are read in that
-    many processes (at most one per CPU); `--sample` keeps one process (it counts in order).
-    """
-    size = path.stat().st_size
-    bam, first_block, skip = read_bam_header(path, size)
-    contigs = check_header(bam, header)
-    parts = min(options.threads, os.cpu_count() or 1)
-    # A daemonic process (a multiprocessing.Pool worker) may not start children.
-    if options.sample is not None or size < split_min_bytes or multiprocessing.current_process().daemon:
-        parts = 1
-    if parts < 2:
-        result = read_part(path, contigs, first_block, size, options, skip)
-        return finish([result], path)
-    return read_in_processes(path, contigs, first_block, skip, size, options, parts)
-
-
-def finish(
-    results: list[PartResult], path: Path
-) -> tuple[AlignmentCountsAccumulator, QualAcgtAccumulator, SamDiagnostics]:
-    """Merge the parts in file order, raising the first part's corrupt block or unfinished record."""
-    counts, quality = AlignmentCountsAccumulator(), QualAcgtAccumulator()
-    diagnostics = results[0].diagnostics
-    records = 0
-    for index, result in enumerate(results):
-        if result.corrupt is not None:
-            raise FormatError(path, "truncated BAM file", record_where(records + result.records + 1))
-        counts.merge(result.counts)
-        quality.merge(result.quality)
-        if index:
-            diagnostics.merge(result.diagnostics)
-        records += result.records
-    if results[-1].carry:
-        raise CannotProve("the last record is cut short")  # htslib's error to give
-    return counts, quality, diagnostics
-
-
-def read_in_processes(
-    path: Path, contigs: Contigs, first_block: int, skip: int, size: int, options: Options, parts: int
-) -> tuple[AlignmentCountsAccumulator, QualAcgtAccumulator, SamDiagnostics]:
-    return finish(read_parts(path, contigs, first_block, skip, size, options, parts), path)
-
-
-def read_parts(
-    path: Path, contigs: Contigs, first_block: int, skip: int, size: int, options: Options, parts: int
-) -> list[PartResult]:
-    """Parts 2..n in child processes, part 1 here; any part that is not proven is read here."""
-    part_bytes = (size - first_block) // parts
-    # The parent starts at once, a child a few tenths of a second later (a new interpreter):
-    # give the parent's part a little more.
-    head_start = min(_CHILD_START_BYTES, part_bytes // 4)
-    targets = [first_block + part_bytes * index + head_start for index in range(1, parts)]
-    try:
-        bounds = [first_block, *block_chain(path, first_block, targets, size), size]
-    except (CorruptBlock, CannotProve):  # the one-process reader finds and reports it in order
-        bounds = [first_block, size]
-    context = multiprocessing.get_context("spawn")
-    children = []
-    try:
-        for index in range(1, len(bounds) - 1):
-            receiver, sender = context.Pipe(duplex=False)
-            child_options = replace(options, threads=1)
-            process = context.Process(
-                target=_child_part,
-                args=(sender, path, contigs.names, bounds[index], bounds[index + 1], child_options),
-                daemon=True,
-            )
-            try:
-                process.start()
-            except (OSError, RuntimeError, AssertionError):  # no child here: its part is read below
-                receiver.close()
-            sender.close()
-            children.append((process, receiver))
-        results = [read_part(path, contigs, bounds[0], bounds[1], options, skip)]
-        for index, (process, receiver) in enumerate(children, start=1):
-            previous = results[-1]
-            if previous.corrupt is not None:
-                break
-            # The child's part counts only if the records before it end exactly at its start.
-            child = _receive(receiver) if not previous.carry else None
-            if child is None:  # not a record start (or the child died): read the part here
-                if process.pid is not None:
-                    process.terminate()
-                child = read_part(path, contigs, bounds[index], bounds[index + 1], options, carry=previous.carry)
-                results[-1] = replace(previous, carry=b"")
-            results.append(child)
-        return results
-    finally:
-        for process, receiver in children:
-            receiver.close()
-            if process.pid is None:
-                continue  # never started
-            if process.is_alive():
-                process.terminate()
-            process.join()
-
-
-def _receive(receiver: Connection) -> PartResult | None:
-    try:
-        kind, payload = receiver.recv()
-    except (EOFError, OSError):
-        return None  # the child died without an answer, or never started
-    if kind == "unproven":
-        raise CannotProve(payload)
-    if kind == "bug":
-        raise RuntimeError(f"the fast BAM reader's child process failed:\n{payload}")
-    return payload  # type: ignore[no-any-return]
-
-
-def _child_part(sender: Connection, path: Path, names: list[bytes], start: int, stop: int, options: Options) -> None:
-    """Entry point of a child process: read one part, send the result (or why it could not)."""
-    import traceback
-
-    try:
-        result = read_part(path, Contigs(names), start, stop, options)
-        sender.send(("result", replace(result, by_child=True)))
-    except CannotProve as exc:
-        sender.send(("unproven", str(exc)))
-    except BaseException:
-        sender.send(("bug", traceback.format_exc()))
-    finally:
-        sender.close()

@@ -7,8 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...batches import PackedBases, Strings
+from ...batches import PackedBases, Strings, select_records
+from ...bgzf import CannotProve
+from ...stats.qual import QualAcgtAccumulator, count_code_pairs
 from .fields import SamText
+
+HIGHEST_PRINTABLE_QUALITY = 94  # phred + 33 stays ASCII up to here
 
 
 @dataclass
@@ -43,3 +47,26 @@ class AlignmentBatch:
 
     def __len__(self) -> int:
         return len(self.flag)
+
+    def count_qualities(self, quality: QualAcgtAccumulator, within: int) -> None:
+        """Feed qual_acgt the first `within` records that have both bases and qualities.
+
+        Packed (BAM) bases are counted without decoding; a quality above 93 there means a QUAL
+        character htslib would print as non-ASCII, which the fast reader declines.
+        """
+        if self.packed is not None:
+            code_counts, with_quality = count_code_pairs(self.packed)
+            if code_counts[:, HIGHEST_PRINTABLE_QUALITY + 1 :].any():
+                raise CannotProve("a quality above 94 (its QUAL character is not ASCII)")
+            if within == len(self):
+                quality.add_code_counts(code_counts, with_quality)
+            elif within:
+                quality.add_code_counts(*count_code_pairs(self.packed, within))
+            return
+        if not within:
+            return
+        sequence_lengths = self.sequences.lengths
+        keep = (sequence_lengths > 0) & (self.qualities.lengths == sequence_lengths)
+        keep[within:] = False
+        bases, values = select_records(self.sequences, keep), select_records(self.qualities, keep)
+        quality.add(bases, values, int(np.count_nonzero(keep)))

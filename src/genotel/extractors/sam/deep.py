@@ -1,8 +1,8 @@
 """--deep's file reading: the FASTQ pass that builds the read index, and the alignments' first QNAMEs.
 
-The SAM extractor calls `build_deep_index` once per alignment file, before its own pass, and
-feeds every batch of that pass to a `deep_pairing.DeepAccumulator`. Everything the index keeps is
-described in `deep_pairing.py`.
+The SAM extractor calls `build_deep_index` once per alignment file, when it opens it; the
+engine's pass feeds every batch to a `deep_pairing.DeepAccumulator` (in `tally.SamTally`).
+Everything the index keeps is described in `deep_pairing.py`.
 """
 
 from __future__ import annotations
@@ -14,49 +14,11 @@ import numpy as np
 from ...errors import GenotelError, InputError
 from ...options import Options
 from ...sniff import Sniffed, sniff
-from ..base import Extraction, HashIssue
 from ..fastq.parse import NumpyFastqReader
-from .batch import AlignmentBatch
-from .deep_pairing import PROBE_RECORDS, DeepAccumulator, FastqIndex, FastqIndexBuilder, Probe
-from .header import SamHeader
+from .deep_pairing import PROBE_RECORDS, FastqIndex, FastqIndexBuilder, Probe
 from .htslib import open_alignments
 
 PRIMARY_EXCLUDED = 0x900  # secondary (0x100) and supplementary (0x800) records
-
-
-class DeepPairing:
-    """--deep for one alignment file: the FASTQ index, and the matches of the extractor's pass.
-
-    The extractor feeds every batch of its pysam pass to `add`; the fast BAM path (which has no
-    batch loop of its own there) calls `read_fast` for a second, batch-level pass instead.
-    """
-
-    def __init__(self, path: Path, sniffed: Sniffed, options: Options) -> None:
-        self.index = build_deep_index(path, sniffed, options)
-        self.accumulator = DeepAccumulator(self.index)
-
-    def add(self, batch: AlignmentBatch) -> None:
-        self.accumulator.add(batch)
-
-    def read_fast(self, path: Path, header: SamHeader, options: Options) -> None:
-        """Match the records through the fast reader (raises `CannotProve` like it)."""
-        from . import bam_fast
-
-        accumulator = DeepAccumulator(self.index)
-        for batch in bam_fast.iter_batches(path, header, options):
-            accumulator.add(batch)
-        self.accumulator = accumulator  # only a finished pass counts
-
-    def finish(self, extraction: Extraction) -> Extraction:
-        """The extraction with the deep* features after `paired`, and form 3 if nothing paired."""
-        items = self.accumulator.features()
-        keys = [key for key, _ in extraction.features]
-        at = keys.index("paired") + 1 if "paired" in keys else len(keys)
-        extraction.features[at:at] = items
-        examples = self.accumulator.unpaired_examples()
-        if examples is not None:
-            extraction.hash_issues.append(HashIssue(3, examples))
-        return extraction
 
 
 def build_deep_index(path: Path, sniffed: Sniffed, options: Options) -> FastqIndex:

@@ -257,7 +257,7 @@ def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
 
 
 class DeepAccumulator:
-    """Matches of primary alignments against a FastqIndex; add(batch)/merge(other)/result()."""
+    """Matches of primary alignments against a FastqIndex: `add` each batch, then `features`."""
 
     def __init__(self, index: FastqIndex) -> None:
         self.index = index
@@ -325,14 +325,6 @@ class DeepAccumulator:
                 self.quality_same += 1
             else:
                 self.quality_differs += 1
-
-    def merge(self, other: DeepAccumulator) -> None:
-        for name in ("primary", "matched", "same_sequence", "shorter", "changed", "sample_prefix", "sample_inner"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.quality_same += other.quality_same
-        self.quality_differs += other.quality_differs
-        if self.first_qname is None:
-            self.first_qname = other.first_qname
 
     def features(self) -> list[tuple[str, object]]:
         """`deep`, `deep_qtype` and, when reads matched, `deep_trim` and `deep_qual`."""

@@ -1,40 +1,42 @@
-"""SAM, BAM and CRAM: header facts and columnar record batches through pysam (htslib).
+"""SAM, BAM and CRAM: the file opened as a reading, and the record made of its tally.
 
-A BGZF BAM goes first to the fast reader (`bam_fast`), which gives the same statistics or
-declines the file (`CannotProve`) and leaves it to the per-record pysam loop here, which reads
-every file htslib reads; `GENOTEL_BAM_READER=pysam` forces the pysam loop. Both give each
-batch's SAM text as `fields.SamText` columns for `diagnostics.SamDiagnostics` (read names,
-dictionary fields, probe). Features, `--sample` and the dictionary fields follow docs/record.md;
-sizes count bytes, header and records alike.
+A BGZF BAM goes first to the fast reader (`bam_fast`), which gives the same batches or declines
+the file (`CannotProve`); its fallback is the per-record htslib (pysam) reading here, which reads
+every file htslib reads; `GENOTEL_BAM_READER=pysam` forces it. Both give each batch's SAM text as
+`fields.SamText` columns for `tally.SamTally`. Features and the dictionary fields follow
+docs/record.md; sizes count bytes, header and records alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import pysam
 
-from ...batches import Strings, select_records
+from ...batches import Strings
 from ...bgzf import CannotProve
 from ...errors import FormatError, InputError, ReferenceProblem, record_where
 from ...options import Options
 from ...record import format_contigs, format_percent
-from ...sniff import Sniffed, sniff
-from ...stats.qual import QualAcgtAccumulator, count_code_pairs
+from ...sniff import Sniffed
+from ...stats.gain import GainProbe
 from ...textio import CHUNK_BYTES, open_binary
 from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
 from . import bam_fast
 from .batch import AlignmentBatch
-from .counts import AlignmentCountsAccumulator
-from .deep import DeepPairing
-from .diagnostics import SamDiagnostics
+from .deep import build_deep_index
+from .deep_pairing import FastqIndex
+from .diagnostics import field_results, ordered_streams, read_names
 from .fields import SamText
 from .header import SamHeader, header_aligner, header_programs, parse_header
 from .htslib import describe_reference, header_text, open_alignments, open_text
+from .tally import SamTally
 
 # htslib's own messages would duplicate (and garble) genotel's one-line errors.
 pysam.set_verbosity(0)
@@ -48,64 +50,48 @@ class SamExtractor:
 
     data_types = ("SAM", "BAM", "CRAM")
 
-    def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> SamHeader:
-        with open_alignments(path, sniffed, options) as alignments:
-            return parse_header(header_text(alignments.header))
-
-    def batches(self, path: Path, header: SamHeader, options: Options) -> Iterator[AlignmentBatch]:
-        """Record batches in file order, read by htslib (`extract` tries the fast BAM reader first)."""
-        sniffed = sniff(path)
-        with open_alignments(path, sniffed, options) as alignments:
-            yield from read_batches(alignments, path, sniffed, options, header)
-
-    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        deep = DeepPairing(path, sniffed, options) if options.deep else None  # the FASTQ pass, first
+    @contextlib.contextmanager
+    def open(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[SamReading]:
+        deep_index = build_deep_index(path, sniffed, options) if options.deep else None  # the FASTQ pass, first
         if sniffed.data_type == "BAM" and sniffed.codec == "BGZF" and bam_fast.fast_path_wanted():
             # htslib reads the header (its verdict and text are the reference), the fast path the rest.
-            header = self.read_header(path, sniffed, replace(options, threads=1))
-            try:
-                counts, quality, diagnostics = bam_fast.read_bam(path, header, options)
-                if deep is not None:
-                    deep.read_fast(path, header, options)
-            except CannotProve:
-                pass  # read below by htslib, which gives the same numbers or the right error
-            else:
-                extraction = self._extraction(path, sniffed, options, header, counts, quality, diagnostics)
-                return deep.finish(extraction) if deep is not None else extraction
-        counts = AlignmentCountsAccumulator()
-        quality = QualAcgtAccumulator()
-        diagnostics = SamDiagnostics(options)
-        try:
-            with open_alignments(path, sniffed, options) as alignments:
+            with open_alignments(path, sniffed, replace(options, threads=1)) as alignments:
                 header = parse_header(header_text(alignments.header))
-                for batch in read_batches(alignments, path, sniffed, options, header):
-                    counts.add(batch)
-                    diagnostics.add(batch)
-                    if deep is not None:
-                        deep.add(batch)
-                    if options.sample is None or batch.first_record <= options.sample:
-                        add_qualities(quality, batch, options.sample)
-        except BaseException:
-            diagnostics.close()  # the probe's threads stop; their work is dropped
-            raise
-        extraction = self._extraction(path, sniffed, options, header, counts, quality, diagnostics)
-        return deep.finish(extraction) if deep is not None else extraction
+            yield FastBamReading(path, sniffed, options, header, deep_index)
+        else:
+            with htslib_reading(path, sniffed, options, deep_index) as reading:
+                yield reading
 
-    def _extraction(
-        self,
-        path: Path,
-        sniffed: Sniffed,
-        options: Options,
-        header: SamHeader,
-        counts: AlignmentCountsAccumulator,
-        quality: QualAcgtAccumulator,
-        diagnostics: SamDiagnostics,
-    ) -> Extraction:
+
+@dataclass
+class SamReading:
+    """A SAM, BAM or CRAM file opened for one pass (`base.Reading`)."""
+
+    path: Path
+    sniffed: Sniffed
+    options: Options
+    header: SamHeader
+    deep_index: FastqIndex | None
+    header_text: bytes = b""
+    text_size: int | None = None  # a SAM file's own text size (else header + records)
+    fallback: Callable[[], AbstractContextManager[SamReading]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.sniffed.data_type == "SAM":
+            self.header_text, self.text_size = sam_file_text(self.path, self.sniffed.codec)
+        else:
+            self.header_text = self.header.raw_text
+
+    def tally(self, probe: GainProbe | None) -> SamTally:
+        return SamTally(probe, self.deep_index)
+
+    def extraction(self, tally: SamTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
+        header, counts = self.header, tally.counts
         programs = header_programs(header)
         if AGENT_TRIMMER in counts.tag_signatures:
             programs.append(AGENT_TRIMMER)
         mapper = header_aligner(header) or ("unknown" if counts.mapped else "none")
-        names = diagnostics.read_names(header.text)
+        names = read_names(tally.names, header.text)
         features: list[tuple[str, object]] = [
             ("num_lines", counts.records),
             ("sorted_by", counts.sorted_by(header.declared_sort_order)),
@@ -114,31 +100,73 @@ class SamExtractor:
             ("QNAME", names.flavour),
             ("sequencer", names.technology),
             ("paired", format_percent(counts.paired, counts.records)),
-            *([] if header.is_utf8 else [HEADER_UTF8_INVALID]),  # --deep items follow
+            *([] if header.is_utf8 else [HEADER_UTF8_INVALID]),
         ]
-        issues = field_issues(diagnostics.field_results())
+        issues = field_issues(field_results(tally.dictionary, tally.sampled))
         if names.misfits:
             issues.append(HashIssue(2, names.misfits))
-        flags = ["reference=EXTERNAL"] if options.reference is not None and sniffed.data_type == "CRAM" else []
-        if sniffed.data_type == "SAM":
-            header_bytes, text_size = sam_file_text(path, sniffed.codec)
-        else:
-            header_bytes = header.raw_text
-            text_size = len(header_bytes) + counts.text_size
+        if tally.deep is not None:
+            at = [key for key, _ in features].index("paired") + 1
+            features[at:at] = tally.deep.features()
+            examples = tally.deep.unpaired_examples()
+            if examples is not None:
+                issues.append(HashIssue(3, examples))
+        is_cram = self.sniffed.data_type == "CRAM"
+        text_size = self.text_size if self.text_size is not None else len(header.raw_text) + counts.text_size
         return Extraction(
-            data_type=sniffed.data_type,
-            codec=sniffed.codec,
-            disk_size=path.stat().st_size,
+            data_type=self.sniffed.data_type,
+            codec=self.sniffed.codec,
+            disk_size=self.path.stat().st_size,
             txt_size=text_size,
             num_lines=counts.records,
             features=features,
             programs=programs,
-            qual_counts=quality.result(),
             hash_issues=issues,
-            flags=flags,
-            streams=with_unprinted_bytes(diagnostics.stream_sizes(header_bytes, options), text_size),
+            flags=["reference=EXTERNAL"] if self.options.reference is not None and is_cram else [],
+            streams=None if streams is None else with_unprinted_bytes(ordered_streams(streams), text_size),
         )
 
+
+@dataclass
+class FastBamReading(SamReading):
+    """A BGZF BAM read by the fast reader, in parts; htslib's reading is its fallback."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.fallback = lambda: htslib_reading(self.path, self.sniffed, self.options, self.deep_index)
+
+    def parts(self, processes: int) -> list[bam_fast.BamPart]:
+        # Whole decoded slices as batches: the statistics cost numpy calls per batch, and the
+        # dictionary fields' lookups are cheaper in bigger pieces (results do not depend on it).
+        batch_size = max(self.options.batch_size, bam_fast.DECODE_RECORDS)
+        return bam_fast.bam_parts(self.path, self.header, processes, batch_size, self.deep_index)
+
+    def batches(self) -> Iterator[AlignmentBatch]:
+        """The batches of the whole file as one part (raises `CannotProve` where the parts would)."""
+        part = bam_fast.bam_parts(self.path, self.header, 1, self.options.batch_size)[0]
+        yield from part.batches()
+        if part.stopped is not None or part.leftover:
+            raise CannotProve("the file does not end with a whole record")
+
+
+@dataclass
+class HtslibReading(SamReading):
+    """A SAM, BAM or CRAM file read record by record by htslib (pysam)."""
+
+    alignments: pysam.AlignmentFile | None = None
+
+    def batches(self) -> Iterator[AlignmentBatch]:
+        assert self.alignments is not None
+        return read_batches(self.alignments, self.path, self.sniffed, self.options, self.header)
+
+
+@contextlib.contextmanager
+def htslib_reading(
+    path: Path, sniffed: Sniffed, options: Options, deep_index: FastqIndex | None
+) -> Iterator[HtslibReading]:
+    with open_alignments(path, sniffed, options) as alignments:
+        header = parse_header(header_text(alignments.header))
+        yield HtslibReading(path, sniffed, options, header, deep_index, alignments=alignments)
 
 
 def sam_file_text(path: Path, codec: str) -> tuple[bytes, int]:
@@ -277,21 +305,6 @@ def lines_as_bytes(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray
         lengths = np.fromiter((len(line.encode()) for line in lines), dtype=np.int64, count=len(lines))
     ends = np.cumsum(lengths + 1) - 1
     return data, ends - lengths, ends
-
-
-def add_qualities(quality: QualAcgtAccumulator, batch: AlignmentBatch, sample: int | None) -> None:
-    """Feed the records with both sequence and qualities (within --sample) to qual_acgt."""
-    if batch.packed is not None:  # BAM's own layout: counted without decoding the bases
-        within = len(batch) if sample is None else max(0, min(len(batch), sample - batch.first_record + 1))
-        quality.add_code_counts(*count_code_pairs(batch.packed, within))
-        return
-    sequence_lengths = batch.sequences.lengths
-    keep = (sequence_lengths > 0) & (batch.qualities.lengths == sequence_lengths)
-    if sample is not None:
-        keep &= batch.first_record + np.arange(len(batch)) <= sample
-    bases = select_records(batch.sequences, keep)
-    values = select_records(batch.qualities, keep)
-    quality.add(bases, values, int(np.count_nonzero(keep)))
 
 
 def decode_error(

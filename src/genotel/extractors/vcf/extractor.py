@@ -1,4 +1,4 @@
-"""VCF and BCF: header facts and record batches, for plain, gzip and BGZF VCF text and for BCF.
+"""VCF and BCF: the file opened as a reading (header facts, record batches), and its record.
 
 VCF text is read with genotel's own numpy pass (`text.py`), which makes no Python object per
 record. BCF is decoded by cyvcf2 (htslib): its header text, and each record rendered as the VCF
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
@@ -21,8 +22,8 @@ import pysam
 from ...errors import FormatError, record_where
 from ...options import Options
 from ...record import format_contigs
-from ...sniff import Sniffed, sniff
-from ...stats.gain import probe_for
+from ...sniff import Sniffed
+from ...stats.gain import GainProbe
 from ...textio import REPLACEMENT_CHARACTER, decode_text, is_utf8, pysam_surrogate_escapes, split_lines
 from ..base import HEADER_UTF8_INVALID, Extraction, field_issues
 from .dictionary import VcfDictionaryAccumulator
@@ -53,56 +54,10 @@ class VcfExtractor:
 
     data_types = ("VCF", "BCF")
 
-    def read_header(self, path: Path, sniffed: Sniffed, options: Options) -> VcfHeader:
-        if sniffed.data_type == "BCF":
-            with open_bcf(path, options) as variants:
-                return bcf_header(path, bcf_header_bytes(path, variants))
-        return TextScan(path, sniffed.codec).read_header()
-
-    def batches(self, path: Path, header: VcfHeader, options: Options) -> Iterator[VcfBatch]:
-        """Record batches in file order (the header is read again and `header` not needed)."""
-        sniffed = sniff(path)
-        with self._scan(path, sniffed, options) as (_, _, batches):
-            yield from batches
-
-    def extract(self, path: Path, sniffed: Sniffed, options: Options) -> Extraction:
-        counts = VariantCountsAccumulator()
-        trailing_tab_lines = 0
+    @contextlib.contextmanager
+    def open(self, path: Path, sniffed: Sniffed, options: Options) -> Iterator[VcfReading]:
         with self._scan(path, sniffed, options) as (header, header_text, batches):
-            probe = probe_for(options)
-            dictionary = VcfDictionaryAccumulator(header.info_text_keys, header.format_text_keys)
-            fields = VariantFieldsAccumulator(probe, dictionary, options.sample)
-            try:
-                fields.add_header(header_text)
-                for batch in batches:
-                    counts.add(batch)
-                    fields.add(batch)
-                    trailing_tab_lines += batch.trailing_tab_lines
-            except BaseException:
-                fields.abort()  # bad input: the cutting threads stop, their work is dropped
-                raise
-            fields.close()
-        features: list[tuple[str, object]] = [
-            ("num_lines", counts.records),
-            ("num_samples", header.num_samples),
-            ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
-            ("gvcf", "true" if counts.reference_blocks else "false"),
-        ]
-        if trailing_tab_lines:
-            features.append(("trailing_tab_lines", trailing_tab_lines))
-        if not is_utf8(header_text):
-            features.append(HEADER_UTF8_INVALID)
-        return Extraction(
-            data_type=sniffed.data_type,
-            codec=sniffed.codec,
-            disk_size=path.stat().st_size,
-            txt_size=header.text_size + counts.text_size,
-            num_lines=counts.records,
-            features=features,
-            programs=list(header.programs),
-            hash_issues=field_issues(fields.dictionary_results()),
-            streams=fields.streams(),
-        )
+            yield VcfReading(path, sniffed, header, header_text, batches)
 
     @contextlib.contextmanager
     def _scan(
@@ -117,6 +72,69 @@ class VcfExtractor:
             scan = TextScan(path, sniffed.codec)
             header = scan.read_header()
             yield header, scan.header_text, scan.batches()
+
+
+@dataclass
+class VcfReading:
+    """A VCF or BCF file opened for one pass (`base.Reading`)."""
+
+    path: Path
+    sniffed: Sniffed
+    header: VcfHeader
+    header_text: bytes
+    record_batches: Iterator[VcfBatch]
+    fallback: None = None
+
+    def batches(self) -> Iterator[VcfBatch]:
+        return self.record_batches
+
+    def tally(self, probe: GainProbe | None) -> VcfTally:
+        dictionary = VcfDictionaryAccumulator(self.header.info_text_keys, self.header.format_text_keys)
+        return VcfTally(VariantFieldsAccumulator(probe, dictionary))
+
+    def extraction(self, tally: VcfTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
+        header, counts = self.header, tally.counts
+        features: list[tuple[str, object]] = [
+            ("num_lines", counts.records),
+            ("num_samples", header.num_samples),
+            ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
+            ("gvcf", "true" if counts.reference_blocks else "false"),
+        ]
+        if tally.trailing_tab_lines:
+            features.append(("trailing_tab_lines", tally.trailing_tab_lines))
+        if not is_utf8(self.header_text):
+            features.append(HEADER_UTF8_INVALID)
+        return Extraction(
+            data_type=self.sniffed.data_type,
+            codec=self.sniffed.codec,
+            disk_size=self.path.stat().st_size,
+            txt_size=header.text_size + counts.text_size,
+            num_lines=counts.records,
+            features=features,
+            programs=list(header.programs),
+            hash_issues=field_issues(tally.fields.dictionary_results()),
+            streams=streams,
+        )
+
+
+class VcfTally:
+    """Counts and gVCF, lines ending in tabs, probe streams and dictionary fields."""
+
+    def __init__(self, fields: VariantFieldsAccumulator) -> None:
+        self.counts = VariantCountsAccumulator()
+        self.fields = fields
+        self.trailing_tab_lines = 0
+
+    def add(self, batch: VcfBatch, within: int) -> None:
+        self.counts.add(batch)
+        self.fields.add(batch, within)
+        self.trailing_tab_lines += batch.trailing_tab_lines
+
+    def close(self) -> None:
+        self.fields.close()
+
+    def abort(self) -> None:
+        self.fields.abort()
 
 
 @contextlib.contextmanager

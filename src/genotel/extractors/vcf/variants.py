@@ -15,7 +15,6 @@ from .dictionary import VcfDictionaryAccumulator
 from .fields import VcfFieldSplitter, stream_parts
 from .text import VcfBatch, has_reference_block
 
-TXT_HEADER = "TXT_HEADER"
 CUTTING_THREADS = 2
 CUT_BYTES = 1 << 20  # text cut at once (work arrays of a few MB)
 MAX_PENDING_BATCHES = 3  # batches queued for cutting: bounds memory to a few chunks
@@ -41,22 +40,14 @@ class VariantCountsAccumulator:
         if not self.reference_blocks:
             self.reference_blocks = has_reference_block(batch)
 
-    def merge(self, other: VariantCountsAccumulator) -> None:
-        self.records += other.records
-        self.text_size += other.text_size
-        self.reference_blocks = self.reference_blocks or other.reference_blocks
-
-    def result(self) -> dict[str, object]:
-        return {"records": self.records, "text_size": self.text_size, "gvcf": self.reference_blocks}
-
 
 class VariantFieldsAccumulator:
     """The field-level statistics: the probe's streams (whole file) and the dictionary fields.
 
-    The probe (None under `--no-gain`) sees every byte: `TXT_HEADER` then each batch's record
-    lines. The dictionary fields see the first `sample` records only (all without `--sample`),
-    as `qual_acgt` does for reads. Batches are cut into fields only as far as the consumers
-    need: with no probe and no text INFO/FORMAT key, just the fixed columns (for ID).
+    The probe (None under `--no-gain`) sees every record line (the engine gives it the header).
+    The dictionary fields see the records within `--sample` only, as `qual_acgt` does for
+    reads. Batches are cut into fields only as far as the consumers need: with no probe and no
+    text INFO/FORMAT key, just the fixed columns (for ID).
 
     Cutting a batch is most of the probe's cost, and needs nothing from other batches, so it
     runs in `CUTTING_THREADS` background threads (each with its own `VcfFieldSplitter`; numpy
@@ -67,28 +58,20 @@ class VariantFieldsAccumulator:
     """
 
     def __init__(
-        self,
-        probe: GainProbe | None,
-        dictionary: VcfDictionaryAccumulator,
-        sample: int | None = None,
-        cut_bytes: int = CUT_BYTES,
+        self, probe: GainProbe | None, dictionary: VcfDictionaryAccumulator, cut_bytes: int = CUT_BYTES
     ) -> None:
         self.probe = probe
         self.cut_bytes = cut_bytes
         self.dictionary = dictionary
-        self.sample = sample
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=CUTTING_THREADS, thread_name_prefix="genotel-vcf-fields")
         self._pending: deque[Future[Cut]] = deque()
 
-    def add_header(self, text: bytes) -> None:
-        if self.probe is not None:
-            self.probe.add(TXT_HEADER, text)
-
-    def add(self, batch: VcfBatch) -> None:
+    def add(self, batch: VcfBatch, within: int) -> None:
+        """Cut the batch for the probe, and its first `within` lines for the dictionary fields."""
         if len(batch) == 0:
             return
-        limit = None if self.sample is None else self.sample - batch.first_record + 1
+        limit = None if within == len(batch) else within
         if self.probe is None and limit is not None and limit <= 0:
             return  # past --sample and no probe: nothing wants this batch
         while len(self._pending) >= MAX_PENDING_BATCHES:
@@ -148,12 +131,6 @@ class VariantFieldsAccumulator:
         """Stop the threads without applying what is still being cut (the pass failed)."""
         self._pending.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def streams(self) -> list[tuple[str, int, int]] | None:
-        """(stream, text size, compressed size) per stream; None without the probe (after `close`)."""
-        if self.probe is None:
-            return None
-        return [(size.name, size.text_size, size.compressed_size) for size in self.probe.result()]
 
     def dictionary_results(self) -> list[CardinalityResult]:
         """The dictionary fields' table models (after `close`)."""

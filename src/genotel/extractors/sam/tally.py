@@ -1,0 +1,61 @@
+"""The SAM family's statistics over its batches: counts, read names, dictionary fields, probe
+streams and `--deep` matches, for a whole file or one part of it (parts merge in file order)."""
+
+from __future__ import annotations
+
+from ...stats.gain import GainProbe
+from ...stats.readnames import ReadNameAccumulator
+from .batch import AlignmentBatch
+from .counts import AlignmentCountsAccumulator
+from .deep_pairing import DeepAccumulator, FastqIndex
+from .diagnostics import head_text
+from .fields import SamDictionaryAccumulator, add_sam_streams
+
+
+class SamTally:
+    """Everything but qual_acgt (the engine's) over `AlignmentBatch`es.
+
+    Each batch's `sam_text(full)` is built only as far as needed: the whole text while the probe
+    runs, only the dictionary columns without it, nothing past `--sample N`.
+    """
+
+    def __init__(self, probe: GainProbe | None, deep_index: FastqIndex | None = None) -> None:
+        self.probe = probe
+        self.counts = AlignmentCountsAccumulator()
+        self.names = ReadNameAccumulator()
+        self.dictionary = SamDictionaryAccumulator()
+        self.sampled = 0  # records that fed the names and dictionary fields
+        self.deep = DeepAccumulator(deep_index) if deep_index is not None else None
+
+    def add(self, batch: AlignmentBatch, within: int) -> None:
+        self.counts.add(batch)
+        if self.deep is not None:
+            self.deep.add(batch)
+        if within and not self.names.full:
+            room = min(within, self.names.sample_names - len(self.names.names))
+            self.names.add([batch.names[index] for index in range(room)])
+        if (self.probe is None and not within) or batch.sam_text is None:
+            return
+        text = batch.sam_text(self.probe is not None)
+        if self.probe is not None:
+            add_sam_streams(self.probe, text)
+        if within:
+            self.dictionary.add(text if within == len(batch) else head_text(text, within))
+            self.sampled += within
+
+    def merge(self, later: SamTally) -> None:
+        """Add the tally of the part of the file that follows this one."""
+        self.counts.merge(later.counts)
+        self.names.merge(later.names)
+        for name, field in later.dictionary.fields.items():
+            if name in self.dictionary.fields:
+                self.dictionary.fields[name].merge(field)
+            else:
+                self.dictionary.fields[name] = field
+        self.sampled += later.sampled
+
+    def close(self) -> None:
+        self.probe = None  # the engine finishes it; a finished tally is sent between processes
+
+    def abort(self) -> None:
+        self.probe = None
