@@ -14,11 +14,14 @@ from pathlib import Path
 import pysam
 import pytest
 
+from genotel.engine import extract, make_record
+from genotel.extractors.base import sample_within
 from genotel.extractors.fastq.extractor import FastqExtractor
 from genotel.extractors.fastq.study import FastqStudyEvidence
 from genotel.extractors.sam import bam_fast
 from genotel.extractors.sam.counts import AlignmentCountsAccumulator
-from genotel.extractors.sam.extractor import SamExtractor
+from genotel.extractors.sam.extractor import SamExtractor, htslib_reading
+from genotel.extractors.sam.header import SamHeader
 from genotel.extractors.sam.study import SamStudyEvidence, program_kinds
 from genotel.extractors.study import UNKNOWN, with_programs
 from genotel.extractors.vcf.extractor import VcfExtractor
@@ -26,16 +29,20 @@ from genotel.extractors.vcf.study import VcfStudyEvidence, header_says_tumour_no
 from genotel.options import Options
 from genotel.sniff import sniff
 
-from conftest import FIXTURES
+from conftest import FIXTURES, features
 
 OPTIONS = Options(gain=False, reference=FIXTURES / "ref.fa")
 
 
-def alignment_batches(path: Path, fast: bool = False) -> tuple[object, list]:
-    extractor = SamExtractor()
-    header = extractor.read_header(path, sniff(path), OPTIONS)
-    reader = bam_fast.iter_batches if fast else extractor.batches
-    return header, list(reader(path, header, OPTIONS))
+def alignment_batches(path: Path, fast: bool = False) -> tuple[SamHeader, list]:
+    """The header and batches of the fast BAM reader (`fast`) or of htslib."""
+    sniffed = sniff(path)
+    if fast:
+        with SamExtractor().open(path, sniffed, OPTIONS) as reading:
+            assert type(reading).__name__ == "FastBamReading"
+            return reading.header, list(reading.batches())
+    with htslib_reading(path, sniffed, OPTIONS, None) as reading:
+        return reading.header, list(reading.batches())
 
 
 def sam_study(path: Path, fast: bool = False, sample: int | None = None, parts: int = 1) -> str:
@@ -44,8 +51,7 @@ def sam_study(path: Path, fast: bool = False, sample: int | None = None, parts: 
     counts = AlignmentCountsAccumulator()
     pieces = [SamStudyEvidence(list(header.contig_lengths.values())) for _ in range(parts)]
     for index, batch in enumerate(batches):
-        within = len(batch) if sample is None else max(0, min(len(batch), sample - batch.first_record + 1))
-        pieces[index * parts // len(batches)].add(batch, within)
+        pieces[index * parts // len(batches)].add(batch, sample_within(batch, sample))
         counts.add(batch)
     evidence = pieces[0]
     for later in pieces[1:]:
@@ -82,6 +88,22 @@ def test_sam_study_of_real_files(name: str, study: str) -> None:
 @pytest.mark.parametrize("name", ["aln_bwa.bam", "study_targeted.bam", "study_scrna.bam", "study_amplicon.bam"])
 def test_sam_parts_merge_as_one_pass(name: str) -> None:
     assert sam_study(FIXTURES / name, parts=3) == sam_study(FIXTURES / name)
+
+
+@pytest.mark.parametrize("name", ["aln_bwa.bam", "study_scrna.bam", "study_hic.bam", "study_amplicon.bam"])
+def test_record_read_in_processes_has_the_same_study(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's BAM parts (3 processes, whatever the size) merge into the one-pass study."""
+    path = FIXTURES / name
+    one = dict(extract(path, Options(gain=False)).features)["study"]
+    monkeypatch.setattr(bam_fast, "SPLIT_MIN_BYTES", 0)
+    assert dict(extract(path, Options(gain=False, threads=3)).features)["study"] == one == sam_study(path)
+
+
+def test_study_is_a_feature_of_every_record_format() -> None:
+    for name, study in (("study_rnaseq.bam", "RNA-seq"), ("study_amplicon_R1.fastq.gz", "amplicon"),
+                        ("study_cohort.vcf.gz", "cohort"), ("aln_bwa.cram", "WGS")):  # fmt: skip
+        record = make_record(FIXTURES / name, Options(reference=FIXTURES / "ref.fa")).to_dict()
+        assert features(record)["study"] == study
 
 
 def test_sample_of_a_sorted_file_does_not_judge_coverage() -> None:
@@ -140,11 +162,10 @@ def test_program_kinds() -> None:
 
 
 def fastq_study(path: Path, sample: int | None = None) -> str:
-    extractor = FastqExtractor()
     evidence = FastqStudyEvidence()
-    for batch in extractor.batches(path, extractor.read_header(path, sniff(path), OPTIONS), OPTIONS):
-        within = len(batch) if sample is None else max(0, min(len(batch), sample - batch.first_record + 1))
-        evidence.add(batch, within)
+    with FastqExtractor().open(path, sniff(path), OPTIONS) as reading:
+        for batch in reading.batches():
+            evidence.add(batch, sample_within(batch, sample))
     return evidence.study()
 
 
@@ -167,12 +188,11 @@ def test_fastq_sample_limits_the_evidence() -> None:
 
 
 def vcf_study(path: Path, sample: int | None = None) -> str:
-    extractor = VcfExtractor()
-    with extractor._scan(path, sniff(path), OPTIONS) as (header, text, batches):
-        evidence = VcfStudyEvidence(text, header.num_samples, header.programs)
-        for batch in batches:
-            within = len(batch) if sample is None else max(0, min(len(batch), sample - batch.first_record + 1))
-            evidence.add(batch, within)
+    with VcfExtractor().open(path, sniff(path), OPTIONS) as reading:
+        header = reading.header
+        evidence = VcfStudyEvidence(reading.header_text, header.num_samples, header.programs)
+        for batch in reading.batches():
+            evidence.add(batch, sample_within(batch, sample))
     return evidence.study()
 
 

@@ -83,7 +83,7 @@ class SamReading:
             self.header_text = self.header.raw_text
 
     def tally(self, probe: GainProbe | None) -> SamTally:
-        return SamTally(probe, self.deep_index)
+        return SamTally(probe, list(self.header.contig_lengths.values()), self.deep_index)
 
     def extraction(self, tally: SamTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
         header, counts = self.header, tally.counts
@@ -92,21 +92,23 @@ class SamReading:
             programs.append(AGENT_TRIMMER)
         mapper = header_aligner(header) or ("unknown" if counts.mapped else "none")
         names = read_names(tally.names, header.text)
+        sorted_by = counts.sorted_by(header.declared_sort_order)
         features: list[tuple[str, object]] = [
             ("num_lines", counts.records),
-            ("sorted_by", counts.sorted_by(header.declared_sort_order)),
+            ("sorted_by", sorted_by),
             ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
             ("mapper", mapper),
             ("QNAME", names.flavour),
             ("sequencer", names.technology),
             ("paired", format_percent(counts.paired, counts.records)),
+            ("study", tally.study.study(header, sorted_by == "POS")),
             *([] if header.is_utf8 else [HEADER_UTF8_INVALID]),
         ]
         issues = field_issues(field_results(tally.dictionary, tally.sampled))
         if names.misfits:
             issues.append(HashIssue(2, names.misfits))
         if tally.deep is not None:
-            at = [key for key, _ in features].index("paired") + 1
+            at = [key for key, _ in features].index("study") + 1
             features[at:at] = tally.deep.features()
             examples = tally.deep.unpaired_examples()
             if examples is not None:
