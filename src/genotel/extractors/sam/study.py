@@ -3,8 +3,10 @@
 `SamStudyEvidence` gathers, over the records within `--sample`:
 - from the first `EVIDENCE_RECORDS` of them, per-record evidence: which study tags a record
   carries (cell barcode and UMI, methylation calls, Hi-C pair types), whether a mapped record is
-  spliced (CIGAR `N`), whether its bases are bisulfite-converted (few C for its G, or few G for its C),
-  the orientation and distance of read pairs, and the start positions of forward reads;
+  spliced (CIGAR `N`), the orientation and distance of read pairs, and the start positions of
+  forward reads; from the batches that start within the first `CONVERSION_READS` reads of 30
+  bases or more, whether those reads are bisulfite-converted (few C for their G, or few G for
+  their C);
 - from all of them, how many primary alignments start in each 1 kb bin of the genome.
 `study()` applies the rules of docs/record.md in order, then `study.with_programs` checks the
 @PG programs against the answer. Parts of a file merge in file order.
@@ -44,6 +46,7 @@ STUDY_TAGS = (*CELL_TAGS, *UMI_TAGS, *DROPSEQ_TAGS, *BISMARK_TAGS, *BSBOLT_TAGS,
 MIN_TAGGED_RECORDS = 10  # tag rules need at least this many records looked at
 TAGGED_SHARE = 0.5  # ... and the tags on at least this share of them
 MIN_CONVERSION_READS = 100
+CONVERSION_READS = 10_000  # reads whose bases are counted: plenty for a share, and bases cost most
 CONVERSION_MIN_BASES = 30  # reads shorter than this say little about their C and G content
 CONVERTED_RATIO = 0.4  # a converted read has at most this many C per G (or G per C)...
 UNCONVERTED_BASE_SHARE = 0.10  # ...and G (or C) for at least this share of its bases (not a poly-A read)
@@ -172,7 +175,8 @@ class SamStudyEvidence:
             text = batch.sam_text(False)
         if text is not None:
             self._add_text(text, count, primary)
-        self._add_bases(batch, count)
+        if self.base_reads < CONVERSION_READS:
+            self._add_bases(batch, count)
         self._add_pairs(batch, count, flag, primary)
         forward = primary & ((flag & _REVERSE) == 0)
         if forward.any():
@@ -204,8 +208,8 @@ class SamStudyEvidence:
         long_enough = lengths >= CONVERSION_MIN_BASES
         if not long_enough.any():
             return
-        c_before = np.concatenate([[0], np.cumsum((bases == _C) | (bases == _c))])
-        g_before = np.concatenate([[0], np.cumsum((bases == _G) | (bases == _g))])
+        c_before = np.concatenate([[0], np.cumsum((bases == _C) | (bases == _c), dtype=np.int32)])
+        g_before = np.concatenate([[0], np.cumsum((bases == _G) | (bases == _g), dtype=np.int32)])
         c = (c_before[offsets[1:]] - c_before[offsets[:-1]])[long_enough]
         g = (g_before[offsets[1:]] - g_before[offsets[:-1]])[long_enough]
         length = lengths[long_enough]
