@@ -67,7 +67,7 @@ class FastqStudyEvidence:
         if self.reads < MIN_READS:
             return UNKNOWN
         lengths = np.concatenate(self.lengths)
-        prefixes = np.concatenate(self.prefixes) if self.prefixes else np.zeros(0, dtype="V1")
+        prefixes = np.concatenate(self.prefixes) if self.prefixes else np.zeros(0, dtype=np.uint64)
         low, high = BARCODE_READ_LENGTHS
         one_length = bool((lengths == lengths[0]).all())
         if one_length and low <= int(lengths[0]) <= high and self.rests:
@@ -85,7 +85,15 @@ class FastqStudyEvidence:
         return "amplicon" if len(prefixes) >= AMPLICON_READS_PER_PREFIX * core else UNKNOWN
 
 
+# Each byte as a 3-bit code: A, C, G, T and N (either case) apart, any other letter one code.
+_CODES = np.full(256, 6, dtype=np.uint64)
+for _code, _letters in enumerate((b"Aa", b"Cc", b"Gg", b"Tt", b"Nn")):
+    _CODES[list(_letters)] = _code + 1
+MAX_KEY_BASES = 64 // 3  # bases a 64-bit key holds exactly
+
+
 def _keys(rows: np.ndarray) -> np.ndarray:
-    """Each row of bytes as one comparable value (for np.unique)."""
-    rows = np.ascontiguousarray(rows)
-    return rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
+    """Each row of bases (at most MAX_KEY_BASES) as one integer, equal for equal rows."""
+    assert rows.shape[1] <= MAX_KEY_BASES
+    shifts = np.arange(rows.shape[1], dtype=np.uint64) * np.uint64(3)
+    return np.bitwise_or.reduce(_CODES[rows] << shifts, axis=1)
