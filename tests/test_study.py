@@ -133,9 +133,9 @@ def test_bisulfite_from_conversion_alone(tmp_path: Path) -> None:
     assert sam_study(path) == "bisulfite"
 
 
-def test_scrna_without_umi_tags_is_spliced_rna(tmp_path: Path) -> None:
-    """Cell barcodes without UMIs are not the single-cell layout; the spliced reads say RNA-seq,
-    and STARsolo's command line (single-cell) disagrees: unknown."""
+def test_cell_barcodes_without_umis_are_unknown(tmp_path: Path) -> None:
+    """Cell barcodes without UMIs are a single-cell library of another kind (scATAC): unknown,
+    although the reads are spliced."""
     path = rewrite_bam(FIXTURES / "study_scrna.bam", tmp_path / "sc.bam", drop_tags=("UB", "UR"))
     assert sam_study(path) == UNKNOWN
 
@@ -156,6 +156,9 @@ def test_program_kinds() -> None:
     assert program_kinds(header) == {"bisulfite"}  # BSBolt's bwa fork (VN BSB-...)
     header, _ = alignment_batches(FIXTURES / "aln_bwa.bam")
     assert program_kinds(header) == set()
+    spliced = {"ID": "mm2", "PN": "minimap2", "CL": "minimap2 -a -x splice:hq ref.fa reads.fq"}
+    header.program_lines.append(spliced)
+    assert program_kinds(header) == {"RNA"}  # minimap2's spliced presets
     assert with_programs("WGS", {"RNA"}) == UNKNOWN
     assert with_programs("scRNA-seq", {"RNA", "single-cell"}) == "scRNA-seq"
     assert with_programs("RNA-seq", set()) == "RNA-seq"

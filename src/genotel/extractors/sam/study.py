@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..study import (
@@ -60,9 +62,10 @@ SPLICED_SHARE = 0.05
 MIN_AMPLICON_READS = 200
 AMPLICON_READS_PER_START = 20  # the starts holding 80 % of forward reads hold this many each on average
 AMPLICON_NEIGHBOUR_SHARE = 0.5  # ...and are not side by side (deep WGS starts at every base)
-COVERAGE_CORE = 0.8  # the share of starts whose bins are counted
-TARGETED_BIN_SHARE = 0.3  # targeted: 80 % of starts fall in at most this share of bins
-WGS_BIN_SHARE = 0.5  # WGS: they need at least this share of bins
+AMPLICON_CORE = 0.8  # the share of forward reads whose starts are counted
+COVERAGE_CORE = 0.5  # the share of alignment starts whose bins are counted
+TARGETED_BIN_SHARE = 0.15  # targeted: half of the starts fall in at most this share of the bins
+WGS_BIN_SHARE = 0.3  # WGS: they need at least this share (evenly spread reads: about 45 %)
 
 _N = ord("N")
 _C, _G, _c, _g = ord("C"), ord("G"), ord("c"), ord("g")
@@ -78,6 +81,9 @@ PROGRAM_KINDS: dict[str, str] = {
     "hisat2-align-l": RNA,
     "tophat": RNA,
     "tophat2": RNA,
+    "salmon": RNA,
+    "rsem-calculate-expression": RNA,
+    "rsem-tbam2gbam": RNA,
     "cellranger": SINGLE_CELL,
     "tagreadwithgenefunction": SINGLE_CELL,  # Drop-seq tools
     "tagreadwithgeneexonfunction": SINGLE_CELL,
@@ -117,6 +123,10 @@ def program_kinds(header: SamHeader) -> set[str]:
             kinds.add(BISULFITE)
         if any(option in words for option in HI_C_BWA_OPTIONS):
             kinds.add(HI_C)
+        if any(word.startswith("-xsplice") for word in words) or any(
+            option == "-x" and preset.startswith("splice") for option, preset in itertools.pairwise(words)
+        ):
+            kinds.add(RNA)  # minimap2 -x splice, splice:hq
     return kinds
 
 
@@ -256,8 +266,11 @@ class SamStudyEvidence:
     def data_study(self, sorted_by_position: bool) -> str:
         """The study the records alone point to (`unknown` when they conflict or say too little)."""
         kinds = []
-        ten_x = self._tag_share(CELL_TAGS) and self._tag_share(UMI_TAGS)
-        if ten_x or self._tag_share(DROPSEQ_TAGS, all_of=True):
+        cells, umis = self._tag_share(CELL_TAGS), self._tag_share(UMI_TAGS)
+        dropseq = self._tag_share(DROPSEQ_TAGS, all_of=True)
+        if cells and not umis and not dropseq:
+            return UNKNOWN  # cell barcodes without UMIs: single-cell, but not RNA (scATAC)
+        if (cells and umis) or dropseq:
             kinds.append("scRNA-seq")
         if self._bisulfite():
             kinds.append("bisulfite")
@@ -308,7 +321,7 @@ class SamStudyEvidence:
             return False
         values, counts = np.unique(keys, return_counts=True)
         order = np.argsort(counts, kind="stable")[::-1]
-        core = int(np.searchsorted(np.cumsum(counts[order]), COVERAGE_CORE * len(keys))) + 1
+        core = int(np.searchsorted(np.cumsum(counts[order]), AMPLICON_CORE * len(keys))) + 1
         if len(keys) < AMPLICON_READS_PER_START * core:
             return False
         top = values[order[:core]]
