@@ -186,6 +186,20 @@ def test_fastq_study_of_real_files(name: str, study: str) -> None:
     assert fastq_study(FIXTURES / name) == study
 
 
+def test_small_rna_reads_are_not_amplicons(tmp_path: Path) -> None:
+    """Reads stacked on a few starts but read through into the small-RNA adapter: unknown."""
+    import gzip
+
+    lines = gzip.decompress((FIXTURES / "study_amplicon_R1.fastq.gz").read_bytes()).split(b"\n")
+    adapter = b"TGGAATTCTCGGGTGCCAAGGAACTCCAGTCAC"
+    for index in range(1, len(lines), 4):
+        lines[index] = lines[index][:22] + adapter
+        lines[index + 2] = lines[index + 2][: len(lines[index])]
+    path = tmp_path / "small_rna.fastq"
+    path.write_bytes(b"\n".join(lines))
+    assert fastq_study(path) == UNKNOWN
+
+
 def test_fastq_sample_limits_the_evidence() -> None:
     assert fastq_study(FIXTURES / "study_scrna_R1.fastq.gz", sample=500) == UNKNOWN  # fewer than 1,000 reads
 

@@ -3,8 +3,9 @@
 `FastqStudyEvidence` keeps the first `EVIDENCE_READS` reads within `--sample`: their lengths
 and the first bases of each. A single-cell barcode read (10x, Drop-seq) is short, of one length,
 and starts with a cell barcode that repeats over the reads while the UMI after it hardly does;
-amplicon reads start at a few primers. Neither looks at the bases beyond `PREFIX_BASES` but to
-tell the UMI apart; nothing else in a FASTQ tells a study, so everything else is `unknown`.
+amplicon reads start at a few primers (and, unlike small RNAs, hold no adapter: their inserts
+are longer than the adapter's place). Nothing else in a FASTQ tells a study, so everything else
+is `unknown`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ MIN_READS = 1000
 BARCODE_READ_LENGTHS = (20, 30)  # Drop-seq 20 (12 + 8), 10x v2 26, v3 28: barcode + UMI only
 BARCODE_DIVERSITY_RATIO = 0.5  # distinct barcodes at most this share of the distinct rests
 AMPLICON_MIN_LENGTH = 40
+# Adapters read through when the insert is shorter than the read (small RNA): TruSeq, TruSeq
+# small RNA, Nextera. Amplicons are longer than the adapter's place in most reads.
+ADAPTERS = (b"AGATCGGAAGAGC", b"TGGAATTCTCGG", b"CTGTCTCTTATACACATCT")
+ADAPTER_READS = 1000  # reads kept to look for adapters
 AMPLICON_READS_PER_PREFIX = 20  # the prefixes of 80 % of the reads hold this many reads each on average
 COVERAGE_CORE = 0.8
 
@@ -33,6 +38,7 @@ class FastqStudyEvidence:
         self.lengths: list[np.ndarray] = []
         self.prefixes: list[np.ndarray] = []  # PREFIX_BASES bytes per read (reads that long)
         self.rests: list[np.ndarray] = []  # the bases after the prefix, for barcode-length reads
+        self.first_reads: list[bytes] = []  # the first ADAPTER_READS reads' bases
 
     def add(self, batch: FastqBatch, within: int) -> None:
         count = min(within, EVIDENCE_READS - self.reads)
@@ -43,6 +49,8 @@ class FastqStudyEvidence:
         lengths = sequences.lengths[:count]
         starts = sequences.offsets[:count]
         self.lengths.append(lengths.copy())
+        kept = min(count, ADAPTER_READS - len(self.first_reads))
+        self.first_reads.extend(sequences[index] for index in range(kept))
         long_enough = lengths >= PREFIX_BASES
         if not long_enough.all():
             starts = starts[long_enough]
@@ -61,6 +69,7 @@ class FastqStudyEvidence:
         self.lengths.extend(later.lengths)
         self.prefixes.extend(later.prefixes)
         self.rests.extend(later.rests)
+        self.first_reads.extend(later.first_reads[: ADAPTER_READS - len(self.first_reads)])
 
     def study(self) -> str:
         """`scRNA-seq`, `amplicon` or `unknown` (docs/record.md)."""
@@ -82,7 +91,10 @@ class FastqStudyEvidence:
         _, counts = np.unique(prefixes, return_counts=True)
         ordered = np.sort(counts)[::-1]
         core = int(np.searchsorted(np.cumsum(ordered), COVERAGE_CORE * len(prefixes))) + 1
-        return "amplicon" if len(prefixes) >= AMPLICON_READS_PER_PREFIX * core else UNKNOWN
+        if len(prefixes) < AMPLICON_READS_PER_PREFIX * core:
+            return UNKNOWN
+        with_adapter = sum(any(adapter in read for adapter in ADAPTERS) for read in self.first_reads)
+        return UNKNOWN if share(with_adapter, len(self.first_reads)) >= 0.5 else "amplicon"
 
 
 # Each byte as a 3-bit code: A, C, G, T and N (either case) apart, any other letter one code.

@@ -143,7 +143,8 @@ class SamStudyEvidence:
         self.tagged = dict.fromkeys(STUDY_TAGS, 0)
         self.mapped = 0  # primary mapped records among the sampled
         self.spliced = 0
-        self.base_reads = 0  # sampled records of CONVERSION_MIN_BASES or more
+        self.bases_seen = 0  # records whose bases were looked at
+        self.base_reads = 0  # ... of them, those of CONVERSION_MIN_BASES or more
         self.converted = 0
         self.pairs = 0  # sampled read 1s, primary, both mates mapped
         self.same_strand = 0
@@ -215,6 +216,7 @@ class SamStudyEvidence:
         offsets = sequences.offsets[: count + 1]
         bases = sequences.buffer[: offsets[-1]]
         lengths = np.diff(offsets)
+        self.bases_seen += count
         long_enough = lengths >= CONVERSION_MIN_BASES
         if not long_enough.any():
             return
@@ -255,7 +257,7 @@ class SamStudyEvidence:
         self.sampled += later.sampled
         for name, value in later.tagged.items():
             self.tagged[name] += value
-        for name in ("mapped", "spliced", "base_reads", "converted", "pairs", "same_strand", "far"):
+        for name in ("mapped", "spliced", "bases_seen", "base_reads", "converted", "pairs", "same_strand", "far"):
             setattr(self, name, getattr(self, name) + getattr(later, name))
         self.starts.extend(later.starts)
 
@@ -314,8 +316,8 @@ class SamStudyEvidence:
         )
 
     def _amplicon(self) -> bool:
-        if not self.starts:
-            return False
+        if not self.starts or share(self.base_reads, self.bases_seen) < 0.5:
+            return False  # short reads stacked at few places are small RNAs, not amplicons
         keys = np.concatenate(self.starts)
         if len(keys) < MIN_AMPLICON_READS:
             return False
