@@ -107,5 +107,7 @@ MAX_KEY_BASES = 64 // 3  # bases a 64-bit key holds exactly
 def _keys(rows: np.ndarray) -> np.ndarray:
     """Each row of bases (at most MAX_KEY_BASES) as one integer, equal for equal rows."""
     assert rows.shape[1] <= MAX_KEY_BASES
-    shifts = np.arange(rows.shape[1], dtype=np.uint64) * np.uint64(3)
-    return np.bitwise_or.reduce(_CODES[rows] << shifts, axis=1)
+    keys = np.zeros(len(rows), dtype=np.uint64)
+    for column in range(rows.shape[1]):  # column by column: no 8-byte copy of every base at once
+        keys |= _CODES[rows[:, column]] << np.uint64(3 * column)
+    return keys

@@ -175,8 +175,14 @@ class SamStudyEvidence:
         first = self.first_bin[ref_id]
         bins = np.minimum(first + (pos >> BIN_SHIFT), self.first_bin[ref_id + 1] - 1)
         bins = bins[bins >= first]  # a contig of length 0 has no bin
-        values, counts = np.unique(bins, return_counts=True)
-        self.bin_counts[values] += counts
+        if not len(bins):
+            return
+        low, high = int(bins.min()), int(bins.max())
+        if high - low < 4 * len(bins):  # a coordinate-sorted batch spans few bins: count them directly
+            self.bin_counts[low : high + 1] += np.bincount(bins - low).astype(np.int32)
+        else:
+            values, counts = np.unique(bins, return_counts=True)
+            self.bin_counts[values] += counts.astype(np.int32)
         self.placed += len(bins)
 
     def _add_records(self, batch: AlignmentBatch, count: int, primary: np.ndarray, text: SamText | None) -> None:
