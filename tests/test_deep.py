@@ -57,7 +57,7 @@ def test_reads_aligned_unchanged_all_pair(alignments: str, reader: str, monkeypa
     # ART names its reads `ec536_a-N/1` and `/2`; bwa drops the suffix from the QNAME.
     expected = {"deep": "100.0%", "deep_qtype": "MateSuffix", "deep_trim": "None", "deep_qual": "true"}
     assert deep_items(found) == expected
-    assert list(found)[list(found).index("paired") + 1] == "deep"  # the deep items follow paired
+    assert list(found)[list(found).index("study") + 1] == "deep"  # the deep items follow paired and study
 
 
 @pytest.mark.parametrize("reader", ["fast", "pysam"])

@@ -87,7 +87,7 @@ def test_fixture_counts_equal_a_plain_python_count(name: str) -> None:
     assert extraction.programs is None
     sequence_lengths = [len(line) for line in text.split(b"\n")[1::4]]
     assert features(extraction)["read_len"] == f"{sum(sequence_lengths) / records:.1f}"
-    assert list(features(extraction)) == ["num_lines", "QNAME", "sequencer", "read_len", "interleaved"]
+    assert list(features(extraction)) == ["num_lines", "QNAME", "sequencer", "read_len", "interleaved", "study"]
 
 
 def test_interleaved_only_for_the_interleaved_fixture() -> None:
@@ -220,7 +220,8 @@ def test_small_inline_file_in_detail(tmp_path: Path) -> None:
     assert (extraction.codec, extraction.num_lines, extraction.txt_size) == ("GZ", 3, len(GOOD))
     # r1/1 + r1/2 are mates; the odd last record is not a pair.
     assert extraction.features == [
-        ("num_lines", 3), ("QNAME", "Unknown"), ("sequencer", "unknown"), ("read_len", "4.0"), ("interleaved", "true")
+        ("num_lines", 3), ("QNAME", "Unknown"), ("sequencer", "unknown"), ("read_len", "4.0"), ("interleaved", "true"),
+        ("study", "unknown"),
     ]  # fmt: skip
     counts = extraction.qual_counts
     assert counts is not None

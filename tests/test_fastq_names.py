@@ -191,9 +191,13 @@ def test_sample_limits_flavour_and_interleaving(tmp_path: Path) -> None:
     path = write(tmp_path, fastq(headers))
     whole, sampled = record_of(path), record_of(path, "--sample", "100")
     # Over all 250 names no scheme has half of them: Unknown, and the first names are the examples.
-    assert whole["features"] == "num_lines=250;QNAME=Unknown;sequencer=unknown;read_len=4.0;interleaved=false;"
+    assert whole["features"] == (
+        "num_lines=250;QNAME=Unknown;sequencer=unknown;read_len=4.0;interleaved=false;study=unknown;"
+    )
     assert whole["hash_issues"] == ["QNAME,,,," + ",".join(f"M1:7:FC:1:1:{pair}:9" for pair in range(6))]
-    assert sampled["features"] == "num_lines=250;QNAME=Illumina;sequencer=Illumina;read_len=4.0;interleaved=true;"
+    assert sampled["features"] == (
+        "num_lines=250;QNAME=Illumina;sequencer=Illumina;read_len=4.0;interleaved=true;study=unknown;"
+    )
     assert sampled["hash_issues"] == []
 
 

@@ -210,6 +210,7 @@ def test_bam_features_match_samtools_view() -> None:
         ("QNAME", "Unknown"),  # ART's names (ec536_a-1213) fit no read-name flavour
         ("sequencer", "Illumina"),  # so the technology is the header's @RG PL:ILLUMINA
         ("paired", f"{100 * paired / len(reads):.1f}%"),
+        ("study", "WGS"),  # reads spread over the whole (45 kb) genome
     ]
     assert record["source"] == {
         "codec": "BGZF",

@@ -9,7 +9,8 @@ from conftest import FIXTURES
 
 
 def row(data_type: str = "BAM", gain: float | None = 10.0, fields: str | None = None, **names: str | None) -> dict:
-    base: dict[str, object] = {"sequencer": None, "mapper": None, "variant_caller": None, "base_caller": None}
+    base: dict[str, object] = {"sequencer": None, "mapper": None, "variant_caller": None, "base_caller": None,
+                               "study": None}  # fmt: skip
     return {"data_type": data_type, "genozip_gain": gain, "fields_gain": fields, **base, **names}
 
 
@@ -32,7 +33,10 @@ def test_non_finite_gains_stored_earlier_leave_the_medians_alone() -> None:
 
 def test_derive_columns_from_programs_and_features() -> None:
     ont = derive_columns("BAM", "ID:basecaller PN:dorado;minimap2;samtools;", "mapper=minimap2;sequencer=ONT;")
-    assert ont == {"sequencer": "ONT", "mapper": "minimap2", "variant_caller": None, "base_caller": "dorado"}
+    assert ont == {"sequencer": "ONT", "mapper": "minimap2", "variant_caller": None, "base_caller": "dorado",
+                   "study": None}  # fmt: skip
+    assert derive_columns("BAM", "STAR;", "mapper=STAR;study=RNA-seq;")["study"] == "RNA-seq"
+    assert derive_columns("VCF", None, "num_samples=4;study=cohort;")["study"] == "cohort"
     assert derive_columns("FASTQ", None, "QNAME=Illumina;")["base_caller"] is None
     assert derive_columns("SAM", "guppy_basecaller;", "")["base_caller"] == "guppy"
     gatk = derive_columns("VCF", "GATK.HaplotypeCaller;GATK.SelectVariants;", "num_samples=1;")
@@ -44,8 +48,12 @@ def test_derive_columns_from_programs_and_features() -> None:
 def test_derive_columns_on_real_records() -> None:
     bam = make_record(FIXTURES / "aln_bwa.bam")
     assert derive_columns(bam.data_type, bam.programs, bam.features)["mapper"] == "bwa"
+    assert derive_columns(bam.data_type, bam.programs, bam.features)["study"] == "WGS"
+    rna = make_record(FIXTURES / "study_rnaseq.bam")
+    assert derive_columns(rna.data_type, rna.programs, rna.features)["study"] == "RNA-seq"
     vcf = make_record(FIXTURES / "calls.vcf")
     assert derive_columns(vcf.data_type, vcf.programs, vcf.features)["variant_caller"] == "bcftools call"
+    assert derive_columns(vcf.data_type, vcf.programs, vcf.features)["study"] == "germline"
 
 
 def test_groups_medians_and_flags() -> None:

@@ -178,7 +178,8 @@ def test_licence_info_tells_the_policy(client: TestClient) -> None:
 def test_stored_row_has_the_whole_record_and_analysis_columns(
     client: TestClient, licence: tuple[int, str], database_url: str
 ) -> None:
-    record = make_record(genozip_gain=7.5, fields_gain="QUAL,70.0%,2.0X; SEQ,30.0%,4.0X")
+    record = make_record(genozip_gain=7.5, fields_gain="QUAL,70.0%,2.0X; SEQ,30.0%,4.0X",
+                         features="mapper=bwa;sequencer=Illumina;study=targeted;")  # fmt: skip
     assert post(client, licence, record.to_json(indent=None).encode()).status_code == 201  # type: ignore[attr-defined]
     database = Database(database_url)
     with database.read() as connection:
@@ -188,7 +189,7 @@ def test_stored_row_has_the_whole_record_and_analysis_columns(
     assert (row["sequencer"], row["mapper"], row["base_caller"], row["variant_caller"]) == (
         "Illumina", "bwa", "dorado", None,
     )  # fmt: skip
-    assert row["genozip_gain"] == 7.5 and row["license_num"] == licence[0]
+    assert row["genozip_gain"] == 7.5 and row["license_num"] == licence[0] and row["study"] == "targeted"
 
 
 def test_startup_purges_expired_records_and_old_nonces(database_url: str) -> None:
@@ -219,8 +220,8 @@ def test_startup_purges_expired_records_and_old_nonces(database_url: str) -> Non
 def test_schema_is_versioned_and_upgrades_are_idempotent(database_url: str) -> None:
     database = Database(database_url)
     assert database.schema_version() is None
-    assert database.upgrade() == "0002_derived_keys"
-    assert database.upgrade() == "0002_derived_keys"
+    assert database.upgrade() == "0003_study"
+    assert database.upgrade() == "0003_study"
     with database.read() as connection:
         mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()
     database.dispose()

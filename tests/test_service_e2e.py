@@ -84,7 +84,7 @@ def make_record(**fields: object) -> Record:
 
 def test_health_openapi_and_authentication_everywhere(server: Server) -> None:
     health = httpx.get(f"{server.url}/v1/health").json()
-    assert health["status"] == "ok" and health["schema_version"] == "0002_derived_keys"
+    assert health["status"] == "ok" and health["schema_version"] == "0003_study"
     paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
     assert {"/v1/records", "/v1/licences/{licence}/records", "/v1/analysis"} <= set(paths)
     calls = [("POST", "/v1/records"), ("GET", "/v1/licences/1/records"), ("DELETE", "/v1/licences/1/records"),
@@ -240,8 +240,8 @@ def test_retention_purges_old_records(server: Server) -> None:
 
 def test_analysis_flags_weak_groups(server: Server) -> None:
     number, key = activate(server, "research", telemetry="yes")
-    illumina = "mapper=bwa;QNAME=Illumina;sequencer=Illumina;"
-    ont = "mapper=minimap2;QNAME=ONT;sequencer=ONT;"
+    illumina = "mapper=bwa;QNAME=Illumina;sequencer=Illumina;study=WGS;"
+    ont = "mapper=minimap2;QNAME=ONT;sequencer=ONT;"  # a record made before genotel wrote study=
     dorado = "ID:basecaller PN:dorado;minimap2;"
     rows = [(illumina, "bwa;samtools;", 10.0), (illumina, "bwa;", 11.0), (illumina, "bwa;", 12.0),
             (ont, dorado, 6.0), (ont, dorado, 7.0)]  # fmt: skip
@@ -259,11 +259,13 @@ def test_analysis_flags_weak_groups(server: Server) -> None:
     ont_group = groups[("BAM", "ONT")]
     assert ont_group["flagged"] and ont_group["median_genozip_gain"] == 6.5 and ont_group["base_caller"] == "dorado"
     assert not groups[("BAM", "Illumina")]["flagged"] and groups[("BAM", "Illumina")]["mapper"] == "bwa"
+    assert groups[("BAM", "Illumina")]["study"] == "WGS" and ont_group["study"] is None
     assert groups[("VCF", None)]["variant_caller"] == "DeepVariant"
     assert groups[("VCF", None)]["median_genozip_gain"] is None and not groups[("VCF", None)]["flagged"]
     assert [f["field"] for f in ont_group["top_fields"]] == ["QUAL", "SEQ", "QNAME"]
     table = run_cli("analysis")
     assert table.code == 0 and "!W BAM    ONT" in table.out  # flagged by the median and by bytes
+    assert any(" WGS " in line and "Illumina" in line for line in table.out.splitlines())
     everyone = httpx.get(f"{server.url}/v1/analysis", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
     assert everyone["scope"] == "all" and everyone["records"] >= 6
 

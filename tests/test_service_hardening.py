@@ -184,7 +184,7 @@ def test_migration_masks_issued_keys_and_canonicalises_record_ids(database_url: 
                 "'', :b)"), {"r": record_id, "b": body})  # fmt: skip
     engine.dispose()
     database = Database(database_url, secret=secret)
-    assert database.upgrade() == "0002_derived_keys"
+    assert database.upgrade() == "0003_study"
     with database.read() as connection:
         rows = [tuple(row) for row in connection.execute(sa.text("SELECT * FROM licences"))]
         stored = connection.execute(sa.select(records.c.record_id, records.c.body).order_by(records.c.id)).all()
@@ -196,6 +196,32 @@ def test_migration_masks_issued_keys_and_canonicalises_record_ids(database_url: 
     assert cache.key(987654321) == licence_key(secret, 987654321)
     assert [row.record_id for row in stored] == [str(value), other]
     assert json.loads(stored[0].body)["record_id"] == str(value)
+
+
+def test_migration_fills_the_study_column_from_stored_features(database_url: str) -> None:
+    """Schema 0003 adds `study`: stored records that carry `study=` get it, older ones stay null."""
+    import alembic.command
+
+    from genotel.service import migrations
+
+    secret = SERVER_SECRET.encode()
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:  # a database of schema 0002 holding a record of each kind
+        alembic.command.upgrade(migrations._config(connection, secret), "0002_derived_keys")
+        connection.execute(sa.text("INSERT INTO licences (number, type, created_at) VALUES (123456789, 'research', 1)"))
+        for record_id, features in ((str(uuid.uuid4()), "num_lines=3;mapper=STAR;study=RNA-seq;"),
+                                    (str(uuid.uuid4()), "num_lines=3;mapper=bwa;")):  # fmt: skip
+            connection.execute(sa.text(
+                "INSERT INTO records (record_id, license_num, received_at, created, schema, data_type, source_gain, "
+                "features, body) VALUES (:r, 123456789, 1, '2026-01-01T00:00:00Z', 'genotel.record/1', 'BAM', 1.0, "
+                ":f, '{}')"), {"r": record_id, "f": features})  # fmt: skip
+    engine.dispose()
+    database = Database(database_url, secret=secret)
+    assert database.upgrade() == "0003_study"
+    with database.read() as connection:
+        studies = connection.execute(sa.select(records.c.study).order_by(records.c.id)).scalars().all()
+    database.dispose()
+    assert studies == ["RNA-seq", None]
 
 
 def test_out_of_range_integers_are_refused_not_500(server: Server) -> None:

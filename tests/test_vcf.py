@@ -130,7 +130,8 @@ def test_structured_fields_handle_quotes_and_commas() -> None:
 def test_counts_samples_and_contigs_without_length(tmp_path: Path) -> None:
     path = write(tmp_path, META + CHROM_2 + rec(1) + rec(2))
     record = record_of(path)
-    assert features(record) == {"num_lines": "2", "num_samples": "2", "hdr_contigs": "2 (1000)", "gvcf": "false"}
+    assert features(record) == {"num_lines": "2", "num_samples": "2", "hdr_contigs": "2 (1000)", "gvcf": "false",
+                                "study": "unknown"}  # two samples: a tumour/normal pair or two people  # fmt: skip
     assert record["source"] == {
         "codec": "NONE",
         "disk_size": path.stat().st_size,

@@ -206,18 +206,20 @@ def print_analysis(result: dict[str, Any], out: TextIO) -> None:
         weighted = summary.get("weighted_genozip_gain")
         print(f"  {summary['data_type']:<6} {summary['count']:>7} records, median gain {_gain(summary)}, "
               f"size-weighted {'-' if weighted is None else f'{weighted:.1f}'}", file=out)  # fmt: skip
-    header = f"  {'':2} {'type':<6} {'sequencer':<12} {'mapper':<10} {'var.caller':<14} {'base caller':<11}"
+    header = (f"  {'':2} {'type':<6} {'sequencer':<12} {'mapper':<10} {'var.caller':<14} {'base caller':<11} "
+              f"{'study':<10}")  # fmt: skip
     print(f"\n{header} {'count':>7} {'gain':>6} {'vs type':>8} {'weighted':>8} {'vs type':>8} {'MB text':>9}"
           "  top fields (by bytes)", file=out)  # fmt: skip
     for group in result["groups"]:
-        names = [group[k] or "-" for k in ("sequencer", "mapper", "variant_caller", "base_caller")]
+        # `study` may be missing from a collector older than the study column
+        names = [group.get(k) or "-" for k in ("sequencer", "mapper", "variant_caller", "base_caller", "study")]
         relative = _percent(group["vs_data_type_percent"])
         weighted, weighted_relative = group["weighted_genozip_gain"], _percent(group["weighted_vs_data_type_percent"])
         fields = ", ".join(f"{f['field']} {f['share']}%" for f in group["top_fields_by_bytes"] or group["top_fields"])
         marks = ("!" if group["flagged"] else " ") + ("W" if group["flagged_weighted"] else " ")
         print(
             f"  {marks} {group['data_type']:<6} {names[0]:<12.12} {names[1]:<10.10} {names[2]:<14.14} "
-            f"{names[3]:<11.11} {group['count']:>7} {_gain(group):>6} {relative:>8} "
+            f"{names[3]:<11.11} {names[4]:<10.10} {group['count']:>7} {_gain(group):>6} {relative:>8} "
             f"{'-' if weighted is None else f'{weighted:.1f}':>8} {weighted_relative:>8} "
             f"{group['text_bytes'] / 1e6:>9.1f}  {fields or '-'}",
             file=out,

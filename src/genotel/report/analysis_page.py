@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from .page import Page, Plot, table_controls, write_page
 
 PALETTE = plotly.colors.qualitative.Dark24 + plotly.colors.qualitative.Light24
-NAME_KEYS = ("sequencer", "mapper", "variant_caller", "base_caller")
+NAME_KEYS = ("sequencer", "mapper", "variant_caller", "base_caller", "study")
 COLUMNS = (
     ("flags", "flag", "text"),
     ("data_type", "type", "text"),
@@ -27,6 +27,7 @@ COLUMNS = (
     ("mapper", "mapper", "text"),
     ("variant_caller", "variant caller", "text"),
     ("base_caller", "base caller", "text"),
+    ("study", "study", "text"),
     ("count", "records", "number"),
     ("text_bytes", "bytes as text", "bytes"),
     ("share_of_data_type_bytes", "% of type's bytes", "number"),
@@ -39,7 +40,7 @@ COLUMNS = (
 
 
 def combination(group: dict[str, Any]) -> str:
-    """A group's tools as one label: sequencer · mapper · variant caller · base caller."""
+    """A group's tools and study as one label: sequencer · mapper · variant caller · base caller · study."""
     return " · ".join(str(group.get(key) or "-") for key in NAME_KEYS)
 
 
@@ -96,7 +97,7 @@ def heatmap_plot(groups: list[dict[str, Any]]) -> Plot:
     figure.update_xaxes(type="category")
     figure.update_layout(height=200 + 28 * len(labels), margin={"t": 50})
     return Plot("heatmap", "Gain of each combination against its data type", figure, section="Combinations",
-                note="Rows: sequencer · mapper · variant caller · base caller; flagged combinations first. "
+                note="Rows: sequencer · mapper · variant caller · base caller · study; flagged combinations first. "
                      "Red: compresses worse than its data type. Left: median over records; right: all the "
                      "group's bytes together (small files count for little).")  # fmt: skip
 

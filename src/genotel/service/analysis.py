@@ -1,10 +1,10 @@
 """The first analysis: where does compression do badly?
 
-Records are grouped by the combination of data type, sequencer, mapper, variant caller and base
-caller, all derived from the record's `features` and `programs` strings when it is stored. Each
-group gets its record count, its median `genozip_gain` (records without a gain are counted but
-left out of the median), and the fields with the largest mean share of the compressed size
-(from `fields_gain`). A group whose median gain is more than 20 % below the median of its data
+Records are grouped by the combination of data type, sequencer, mapper, variant caller, base
+caller and study type, all derived from the record's `features` and `programs` strings when it
+is stored. Each group gets its record count, its median `genozip_gain` (records without a gain
+are counted but left out of the median), and the fields with the largest mean share of the
+compressed size (from `fields_gain`). A group whose median gain is more than 20 % below the median of its data
 type is flagged: that combination compresses worse than its peers. The functions here are pure
 (no web framework); `analyse_database` pages through the table so memory stays bounded by the
 number of groups, not of records.
@@ -28,7 +28,7 @@ from .db import Database, records
 FLAG_RATIO = 0.8  # flagged: group median < 80 % of its data type's median
 TOP_FIELDS = 5
 PAGE_ROWS = 5000
-GROUP_KEYS = ("data_type", "sequencer", "mapper", "variant_caller", "base_caller")
+GROUP_KEYS = ("data_type", "sequencer", "mapper", "variant_caller", "base_caller", "study")
 
 # (pattern, name): a program token containing the pattern (case-insensitive) names the tool.
 # More specific patterns first, so that e.g. "Mutect2" is not taken for some generic name.
@@ -80,7 +80,7 @@ def _first_known(tokens: Iterable[str], table: tuple[tuple[str, str], ...]) -> s
 
 
 def derive_columns(data_type: str, programs: str | None, features: str | None) -> dict[str, str | None]:
-    """The analysis columns of one record: sequencer, mapper, variant caller, base caller."""
+    """The analysis columns of one record: sequencer, mapper, variant caller, base caller, study."""
     items = parse_items(features)
     tokens = program_tokens(programs)
     is_variants = data_type in ("VCF", "BCF")
@@ -89,6 +89,7 @@ def derive_columns(data_type: str, programs: str | None, features: str | None) -
         "mapper": items.get("mapper") or None,
         "variant_caller": _first_known(tokens, VARIANT_CALLERS) if is_variants else None,
         "base_caller": None if is_variants else _first_known(tokens, BASE_CALLERS),
+        "study": items.get("study") or None,
     }
 
 

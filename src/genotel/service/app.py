@@ -83,6 +83,7 @@ class AnalysisGroup(BaseModel):
     mapper: str | None
     variant_caller: str | None
     base_caller: str | None
+    study: str | None = Field(description="the study type (`study=` feature); null for records without one")
     count: int
     median_genozip_gain: float | None
     vs_data_type_percent: float | None = Field(description="group median vs its data type's median, in %")

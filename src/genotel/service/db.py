@@ -58,6 +58,7 @@ records = sa.Table(
     sa.Column("mapper", sa.Text, nullable=True),
     sa.Column("variant_caller", sa.Text, nullable=True),
     sa.Column("base_caller", sa.Text, nullable=True),
+    sa.Column("study", sa.Text, nullable=True),  # the `study=` feature (migration 0003)
     sa.Column("body", sa.Text, nullable=False),  # the whole validated record as JSON
     # The dedup: one row per licence and record_id (a canonical UUID).
     sa.UniqueConstraint("license_num", "record_id", name="uq_records_licence_record_id"),

@@ -38,6 +38,7 @@ from .parse import (
     strip_cr,
     text_batch,
 )
+from .study import FastqStudyEvidence
 
 READER_VARIABLE = "GENOTEL_FASTQ_READER"
 READERS = ("numpy", "pyfastx")
@@ -96,6 +97,7 @@ class FastqReading:
             ("sequencer", flavour.technology),
             ("read_len", f"{tally.lengths.mean():.1f}"),
             ("interleaved", "true" if names.interleaved() else "false"),
+            ("study", tally.study.study()),
             *([HEADER_UTF8_INVALID] if names.flavour.utf8_invalid else []),
         ]
         issues = field_issues(names.field_results())
@@ -115,12 +117,13 @@ class FastqReading:
 
 
 class FastqTally(SimpleTally):
-    """Read lengths, read names (within --sample) and the probe's streams."""
+    """Read lengths, read names and the study's evidence (within --sample) and the probe's streams."""
 
     def __init__(self, probe: GainProbe | None) -> None:
         self.probe = probe
         self.lengths = ReadLengthAccumulator()
         self.names = FastqNameStats()
+        self.study = FastqStudyEvidence()
 
     def add(self, batch: FastqBatch, within: int) -> None:
         self.lengths.add(batch.sequences.lengths)
@@ -130,6 +133,7 @@ class FastqTally(SimpleTally):
             self.names.add(headers if within == len(headers) else head(headers, within))
         if self.probe is not None and batch.layout is not None:
             add_streams(self.probe, batch, batch.layout, headers)
+        self.study.add(batch, within)
 
 
 def add_streams(probe: GainProbe, batch: FastqBatch, layout: TextLayout, headers: Strings) -> None:

@@ -166,6 +166,7 @@ class BamPart:
 
     path: Path
     contig_names: list[bytes]
+    contig_lengths: list[int]
     start: int
     stop: int
     batch_size: int
@@ -188,7 +189,7 @@ class BamPart:
             self.stopped = "truncated BAM file"
 
     def tally(self, probe: GainProbe | None) -> SamTally:
-        return SamTally(probe, self.deep_index)
+        return SamTally(probe, self.contig_lengths, self.deep_index)
 
     def continued(self, leftover: bytes) -> BamPart:
         return replace(self, skip=0, carry=leftover, leftover=b"", stopped=None)
@@ -214,7 +215,8 @@ def bam_parts(
         targets = [first_block + part_bytes * index + head_start for index in range(1, processes)]
         with contextlib.suppress(CorruptBlock, CannotProve):  # one part then: it finds and reports it in order
             bounds = [first_block, *block_chain(path, first_block, targets, size), size]
-    parts = [BamPart(path, names, start, stop, batch_size) for start, stop in itertools.pairwise(bounds)]
+    lengths = list(header.contig_lengths.values())
+    parts = [BamPart(path, names, lengths, start, stop, batch_size) for start, stop in itertools.pairwise(bounds)]
     parts[0] = replace(parts[0], skip=skip, deep_index=deep_index)
     return parts
 
@@ -241,6 +243,8 @@ def alignment_batches(
             tag_signatures=frozenset({AGENT_TRIMMER}) if records.agent[start:stop].any() else frozenset(),
             packed=packed,
             sam_text=lambda full, start=start, stop=stop: sam_text(records, start, stop, contigs, full),
+            mate_ref_id=records.next_ref_id[start:stop],
+            mate_pos=records.next_pos[start:stop],
         )
 
 

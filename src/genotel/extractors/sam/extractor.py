@@ -83,7 +83,7 @@ class SamReading:
             self.header_text = self.header.raw_text
 
     def tally(self, probe: GainProbe | None) -> SamTally:
-        return SamTally(probe, self.deep_index)
+        return SamTally(probe, list(self.header.contig_lengths.values()), self.deep_index)
 
     def extraction(self, tally: SamTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
         header, counts = self.header, tally.counts
@@ -92,21 +92,23 @@ class SamReading:
             programs.append(AGENT_TRIMMER)
         mapper = header_aligner(header) or ("unknown" if counts.mapped else "none")
         names = read_names(tally.names, header.text)
+        sorted_by = counts.sorted_by(header.declared_sort_order)
         features: list[tuple[str, object]] = [
             ("num_lines", counts.records),
-            ("sorted_by", counts.sorted_by(header.declared_sort_order)),
+            ("sorted_by", sorted_by),
             ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
             ("mapper", mapper),
             ("QNAME", names.flavour),
             ("sequencer", names.technology),
             ("paired", format_percent(counts.paired, counts.records)),
+            ("study", tally.study.study(header, sorted_by == "POS")),
             *([] if header.is_utf8 else [HEADER_UTF8_INVALID]),
         ]
         issues = field_issues(field_results(tally.dictionary, tally.sampled))
         if names.misfits:
             issues.append(HashIssue(2, names.misfits))
         if tally.deep is not None:
-            at = [key for key, _ in features].index("paired") + 1
+            at = [key for key, _ in features].index("study") + 1
             features[at:at] = tally.deep.features()
             examples = tally.deep.unpaired_examples()
             if examples is not None:
@@ -233,6 +235,8 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
     flags: list[int] = []
     ref_ids: list[int] = []
     positions: list[int] = []
+    mate_ref_ids: list[int] = []
+    mate_positions: list[int] = []
     names: list[bytes] = []
     sequences: list[bytes] = []
     qualities: list[bytes] = []
@@ -242,6 +246,8 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
             flags.append(read.flag)
             ref_ids.append(read.reference_id)
             positions.append(read.reference_start)
+            mate_ref_ids.append(read.next_reference_id)
+            mate_positions.append(read.next_reference_start)
             name = read.query_name
             names.append(name.encode() if name else b"*")
             sequence = read.query_sequence
@@ -268,6 +274,8 @@ def _read_batch(records: Iterator[pysam.AlignedSegment], first_record: int, size
         text_size=len(data),
         tag_signatures=frozenset({AGENT_TRIMMER}) if agent else frozenset(),
         sam_text=lambda full: SamText.from_lines(data, line_starts, line_ends),
+        mate_ref_id=np.array(mate_ref_ids, dtype=np.int32),
+        mate_pos=np.array(mate_positions, dtype=np.int64),
     )
 
 

@@ -28,6 +28,7 @@ from ...textio import REPLACEMENT_CHARACTER, decode_text, is_utf8, pysam_surroga
 from ..base import HEADER_UTF8_INVALID, Extraction, field_issues
 from .dictionary import VcfDictionaryAccumulator
 from .header import VcfHeader, chrom_line_columns, parse_header, vcf_programs
+from .study import VcfStudyEvidence
 from .text import TextScan, VcfBatch, make_batch
 from .variants import VariantCountsAccumulator, VariantFieldsAccumulator
 
@@ -90,7 +91,8 @@ class VcfReading:
 
     def tally(self, probe: GainProbe | None) -> VcfTally:
         dictionary = VcfDictionaryAccumulator(self.header.info_text_keys, self.header.format_text_keys)
-        return VcfTally(VariantFieldsAccumulator(probe, dictionary))
+        study = VcfStudyEvidence(self.header_text, self.header.num_samples, self.header.programs)
+        return VcfTally(VariantFieldsAccumulator(probe, dictionary), study)
 
     def extraction(self, tally: VcfTally, streams: list[tuple[str, int, int]] | None) -> Extraction:
         header, counts = self.header, tally.counts
@@ -99,6 +101,7 @@ class VcfReading:
             ("num_samples", header.num_samples),
             ("hdr_contigs", format_contigs(header.num_contigs, header.contig_bases)),
             ("gvcf", "true" if counts.reference_blocks else "false"),
+            ("study", tally.study.study()),
         ]
         if tally.trailing_tab_lines:
             features.append(("trailing_tab_lines", tally.trailing_tab_lines))
@@ -118,16 +121,18 @@ class VcfReading:
 
 
 class VcfTally:
-    """Counts and gVCF, lines ending in tabs, probe streams and dictionary fields."""
+    """Counts and gVCF, lines ending in tabs, probe streams, dictionary fields and the study's evidence."""
 
-    def __init__(self, fields: VariantFieldsAccumulator) -> None:
+    def __init__(self, fields: VariantFieldsAccumulator, study: VcfStudyEvidence) -> None:
         self.counts = VariantCountsAccumulator()
         self.fields = fields
+        self.study = study
         self.trailing_tab_lines = 0
 
     def add(self, batch: VcfBatch, within: int) -> None:
         self.counts.add(batch)
         self.fields.add(batch, within)
+        self.study.add(batch, within)
         self.trailing_tab_lines += batch.trailing_tab_lines
 
     def close(self) -> None:
