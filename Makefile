@@ -9,8 +9,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The install ends by recording one small file of each compiled format, which fills numba's cache:
+# a user's first record is then not the one that compiles the kernels.
+WARM_FILES := fixtures/aln_bwa.bam fixtures/reads_R1.fastq.gz fixtures/calls.vcf.gz fixtures/windows.bed fixtures/reads_R1.paf
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/genotel record --no-gain $(WARM_FILES) > /dev/null
+	$(BIN)/genotel record $(WARM_FILES) > /dev/null
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

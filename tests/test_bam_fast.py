@@ -8,10 +8,15 @@ path really read a file (they raise `CannotProve` where it declines).
 from __future__ import annotations
 
 import array
+import collections
 import gzip
+import json
 import multiprocessing
+import os
 import random
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -19,13 +24,14 @@ import numpy as np
 import pysam
 import pytest
 
+from genotel.batches import PackedBases
 from genotel.bgzf import CannotProve
 from genotel.engine import PassResult, extract, merge_parts, read_part, read_parts, read_whole
 from genotel.errors import FormatError
 from genotel.extractors.base import sample_within
-from genotel.extractors.sam import bam_fast, bam_text
-from genotel.extractors.sam.bam_aux import nul_in_word, text_digits
-from genotel.extractors.sam.bam_text import integer_column
+from genotel.extractors.sam import bam_fast
+from genotel.extractors.sam.bam_aux import text_digits
+from genotel.extractors.sam.bam_records import DECLINED, decimal_length, tag_value
 from genotel.extractors.sam.batch import AlignmentBatch
 from genotel.extractors.sam.diagnostics import read_names
 from genotel.extractors.sam.extractor import FastBamReading, SamExtractor, read_batches
@@ -33,9 +39,11 @@ from genotel.extractors.sam.fields import SamText
 from genotel.extractors.sam.header import parse_header
 from genotel.options import Options
 from genotel.sniff import sniff
-from genotel.stats.qual import QualAcgtAccumulator
+from genotel.stats.qual import QualAcgtAccumulator, count_code_pairs
+from genotel.testing import assert_record_matches
 
 from conftest import FIXTURES, run_cli
+from golden import COMPARED, absolute_args, load_cases
 
 BAM_FIXTURES = ["aln_bwa.bam", "aln_minimap2.bam", "aln_trimmed.bam"]
 EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -320,6 +328,42 @@ def test_add_qualities_counts_packed_batches_like_text_batches(synthetic_bam: Pa
     assert packed.records_with_quality == text.records_with_quality
 
 
+def test_code_pair_counts_equal_a_counter_of_the_bases() -> None:
+    """Lengths 0, 1, 2, 255 and 256, every 4-bit code, qualities 0 to 93, absent qualities,
+    an empty batch and the first-N cut, against Counter over the bases read one by one."""
+    rng = np.random.default_rng(11)
+    lengths = [0, 1, 2, 3, 255, 256, 100, 7, 1]
+    buffer, starts, with_quality = bytearray(b"\x07" * 5), [], []  # data before the first record
+    for index, length in enumerate(lengths):
+        codes = rng.integers(0, 16, length)
+        packed = bytes(codes[i] << 4 | (codes[i + 1] if i + 1 < length else 0) for i in range(0, length, 2))
+        qualities = rng.integers(0, 94, length).astype(np.uint8)
+        qualities[: min(length, 2)] = 93
+        absent = index == 6
+        starts.append(len(buffer))
+        with_quality.append(length > 0 and not absent)
+        buffer += packed + (b"\xff" * length if absent else qualities.tobytes()) + b"\x09"
+    data = np.frombuffer(bytes(buffer), dtype=np.uint8)
+    bases = PackedBases(data, np.array(starts), np.array(lengths), np.array(with_quality))
+
+    def expected(records: int) -> collections.Counter[tuple[int, int]]:
+        pairs: collections.Counter[tuple[int, int]] = collections.Counter()
+        for start, length, chosen in zip(starts[:records], lengths[:records], with_quality[:records], strict=True):
+            for index in range(length if chosen else 0):
+                byte = buffer[start + index // 2]
+                pairs[(byte >> 4 if index % 2 == 0 else byte & 0xF, buffer[start + (length + 1) // 2 + index])] += 1
+        return pairs
+
+    for records in (None, 0, 1, 5, len(lengths)):
+        counts, contributed = count_code_pairs(bases, records)
+        wanted = expected(len(lengths) if records is None else records)
+        found = {(code, quality): int(counts[code, quality]) for code, quality in np.argwhere(counts).tolist()}
+        assert found == wanted
+        assert contributed == sum(with_quality[: len(lengths) if records is None else records])
+    empty = PackedBases(data, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool))
+    assert count_code_pairs(empty)[1] == 0 and not count_code_pairs(empty)[0].any()
+
+
 @pytest.mark.parametrize("name", [*BAM_FIXTURES, "synthetic"])
 def test_header_text_equals_pysam(name: str, synthetic_bam: Path) -> None:
     path = synthetic_bam if name == "synthetic" else FIXTURES / name
@@ -346,23 +390,26 @@ def test_random_floats_have_htslib_text_lengths(tmp_path: Path) -> None:
     assert counts.text_size == htslib_text_size(path)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("real_bytes", [5, 8])
-def test_nul_in_word_matches_a_plain_search(real_bytes: int) -> None:
-    rng = np.random.default_rng(5)
-    heads = rng.choice(np.array([0, 9, 65, 66, 0x7F, 0x80, 0xFF], dtype=np.uint8), size=(20000, real_bytes))
-    heads[rng.random(heads.shape) < 0.5] = 70  # plain letters
-    words = np.zeros(len(heads), dtype=np.uint64)
-    for index in range(real_bytes):
-        words |= heads[:, index].astype(np.uint64) << np.uint64(8 * index)
-    for row in range(len(heads)):
-        text = heads[row].tobytes()
-        nul = text.find(b"\0")
-        prefix = text if nul < 0 else text[:nul]
-        if b"\t" in prefix or any(byte >= 0x80 for byte in prefix):
-            with pytest.raises(CannotProve):
-                nul_in_word(words[row : row + 1], real_bytes)
+@pytest.mark.parametrize("length", [0, 1, 4, 5, 12, 13, 255, 256, 1000])
+def test_string_tags_end_at_their_nul_as_bytes_find_says(length: int) -> None:
+    rng = np.random.default_rng(length)
+    for _ in range(300):
+        text = rng.choice(np.array([0, 9, 65, 66, 0x7F, 0x80, 0xFF], dtype=np.uint8), size=length + 8)
+        text[rng.random(len(text)) < 0.8] = 70  # mostly plain letters
+        text[length] = 0 if rng.random() < 0.7 else 70
+        record = b"XZZ" + text.tobytes()
+        end = 3 + length + 1 if rng.random() < 0.8 else len(record)
+        buffer = np.frombuffer(record + bytes(8), dtype=np.uint8)
+        following, text_length, _, _, status = tag_value(buffer, 3, end)
+        body = record[3:end]
+        nul = body.find(b"\0")
+        before = body if nul < 0 else body[:nul]
+        if b"\t" in before or any(byte >= 0x80 for byte in before):
+            assert DECLINED[status] == "a string with a TAB or non-ASCII byte"
+        elif nul < 0:
+            assert DECLINED[status] == "a string without its NUL terminator"
         else:
-            assert nul_in_word(words[row : row + 1], real_bytes)[0] == nul
+            assert (status, following, text_length) == (0, 3 + nul + 1, nul)
 
 
 def test_trailing_bytes_after_the_last_tag_are_ignored_like_htslib(
@@ -571,15 +618,13 @@ def assert_same_text(mine: SamText, theirs: SamText, full: bool) -> None:
         assert mine.fields_per_record.tolist() == theirs.fields_per_record.tolist()
 
 
-@pytest.mark.parametrize("name", [*BAM_FIXTURES, "synthetic"])
-@pytest.mark.parametrize(("batch_size", "integer_tables"), [(7, False), (8192, False), (8192, True)])
+@pytest.mark.parametrize("name", [*BAM_FIXTURES, "synthetic", "integers"])
+@pytest.mark.parametrize("batch_size", [7, 8192])
 def test_sam_text_equals_the_columns_of_htslib_lines(
-    name: str, batch_size: int, integer_tables: bool, synthetic_bam: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    # Integer tags come from a table in big batches and from a digit loop in small ones: both here.
-    monkeypatch.setattr(bam_text, "INTEGER_TABLE_MIN_VALUES", 0 if integer_tables else 1 << 62)
-    path = synthetic_bam if name == "synthetic" else FIXTURES / name
+    name: str, batch_size: int, synthetic_bam: Path, tmp_path: Path
+) -> None:
+    paths = {"synthetic": synthetic_bam, "integers": integer_edges_bam(tmp_path / "integers.bam")}
+    path = paths.get(name, FIXTURES / name)
     if batch_size == 7:  # records straddling blocks take the other walk
         path = reblock(path, tmp_path / "reblocked.bam", 999)
     fast, slow = fast_and_pysam_batches(path, Options(batch_size=batch_size))
@@ -591,15 +636,26 @@ def test_sam_text_equals_the_columns_of_htslib_lines(
         assert_same_text(mine.sam_text(False), reference, full=False)
 
 
-def test_integer_text_of_every_width() -> None:
-    values = np.array([0, 9, 10, -1, -10, 65535, 65536, 2**31 - 1, -(2**31), 2**32 - 1, 99999, -100000])
-    column = integer_column(values)
-    assert column.strings().to_list() == [str(value).encode() for value in values.tolist()]
-    assert integer_column(np.array([3, 200, 65535])).strings().to_list() == [b"3", b"200", b"65535"]
-    edges = [sign * (10**k + step) for k in range(10) for step in (-1, 0, 1) for sign in (1, -1)]
-    rng = np.random.default_rng(5)
-    many = np.concatenate([np.array(edges), rng.integers(-(2**31), 2**32, 5000), rng.integers(-99, 100, 500)])
-    assert integer_column(many).strings().to_list() == [str(value).encode() for value in many.tolist()]
+# BAM's integer tag types: struct format and limits.
+INTEGER_TYPES = {"c": ("b", -128, 127), "C": ("B", 0, 255), "s": ("h", -32768, 32767), "S": ("H", 0, 65535),
+                 "i": ("i", -(2**31), 2**31 - 1), "I": ("I", 0, 2**32 - 1)}  # fmt: skip
+
+
+def integer_edges_bam(path: Path) -> Path:
+    """Records whose integer fields and tags hold every power of ten and its neighbours, both
+    signs, and the limits of each BAM integer type."""
+    edges = sorted({sign * (10**k + step) for k in range(10) for step in (-1, 0, 1) for sign in (1, -1)})
+    records = []
+    for index, value in enumerate(edges):
+        aux = b""
+        for number, (kind, (code, low, high)) in enumerate(INTEGER_TYPES.items()):
+            aux += tag(f"K{number}", kind, struct.pack("<" + code, min(max(value, low), high)))
+        int32 = min(max(value, -(2**31)), 2**31 - 1)
+        aux += tag("KB", "B", b"i" + struct.pack("<I", 2) + struct.pack("<2i", int32, index - 5))
+        pos, mate_pos = (min(max(number, -1), 2**31 - 2) for number in (value, -value))
+        mate = (-1, mate_pos, int32)
+        records.append(raw_record(f"q{index}".encode(), tid=-1 if pos < 0 else 0, pos=pos, aux=aux, mate=mate))
+    return write_raw_bam(path, records)
 
 
 @pytest.mark.parametrize("gain", [True, False])
@@ -638,13 +694,16 @@ def test_two_processes_merge_the_diagnostics() -> None:
 
 
 def test_text_digits_is_the_printed_length() -> None:
-    """The bit-length estimate against str(): every power of ten and its neighbours, both signs,
-    the 32-bit limits of BAM's integer types, and past 2**53 (where the float would round)."""
+    """The bit-length estimate and the kernels' digit count against str(): every power of ten
+    and its neighbours, both signs, the 32-bit limits of BAM's integer types, and past 2**53
+    (where the float would round)."""
     edges = [sign * (10**k + step) for k in range(19) for step in (-1, 0, 1) for sign in (1, -1)]
     edges += [0, 2**31 - 1, -(2**31), 2**32 - 1, 2**53 - 1, 2**53, 2**62, -(2**62)]
     rng = np.random.default_rng(2)
     values = np.concatenate([np.array(edges, dtype=np.int64), rng.integers(-(2**40), 2**40, 20_000)])
     assert text_digits(values).tolist() == [len(str(value)) for value in values.tolist()]
+    below_10_18 = [value for value in values.tolist() if abs(value) < 10**18]
+    assert [decimal_length(value) for value in below_10_18] == [len(str(value)) for value in below_10_18]
     for dtype in ("i1", "u1", "<i2", "<u2", "<i4", "<u4"):
         limits = np.iinfo(np.dtype(dtype))
         small = np.array([limits.min, limits.max, 0, 1, 9, 10], dtype=dtype)
@@ -658,3 +717,45 @@ def test_two_processes_read_a_bam_without_its_eof_block(tmp_path: Path) -> None:
     assert len(results) == 2 and all(result.stopped is None for result in results)
     counts, _ = read_fast(path, threads=2)
     assert sum(result.records for result in results) == counts.records == 6722  # type: ignore[attr-defined]
+
+
+# ---- the kernels as plain Python ----------------------------------------------------------------
+
+# In a child process with NUMBA_DISABLE_JIT=1: the fast reader must read the file itself (it
+# raises if it declines), then the record is printed.
+_UNCOMPILED_RECORD = """
+import sys
+from pathlib import Path
+import numba
+from genotel.cli import main
+from genotel.extractors.sam.extractor import FastBamReading, SamExtractor
+from genotel.options import Options
+from genotel.sniff import sniff
+assert numba.config.DISABLE_JIT
+path = Path(sys.argv[1])  # the file comes first in the cases used
+with SamExtractor().open(path, sniff(path), Options()) as reading:
+    assert isinstance(reading, FastBamReading)
+    for _ in reading.batches():
+        pass
+sys.exit(main(["record", "--json", *sys.argv[1:]]))
+"""
+
+
+def test_kernels_run_as_plain_python_give_the_golden_records() -> None:
+    """NUMBA_DISABLE_JIT=1 runs every kernel as the Python it is written in: the same records."""
+    cases = load_cases()
+    names = ["aln_minimap2_bam", "aln_bwa_bam_sample100"]  # floats, one tag type per record; --sample
+    environment = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    children = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", _UNCOMPILED_RECORD, *absolute_args(cases[name]["args"])],  # type: ignore[arg-type]
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+        )
+        for name in names
+    }
+    for name, child in children.items():
+        out, err = child.communicate(timeout=600)
+        assert child.returncode == 0, err.decode()
+        assert_record_matches(json.loads(out), cases[name], include=COMPARED)  # type: ignore[arg-type]

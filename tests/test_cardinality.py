@@ -7,14 +7,8 @@ import pytest
 
 from genotel.batches import Strings
 from genotel.record import format_table_size, render_cardinality_issue
-from genotel.stats.cardinality import (
-    CardinalityAccumulator,
-    DistinctHashes,
-    HyperLogLog,
-    first_occurrences,
-    leading_zeros,
-    value_hashes,
-)
+from genotel.stats.cardinality import CardinalityAccumulator
+from genotel.stats.distinct_hashes import DistinctHashes, HyperLogLog, value_hashes
 from genotel.stats.hashing import hash_strings
 
 
@@ -30,9 +24,18 @@ def test_hashes_are_equal_for_equal_strings_across_batches() -> None:
     assert hash_strings(strings(["ab"]))[0] != hash_strings(strings(["ba"]))[0]
 
 
-def test_leading_zeros_matches_python() -> None:
-    values = np.array([1, 2, 3, 1 << 31, (1 << 32) - 1, 1 << 32, (1 << 63) + 5, (1 << 64) - 1], dtype=np.uint64)
-    assert leading_zeros(values).tolist() == [64 - int(v).bit_length() for v in values.tolist()]
+def test_sketch_registers_are_leading_zeros_plus_one() -> None:
+    # Register = the hash's top 16 bits; its rank = 1 + the leading zeros of the other 48 bits
+    # (at most 49), as Python's int.bit_length counts them.
+    values = [1, 2, 3, 1 << 31, (1 << 32) - 1, 1 << 32, (1 << 63) + 5, (1 << 64) - 1, 0xFFFF << 48, 7 << 48]
+    sketch = HyperLogLog()
+    sketch.add(np.array(values, dtype=np.uint64))
+    expected = np.zeros(1 << 16, dtype=np.uint8)
+    for value in values:
+        rest = (value << 16) & ((1 << 64) - 1)
+        rank = 1 + 64 - (rest | 1 << 15).bit_length()
+        expected[value >> 48] = max(expected[value >> 48], rank)
+    assert sketch.registers.tolist() == expected.tolist()
 
 
 def test_distinct_hashes_is_an_exact_set_and_marks_first_new_occurrences() -> None:
@@ -55,18 +58,6 @@ def test_distinct_hashes_is_an_exact_set_and_marks_first_new_occurrences() -> No
     zero = DistinctHashes()
     assert zero.add(np.array([0, 0, 5], dtype=np.uint64)).tolist() == [True, False, True]
     assert zero.contains(np.array([0, 7], dtype=np.uint64)).tolist() == [True, False]
-
-
-def test_first_occurrences_match_numpy_unique() -> None:
-    rng = np.random.default_rng(3)
-    for size in (0, 1, 2, 1000, 70_000):
-        hashes = rng.integers(0, max(1, size // 3), size=size).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        _, first = np.unique(hashes, return_index=True)
-        assert np.sort(first_occurrences(hashes)[1]).tolist() == sorted(first.tolist())
-        stored = np.where(hashes == 0, np.uint64(1), hashes)  # zero is stored as one
-        keys, first_index = first_occurrences(hashes)
-        expected_keys, expected_first = np.unique(stored, return_index=True)
-        assert keys.tolist() == expected_keys.tolist() and first_index.tolist() == expected_first.tolist()
 
 
 def test_hyperloglog_within_two_percent() -> None:
@@ -150,18 +141,38 @@ def test_batches_without_repeats_count_as_batches_with_them() -> None:
     assert exact.distinct == 300 and exact.model_distinct == 300
 
 
+MASK = (1 << 64) - 1
+SALT = 0x9E3779B97F4A7C15
+
+
+def mix(x: int) -> int:
+    """splitmix64's finaliser in plain Python integers."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & MASK
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & MASK
+    return x ^ (x >> 31)
+
+
+def plain_polynomial_hash(value: bytes) -> int:
+    """`hash_strings` for one value, in plain Python integers."""
+    total = sum((byte + 1) * pow(0x100000001B3, len(value) - 1 - at, 1 << 64) for at, byte in enumerate(value))
+    return mix((total & MASK) ^ ((len(value) * SALT) & MASK))
+
+
+def test_hash_strings_equal_a_plain_python_polynomial_hash() -> None:
+    rng = np.random.default_rng(5)
+    values = [b"", b"a", bytes(255), bytes(256), bytes(257), b"\xff" * 1000]
+    values += [rng.integers(0, 256, int(rng.integers(0, 700)), dtype=np.uint8).tobytes() for _ in range(30)]
+    assert hash_strings(Strings.from_list(values)).tolist() == [plain_polynomial_hash(value) for value in values]
+    # value_hashes: the word hash up to WORD_HASH_MAX bytes, the polynomial one beyond
+    expected = [plain_word_hash(value) if len(value) <= 256 else plain_polynomial_hash(value) for value in values]
+    assert value_hashes(Strings.from_list(values)).tolist() == expected
+
+
 def plain_word_hash(value: bytes) -> int:
     """`value_hashes` for one value up to WORD_HASH_MAX bytes, in plain Python integers."""
-    mask = (1 << 64) - 1
-
-    def mix(x: int) -> int:
-        x ^= x >> 30
-        x = (x * 0xBF58476D1CE4E5B9) & mask
-        x ^= x >> 27
-        x = (x * 0x94D049BB133111EB) & mask
-        return x ^ (x >> 31)
-
-    salt = 0x9E3779B97F4A7C15
+    mask, salt = MASK, SALT
     mixed = (len(value) * salt) & mask
     for start in range(0, len(value), 8):
         mixed = mix(mixed ^ int.from_bytes(value[start : start + 8].ljust(8, b"\0"), "little"))

@@ -1,13 +1,15 @@
 """FASTQ fast paths against their plain counterparts: each must give exactly what the plain one gives.
 
-The reader's chunking, the padded-row gathers, quality counting from the characters, the
-read-name tokens cut by a separator table and the probe's `Other` stream from its size alone.
+The record kernel against Python's own bytes operations, the reader's chunking, the padded-row
+gathers, quality counting from the characters, the read-name tokens cut by a separator table and
+the probe's `Other` stream from its size alone.
 """
 
 from __future__ import annotations
 
 import gzip
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +17,10 @@ import pytest
 
 from genotel.batches import Strings, gather
 from genotel.extractors.fastq.fields import _other, _plain_other, _stream_ranges
-from genotel.extractors.fastq.parse import NumpyFastqReader
+from genotel.extractors.fastq.parse import NumpyFastqReader, parse_records
 from genotel.stats.line_spans import MAX_PADDED_WIDTH, gather_lines
 from genotel.stats.qual import QualAcgtAccumulator
-from genotel.stats.read_name_fields import NAME_SEPARATORS, _tokens_by_separator, name_separators, name_tokens
+from genotel.stats.read_name_fields import MAX_NAME_TOKENS, name_tokens
 from genotel.textio import line_batches
 from test_fastq import FASTQ_FIXTURES, GOOD, write
 
@@ -105,16 +107,19 @@ def test_quality_characters_count_as_their_phred_values() -> None:
     assert from_phred.result() == expected.tolist()
 
 
-def test_name_separators_are_the_sam_separators() -> None:
-    every_byte = np.arange(256, dtype=np.uint8)
-    assert np.flatnonzero(name_separators(every_byte)).tolist() == sorted(NAME_SEPARATORS.tolist())
+def plain_tokens(names: list[bytes]) -> list[list[bytes]]:
+    """Token k of every name by re.split at the SAM separators, as many tokens as the longest name has (<= 12)."""
+    split = [re.split(rb"[:_./\-# ]", name) for name in names]
+    width = min(max(len(parts) for parts in split), MAX_NAME_TOKENS)
+    return [[parts[k] if k < len(parts) else b"" for parts in split] for k in range(width)]
 
 
-def test_name_tokens_by_table_equal_the_general_cut() -> None:
+def test_name_tokens_equal_a_plain_python_split() -> None:
     rng = random.Random(20241128)
-    cases = [[b"NC_008253.1-a2715130/1", b"NC_008253.1-b6/1"], [b""], [b"", b""], [b"a:b", b""], []]
+    cases = [[b"NC_008253.1-a2715130/1", b"NC_008253.1-b6/1"], [b""], [b"", b""], [b"a:b", b""], [b"a" * 256]]
+    cases.append([b":".join([b"t"] * 20), b"x"])  # more tokens than are counted
     for _ in range(400):
-        count = rng.randint(0, 30)
+        count = rng.randint(1, 30)
         if rng.random() < 0.5:  # anything
             names = [bytes(rng.choice(b"ab7:_./-# ") for _ in range(rng.randint(0, 12))) for _ in range(count)]
         else:  # one layout of tokens, as in most files
@@ -125,10 +130,8 @@ def test_name_tokens_by_table_equal_the_general_cut() -> None:
             ]
         cases.append(names)
     for names in cases:
-        strings = Strings.from_list(names)
-        assert [token.to_list() for token in name_tokens(strings)] == [
-            token.to_list() for token in _tokens_by_separator(strings)
-        ]
+        assert [token.to_list() for token in name_tokens(Strings.from_list(names))] == plain_tokens(names)
+    assert name_tokens(Strings.from_list([])) == []
 
 
 PLAIN_AND_ODD = [
@@ -165,3 +168,62 @@ def test_phred_values_of_a_batch() -> None:
     (batch,) = list(NumpyFastqReader(FIXTURES / "reads_interleaved.fastq", "NONE"))
     assert np.array_equal(batch.qualities.buffer + 33, batch.quality_text.buffer)
     assert np.array_equal(batch.qualities.offsets, batch.quality_text.offsets)
+
+
+def plain_records(text: bytes) -> tuple[bytes, bytes, list[int]]:
+    """Bases, quality characters and sequence lengths of whole records, by `bytes.split`."""
+    lines = text.split(b"\n")
+    records = [lines[4 * record : 4 * record + 4] for record in range(len(lines) // 4)]
+    return b"".join(r[1] for r in records), b"".join(r[3] for r in records), [len(r[1]) for r in records]
+
+
+def kernel_records(text: bytes) -> tuple[bytes, bytes, list[int], list[int]]:
+    """parse_records over the whole lines of `text` (each ending in a newline)."""
+    data = np.frombuffer(text, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+    whole = len(ends) - len(ends) % 4
+    bases, qualities, offsets, problem = parse_records(data, starts[:whole], ends[:whole])
+    return bases.tobytes(), qualities.tobytes(), np.diff(offsets).tolist(), problem.tolist()
+
+
+EDGE_RECORDS = [
+    b"",  # no record
+    b"@r\nA\n+\nI\n",  # one record of one base
+    b"@r\n\n+\n\n@s\nAC\n+\n!~\n",  # an empty read; qualities 0 and 93
+    b"@r\n" + b"ACGTN" * 51 + b"\n+\n" + b"~" * 255 + b"\n",  # 255 bases
+    b"@r\n" + b"acgtRYKMSWnx.-*=" * 16 + b"\n+r\n" + bytes(range(33, 127)) * 2 + b"!" * 68 + b"\n",  # 256, not ACGT
+]
+
+
+@pytest.mark.parametrize("text", EDGE_RECORDS)
+def test_record_kernel_on_edge_cases(text: bytes) -> None:
+    bases, qualities, lengths = plain_records(text)
+    assert kernel_records(text) == (bases, qualities, lengths, [0, 0, 0])
+
+
+@pytest.mark.parametrize("name", FASTQ_FIXTURES)
+def test_record_kernel_on_every_fixture(name: str) -> None:
+    text = (FIXTURES / name).read_bytes()
+    if name.endswith(".gz"):
+        text = gzip.decompress(text)
+    bases, qualities, lengths = plain_records(text)
+    assert len(lengths) > 10 and kernel_records(text) == (bases, qualities, lengths, [0, 0, 0])
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (b"@r\nAC\n+\nII\nr\nAC\n+\nII\n", [1, 1, 0]),  # record 1: no '@'
+        (b"@r\nAC\n-\nII\n", [0, 2, 0]),  # no '+'
+        (b"@r\nAC\n+\nIII\n", [0, 3, 0]),  # lengths differ
+        (b"@r\nAC\n+\nI\x7f\n", [0, 4, 127]),  # a quality past '~'
+        (b"@r\nACG\n+\nI I\n@s\nA\n+\n\x00\n", [0, 4, 32]),  # the first record's problem wins
+        (b"r\nAC\n+\nI \n", [0, 1, 0]),  # within a record, the header before the qualities
+    ],
+)
+def test_record_kernel_names_the_first_problem(text: bytes, problem: list[int]) -> None:
+    bases, qualities, lengths, found = kernel_records(text)
+    assert found == problem
+    assert len(bases) == len(qualities) == sum(lengths)
+    assert lengths == plain_records(text)[2][: problem[0]]  # the records before the bad one

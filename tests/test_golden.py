@@ -7,6 +7,9 @@ included, so a failure is the diff report of what changed.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -50,3 +53,19 @@ def test_redact_leaves_no_example_value_in_the_record(name: str) -> None:
                 assert value not in text, value
     assert "redact" in record["flags"]  # type: ignore[index]
     assert len(record["hash_issues"]) == len(plain)  # type: ignore[index]
+
+
+# Cases whose formats are read by numba kernels (extractors/bed/scan.py, extractors/paf/scan.py).
+KERNEL_CASES = ["aln_qname_bed", "coverage_bedgraph", "reads_R1_paf"]
+
+
+def test_kernels_give_the_same_records_without_the_compiler() -> None:
+    """Under NUMBA_DISABLE_JIT=1 the kernels run as the plain Python loops they are: same records."""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    for name in KERNEL_CASES:
+        case = CASES[name]
+        run = "from genotel.cli import run; run()"
+        command = [sys.executable, "-c", run, "record", *absolute_args(case["args"]), "--json"]  # type: ignore[arg-type]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert stable(json.loads(result.stdout)) == case["record"], name

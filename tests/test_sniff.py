@@ -29,6 +29,11 @@ from conftest import FIXTURES
         ("reads_interleaved.fastq", "FASTQ", "NONE"),
         ("ref.fa", "FASTA", "NONE"),
         ("proteins.faa", "FASTA", "NONE"),
+        ("aln_bwa.bed.gz", "BED", "BGZF"),
+        ("aln_bwa.bed12.gz", "BED", "GZ"),
+        ("coverage.bedgraph", "BED", "NONE"),  # a track line first
+        ("reads_R1.paf", "PAF", "NONE"),
+        ("reads_R1.paf.gz", "PAF", "GZ"),
     ],
 )
 def test_fixtures_are_recognised(name: str, data_type: str, codec: str) -> None:

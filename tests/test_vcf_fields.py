@@ -11,11 +11,11 @@ import pysam.bcftools
 import pytest
 import zstandard
 
-from genotel.batches import Scratch, Strings
+from genotel.batches import Strings
 from genotel.engine import extract, make_record
 from genotel.extractors.vcf.dictionary import VcfDictionaryAccumulator
 from genotel.extractors.vcf.header import parse_header
-from genotel.extractors.vcf.keys import KeyNames, Words, first_byte
+from genotel.extractors.vcf.keys import KeyNames, key_code
 from genotel.extractors.vcf.text import TextScan
 from genotel.extractors.vcf.variants import VariantFieldsAccumulator
 from genotel.options import DEFAULT_CODEC_LEVEL, Options
@@ -243,36 +243,36 @@ def test_many_samples_genotypes_are_one_stream() -> None:
 # ---- keys read as words ----------------------------------------------------------------------
 
 
-def test_first_byte_and_key_codes_match_python() -> None:
-    text = b"DP=1;EIGHTKEY=2;=x;NOEQUALS;A=;LONGKEY_12345=1;LONGKEY_12346=1;EIGHTKEY;x=\xff="
+def codes_of(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    return np.array([key_code(data, start, end) for start, end in zip(starts, ends, strict=True)], dtype=np.uint64)
+
+
+def test_key_codes_are_equal_exactly_for_equal_keys() -> None:
+    text = b"DP=1;EIGHTKEY=2;=x;NOEQUALS;A=;LONGKEY_12345=1;LONGKEY_12346=1;EIGHTKEY;x=\xff=;NINEBYTES;NINEBYTEZ"
     data = np.frombuffer(text, dtype=np.uint8)
-    words = Words(data, 0, len(data), Scratch())
-    starts = np.arange(len(text), dtype=np.int64)
-    expected = [text[start : start + 8].find(b"=") for start in range(len(text))]
-    assert first_byte(words.at(starts), ord("=")).tolist() == [8 if at < 0 else at for at in expected]
     keys = text.split(b";")
     key_starts = np.array([text.index(key) for key in keys], dtype=np.int64)
-    key_ends = key_starts + np.array([len(key.split(b"=")[0]) for key in keys], dtype=np.int64)
-    codes = words.codes(key_starts, key_ends).tolist()
     names = [key.split(b"=")[0] for key in keys]
+    codes = codes_of(data, key_starts, key_starts + np.array([len(name) for name in names])).tolist()
     for i, first in enumerate(names):
         for j, second in enumerate(names):
             assert (codes[i] == codes[j]) == (first == second), (first, second)
+        if len(first) <= 8:  # a short key is its own code
+            assert codes[i] == int.from_bytes(first, "little")
 
 
 def test_key_names_keep_first_sight_order_across_batches() -> None:
     names = KeyNames()
     data = np.frombuffer(b"B;A;B;C;A", dtype=np.uint8)
     starts = np.arange(0, 9, 2, dtype=np.int64)
-    words = Words(data, 0, len(data), Scratch())
-    assert names.ids(words.codes(starts, starts + 1), data, starts, starts + 1).tolist() == [0, 1, 0, 2, 1]
+    assert names.ids(codes_of(data, starts, starts + 1), data, starts, starts + 1).tolist() == [0, 1, 0, 2, 1]
     assert names.names == ["B", "A", "C"]
     many = [f"K{index}".encode() for index in range(300)]  # forces the table to grow
     text = b";".join(many)
     data = np.frombuffer(text, dtype=np.uint8)
     starts = np.array([text.index(key + b";") if key != many[-1] else len(text) - len(key) for key in many])
     ends = starts + np.array([len(key) for key in many])
-    ids = names.ids(Words(data, 0, len(data), Scratch()).codes(starts, ends), data, starts, ends)
+    ids = names.ids(codes_of(data, starts, ends), data, starts, ends)
     assert ids.tolist() == list(range(3, 303))
     assert names.names[3:] == [key.decode() for key in many]
 

@@ -16,9 +16,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .formats import DATA_TYPES
+
 SCHEMA = "genotel.record/1"
 
-DataType = Literal["SAM", "BAM", "CRAM", "VCF", "BCF", "GFF", "GTF", "FASTQ", "FASTA"]
+DataType = Literal[DATA_TYPES]  # type: ignore[valid-type]
 Codec = Literal["BGZF", "GZ", "CRAM", "BCF", "NONE"]
 
 # qual_acgt: the four base groups in this order, joined by two U+2015.

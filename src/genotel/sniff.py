@@ -26,6 +26,8 @@ _SAM_HEADER_LINE = re.compile(rb"^@(HD|SQ|RG|PG|CO)\t")
 _SAM_RECORD = re.compile(rb"^[!-?A-~]{1,254}\t\d+\t\S+\t\d+\t\d+\t\S+\t\S+\t\d+\t-?\d+\t\S+\t\S+")
 # A GTF attribute: `key value` (value quoted or not, as ERCC spike-in GTFs write it), the key
 # separated by white space; GFF3 writes `key=value`.
+# A UCSC `track` or `browser` line (BED headers).
+_TRACK_LINE = re.compile(rb"^(?:track|browser)(?:[ \t]|$)")
 _GTF_ATTRIBUTE = re.compile(rb"^\s*[A-Za-z_][\w.-]*[ \t]+[^\s=;]")
 
 
@@ -86,15 +88,36 @@ def classify_text(text: bytes) -> str | None:
 
 
 def _classify_tabular(text: bytes) -> str | None:
-    """GFF without a version line, or GTF: 9 tab-separated columns after any `#` comments."""
+    """Tab-separated text, told apart by its first data line (after `#`, `track`, `browser` lines):
+
+    PAF: at least 12 columns, columns 2-4 and 7-12 unsigned integers, column 5 a strand (`+`,
+    `-`, or `*` in minimap2's lines for unmapped reads); BED: at least 3 columns, a contig, columns
+    2 and 3 unsigned integers; GFF/GTF: 9 columns, columns 4 and 5 unsigned integers.
+    """
     for line in text.split(b"\n")[:50]:
-        if not line.strip() or line.startswith(b"#"):
+        line = line.rstrip(b"\r")
+        if not line.strip() or line.startswith(b"#") or _TRACK_LINE.match(line):
             continue
-        columns = line.rstrip(b"\r").split(b"\t")
+        columns = line.split(b"\t")
+        if is_paf_line(columns):
+            return "PAF"
+        if is_bed_line(columns):
+            return "BED"
         if len(columns) != 9 or not (columns[3].isdigit() and columns[4].isdigit()):
             return None
         return "GTF" if is_gtf_attributes(columns[8]) else "GFF"
     return None
+
+
+def is_paf_line(columns: list[bytes]) -> bool:
+    """The 12 mandatory columns of a PAF line (its numbers, its strand)."""
+    numbers = (1, 2, 3, 6, 7, 8, 9, 10, 11)
+    return len(columns) >= 12 and columns[4] in (b"+", b"-", b"*") and all(columns[i].isdigit() for i in numbers)
+
+
+def is_bed_line(columns: list[bytes]) -> bool:
+    """A BED data line: a contig, then start and end as unsigned integers (the extractor checks start <= end)."""
+    return len(columns) >= 3 and bool(columns[0]) and columns[1].isdigit() and columns[2].isdigit()
 
 
 def is_gtf_attributes(column: bytes) -> bool:
@@ -133,5 +156,5 @@ def sniff(path: str | os.PathLike[str]) -> Sniffed:
         codec, text = "NONE", head
     data_type = classify_text(text)
     if data_type is None:
-        raise UnknownFormat(path, "unknown format (not SAM, BAM, CRAM, VCF, BCF, GFF, GTF, FASTQ or FASTA)")
+        raise UnknownFormat(path, "unknown format (not SAM, BAM, CRAM, VCF, BCF, GFF, GTF, FASTQ, FASTA, BED or PAF)")
     return Sniffed(data_type, codec)

@@ -1,26 +1,15 @@
-"""Format extractors: one module per format family, all with the shape of `base.Extractor`.
+"""Format extractors: one package per format family, all with the shape of `base.Extractor`.
 
-Modules are imported on first use, so that reading a BAM never pays for importing cyvcf2.
+The registry is `genotel.formats`; packages are imported on first use, so that reading a BAM
+never pays for importing cyvcf2.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 
+from ..formats import EXTRACTOR_CLASSES
 from .base import Extraction, Extractor
-
-# data type (as the sniffer names it) -> "module:class" of the extractor that reads it
-EXTRACTOR_CLASSES: dict[str, str] = {
-    "SAM": "sam:SamExtractor",
-    "BAM": "sam:SamExtractor",
-    "CRAM": "sam:SamExtractor",
-    "VCF": "vcf:VcfExtractor",
-    "BCF": "vcf:VcfExtractor",
-    "GFF": "gff:GffExtractor",
-    "GTF": "gff:GffExtractor",
-    "FASTQ": "fastq:FastqExtractor",
-    "FASTA": "fasta:FastaExtractor",
-}
 
 _loaded: dict[str, Extractor] = {}
 

@@ -98,6 +98,16 @@ class Tally(Protocol):
         ...
 
 
+class SimpleTally:
+    """The base of a tally without background work: nothing to close or abort."""
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
 class Part(Protocol):
     """One part of a file read in its own process (only readings with `parts` have them).
 

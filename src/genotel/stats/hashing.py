@@ -1,35 +1,21 @@
-"""64-bit hashes of many byte strings at once, in numpy.
+"""64-bit hashes of many byte strings at once: a compiled loop over the strings, and `mix64` in numpy.
 
 Used to count distinct values (hash_issues) and to match read names between files (--deep)
-without keeping the strings. The hash is a polynomial over the bytes (mod 2**64, computed with
-numpy's wrapping uint64 arithmetic) finished with the splitmix64 mixer so that every output bit
-depends on every input byte; collisions among 2**32 values are about one in four billion.
+without keeping the strings. `hash_strings` is a polynomial over the bytes (mod 2**64) finished
+with the splitmix64 mixer so that every output bit depends on every input byte; collisions among
+2**32 values are about one in four billion. `string_hashes` also gives the cheaper word hash
+(eight bytes per step) that distinct-value counting uses for short values.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ..batches import Strings
 
 _MULTIPLIER = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime, a good odd multiplier
 _LENGTH_SALT = np.uint64(0x9E3779B97F4A7C15)
-_powers = np.ones(1, dtype=np.uint64)
-
-
-def _powers_up_to(length: int) -> np.ndarray:
-    """MULTIPLIER**k for k < length (mod 2**64), grown on demand and cached."""
-    global _powers
-    if len(_powers) < length:
-        size = max(length, 2 * len(_powers))
-        powers = np.empty(size, dtype=np.uint64)
-        powers[0] = 1
-        with np.errstate(over="ignore"):
-            for index in range(1, size):
-                powers[index] = powers[index - 1] * _MULTIPLIER
-        _powers = powers
-    return _powers
-
 
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX_2 = np.uint64(0x94D049BB133111EB)
@@ -53,38 +39,52 @@ def mix64(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-HASH_CHUNK_BYTES = 1 << 20  # per-byte temporaries are 8 bytes wide: keep them ~8 MB each
-
-
 def hash_strings(strings: Strings) -> np.ndarray:
     """One uint64 hash per string (equal strings hash equal, across batches and processes)."""
-    count = len(strings)
+    return string_hashes(*contiguous(strings), -1)
+
+
+@numba.njit(cache=True, nogil=True)
+def string_hashes(buffer: np.ndarray, offsets: np.ndarray, word_max: int) -> np.ndarray:
+    """One uint64 hash per string `buffer[offsets[i]:offsets[i + 1]]`.
+
+    Strings up to `word_max` bytes get the word hash: the length times a salt, then each
+    little-endian 8-byte word (the last one zero-padded) xored in and mixed. Longer ones get the
+    polynomial hash: sum of (byte + 1) * MULTIPLIER**(bytes after it), mod 2**64, xored with the
+    length times the salt and mixed.
+    """
+    count = len(offsets) - 1
     hashes = np.empty(count, dtype=np.uint64)
-    first = 0
-    while first < count:
-        # Strings up to about HASH_CHUNK_BYTES of text at a time (at least one string).
-        limit = strings.offsets[first] + HASH_CHUNK_BYTES
-        last = max(first + 1, int(np.searchsorted(strings.offsets, limit, side="right")) - 1)
-        last = min(last, count)
-        hashes[first:last] = _hash_range(strings, first, last)
-        first = last
+    for index in range(count):
+        start, end = offsets[index], offsets[index + 1]
+        length = np.uint64(end - start)
+        if end - start <= word_max:
+            mixed = length * _LENGTH_SALT
+            for word_start in range(start, end, 8):
+                word = np.uint64(0)
+                for byte in range(min(8, end - word_start)):
+                    word |= np.uint64(buffer[word_start + byte]) << np.uint64(8 * byte)
+                mixed = mix_scalar(mixed ^ word)
+            hashes[index] = mix_scalar(mixed ^ _LENGTH_SALT)
+        else:
+            total = np.uint64(0)
+            for position in range(start, end):
+                total = total * _MULTIPLIER + np.uint64(buffer[position]) + np.uint64(1)
+            hashes[index] = mix_scalar(total ^ (length * _LENGTH_SALT))
     return hashes
 
 
-def _hash_range(strings: Strings, first: int, last: int) -> np.ndarray:
-    offsets = strings.offsets[first : last + 1]
-    lengths = np.diff(offsets)
-    base = int(offsets[0])
-    total = int(offsets[-1]) - base
-    sums = np.zeros(last - first, dtype=np.uint64)
-    if total:
-        data = strings.buffer[base : base + total].astype(np.uint64)
-        ends = np.repeat(offsets[1:] - base, lengths)
-        from_end = ends - 1 - np.arange(total, dtype=np.int64)
-        powers = _powers_up_to(int(lengths.max()))
-        with np.errstate(over="ignore"):
-            terms = (data + np.uint64(1)) * powers[from_end]
-        nonempty = lengths > 0
-        sums[nonempty] = np.add.reduceat(terms, (offsets[:-1] - base)[nonempty])
-    with np.errstate(over="ignore"):
-        return mix64(sums ^ (lengths.astype(np.uint64) * _LENGTH_SALT))
+@numba.njit(cache=True, nogil=True)
+def mix_scalar(value: np.uint64) -> np.uint64:
+    """The splitmix64 finaliser of one value (as `mix64`)."""
+    value ^= value >> _SHIFTS[0]
+    value *= _MIX_1
+    value ^= value >> _SHIFTS[1]
+    value *= _MIX_2
+    return value ^ (value >> _SHIFTS[2])
+
+
+def contiguous(strings: Strings) -> tuple[np.ndarray, np.ndarray]:
+    """The strings' buffer (uint8) and offsets (int64) as contiguous arrays: the types the kernels are compiled for."""
+    buffer = np.ascontiguousarray(strings.buffer, dtype=np.uint8)
+    return buffer, np.ascontiguousarray(strings.offsets, dtype=np.int64)

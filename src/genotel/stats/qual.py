@@ -1,22 +1,20 @@
 """qual_acgt: counts of (base, quality) pairs over every base that has a quality.
 
 Bases come either as ASCII letters with their phred values (`add`), or as BAM stores them,
-4-bit codes beside the qualities (`count_code_pairs` then `add_code_counts`), which counts
-without decoding a single base.
+4-bit codes beside the qualities (`count_code_pairs`, a kernel over the records, then
+`add_code_counts`), which counts without decoding a single base.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from ..batches import PackedBases, byte_rows
+from ..batches import PackedBases
 
 NUM_QUALITY_VALUES = 256  # a BAM quality byte; 255 means "absent" and is never counted
 NUM_BASE_CODES = 16  # BAM's 4-bit base codes
 ACGT_CODES = [1, 2, 4, 8]  # the codes of A, C, G, T
-_ROW_ALIGN = 16  # records of rare lengths are counted in rows of a multiple of 16 bases
-_COMMON_WIDTH = 64  # records sharing a length this often get rows of their own width
-_CHUNK_BASES = 100_000  # about a thousand reads at a time: the key arrays stay in cache
 
 _KEY_BLOCK = 1 << 18  # bases counted per bincount in `add` (2 MB of keys)
 # The bytes of A C G T (lower case is 32 above).
@@ -81,53 +79,33 @@ class QualAcgtAccumulator:
 def count_code_pairs(packed: PackedBases, records: int | None = None) -> tuple[np.ndarray, int]:
     """Counts [code][phred] over every base of the first `records` records that have qualities.
 
-    Returns the counts and how many records contributed. Records are taken in rows of equal
-    width, gathered with one fancy index per row set, and the code of base i and its quality
-    form the key `code * 256 + phred` of one bincount; the padding after a record's last base
-    (or its odd half byte) is set to key 0 (code `=`, never an A/C/G/T).
+    Returns the counts and how many records contributed.
     """
-    counts = np.zeros(NUM_BASE_CODES * NUM_QUALITY_VALUES, dtype=np.int64)
-    chosen = np.flatnonzero(packed.has_quality[:records])
-    if not len(chosen):
-        return counts.reshape(NUM_BASE_CODES, NUM_QUALITY_VALUES), 0
-    lengths = packed.seq_length[chosen]
-    # Rows as wide as the records (rounded up to even) where many share a length; the others
-    # in rows of a multiple of 16, with the bases past their end masked.
-    widths = lengths + (lengths & 1)
-    values, frequency = np.unique(widths, return_counts=True)
-    rare = values[frequency < _COMMON_WIDTH]
-    if len(rare):
-        scattered = np.isin(widths, rare)
-        widths[scattered] = -(-widths[scattered] // _ROW_ALIGN) * _ROW_ALIGN
-    if np.any(widths != widths[0]):  # rows of one width at a time
-        order = np.argsort(widths, kind="stable")
-        chosen, lengths, widths = chosen[order], lengths[order], widths[order]
-    seq_starts = packed.seq_start[chosen]
-    quality_starts = seq_starts + (lengths + 1) // 2
-    bounds = np.flatnonzero(np.diff(widths)) + 1
-    for first, stop in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(widths)]]), strict=True):
-        width = int(widths[first])
-        step = max(1, _CHUNK_BASES // width)
-        for start in range(int(first), int(stop), step):
-            rows = slice(start, min(start + step, int(stop)))
-            _count_rows(packed.buffer, width, seq_starts[rows], quality_starts[rows], lengths[rows], counts)
-    return counts.reshape(NUM_BASE_CODES, NUM_QUALITY_VALUES), len(chosen)
+    counts = np.zeros((NUM_BASE_CODES, NUM_QUALITY_VALUES), dtype=np.int64)
+    records = len(packed.seq_start) if records is None else min(records, len(packed.seq_start))
+    contributed = _count_pairs(packed.buffer, packed.seq_start, packed.seq_length, packed.has_quality, records, counts)
+    return counts, contributed
 
 
-def _count_rows(
+@numba.njit(cache=True, nogil=True)
+def _count_pairs(
     buffer: np.ndarray,
-    width: int,
-    seq_starts: np.ndarray,
-    quality_starts: np.ndarray,
-    lengths: np.ndarray,
+    seq_start: np.ndarray,
+    seq_length: np.ndarray,
+    has_quality: np.ndarray,
+    records: int,
     counts: np.ndarray,
-) -> None:
-    codes = byte_rows(buffer, seq_starts, width // 2)
-    keys = np.empty((len(seq_starts), width), dtype=np.uint16)
-    keys[:, 0::2] = codes >> 4
-    keys[:, 1::2] = codes & 0xF
-    keys <<= 8
-    keys |= byte_rows(buffer, quality_starts, width)
-    if np.any(lengths != width):
-        keys[np.arange(width) >= lengths[:, None]] = 0
-    counts += np.bincount(keys.ravel(), minlength=len(counts))
+) -> int:
+    """Add each base's (4-bit code, quality) of the first `records` records with qualities to `counts`."""
+    contributed = 0
+    for record in range(records):
+        if not has_quality[record]:
+            continue
+        contributed += 1
+        bases, length = seq_start[record], seq_length[record]
+        qualities = bases + (length + 1) // 2
+        for index in range(length):
+            pair = np.int64(buffer[bases + index // 2])
+            code = pair >> 4 if index % 2 == 0 else pair & 0xF  # high nibble first
+            counts[code, buffer[qualities + index]] += 1
+    return contributed

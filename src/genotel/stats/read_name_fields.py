@@ -7,15 +7,18 @@ Formats add their own text fields to it by name.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from ..batches import Strings, gather, gather_strings
+from ..batches import Strings
 from .cardinality import CardinalityAccumulator, CardinalityResult
+from .hashing import contiguous
 
 # Read-name separators: a name is cut into tokens at these bytes (':' '_' '.' '/' '-' '#' ' ').
 NAME_SEPARATORS = np.frombuffer(b":_./-# ", dtype=np.uint8)
 MAX_NAME_TOKENS = 12
-_OTHER_SEPARATORS = [np.uint8(byte) for byte in NAME_SEPARATORS.tolist() if byte not in b"-./"]
+_IS_SEPARATOR = np.zeros(256, dtype=np.bool_)
+_IS_SEPARATOR[NAME_SEPARATORS] = True
 
 
 class DictionaryFields:
@@ -44,68 +47,54 @@ class DictionaryFields:
 def name_tokens(names: Strings) -> list[Strings]:
     """Token k of every read name, for k < MAX_NAME_TOKENS (names with fewer tokens give b"").
 
-    Read names of one file nearly always have the same number of separators: then the
-    separators, in order, are a table with one row per name, token k of every name is bounded
-    by columns k-1 and k, and a token whose values all have one length is copied as fixed-width
-    rows. Other names take the general path (`_tokens_by_separator`).
+    As many tokens as the name with the most has (at most MAX_NAME_TOKENS); token k is the
+    text between separators k-1 and k (`cut_tokens`).
     """
-    count = len(names)
-    buffer, offsets = names.buffer, names.offsets
-    separators = np.flatnonzero(name_separators(buffer))
-    per_name, extra = divmod(len(separators), count) if count else (0, 1)
-    if extra:
-        return _tokens_by_separator(names)
-    starts, ends = offsets[:-1], offsets[1:]
-    table = separators.reshape(count, per_name)
-    # The separators are sorted, so each name holds exactly its row when every row lies inside its name.
-    if per_name and not ((table[:, 0] >= starts).all() and (table[:, -1] < ends).all()):
-        return _tokens_by_separator(names)
-    bounds = [starts, *(table[:, column] for column in range(per_name)), ends]
-    tokens = []
-    for index in range(min(per_name + 1, MAX_NAME_TOKENS)):
-        token_starts = bounds[index] + (index > 0)
-        tokens.append(gather_strings(buffer, token_starts, bounds[index + 1] - token_starts))
+    if not len(names):
+        return []
+    buffer, lengths = cut_tokens(*contiguous(names), _IS_SEPARATOR, MAX_NAME_TOKENS)
+    tokens, start = [], 0
+    for row in lengths:
+        offsets = np.zeros(len(row) + 1, dtype=np.int64)
+        np.cumsum(row, out=offsets[1:])
+        tokens.append(Strings(buffer[start : start + int(offsets[-1])], offsets))
+        start += int(offsets[-1])
     return tokens
 
 
-def name_separators(text: np.ndarray) -> np.ndarray:
-    """Where `text` holds a read-name separator (NAME_SEPARATORS).
+@numba.njit(cache=True, nogil=True)
+def cut_tokens(
+    buffer: np.ndarray, offsets: np.ndarray, is_separator: np.ndarray, max_tokens: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut each name `buffer[offsets[i]:offsets[i + 1]]` at the bytes where `is_separator` is true.
 
-    Comparisons, not a lookup table (indexing a table with a byte array first widens every byte
-    to a 64-bit index). `-./` are one range.
+    Returns the tokens' bytes, token 0 of every name first, then token 1 of every name, ...,
+    and the lengths, shape (tokens, names): as many tokens as the name with the most (at most
+    `max_tokens`; the rest of a longer name is dropped), 0 for a name without that token.
     """
-    found = (text - np.uint8(ord("-"))) <= np.uint8(2)
-    for separator in _OTHER_SEPARATORS:
-        found |= text == separator
-    return found
-
-
-def _tokens_by_separator(names: Strings) -> list[Strings]:
-    """Token k of every read name, for k < MAX_NAME_TOKENS (names with fewer tokens give b"").
-
-    Without a sort or a pass per token over all tokens: separator j of the batch, in name i,
-    ends token j + i and starts token j + i + 1.
-    """
-    buffer, offsets = names.buffer, names.offsets
-    count = len(names)
-    separators = np.flatnonzero(name_separators(buffer))
-    name_of_separator = np.searchsorted(offsets, separators, side="right") - 1
-    per_name = np.bincount(name_of_separator, minlength=count) + 1
-    first_token = np.cumsum(per_name) - per_name
-    token_start = np.empty(count + len(separators), dtype=np.int64)
-    token_end = np.empty_like(token_start)
-    token_start[first_token], token_end[first_token + per_name - 1] = offsets[:-1], offsets[1:]
-    at = np.arange(len(separators)) + name_of_separator
-    token_end[at], token_start[at + 1] = separators, separators + 1
-    tokens = []
-    for index in range(min(int(per_name.max()) if count else 0, MAX_NAME_TOKENS)):
-        having = np.flatnonzero(per_name > index)
-        starts = np.zeros(count, dtype=np.int64)
-        ends = np.zeros(count, dtype=np.int64)
-        starts[having] = token_start[first_token[having] + index]
-        ends[having] = token_end[first_token[having] + index]
-        lengths = ends - starts
-        token_offsets = np.zeros(count + 1, dtype=np.int64)
-        np.cumsum(lengths, out=token_offsets[1:])
-        tokens.append(Strings(gather(buffer, starts, ends), token_offsets))
-    return tokens
+    count = len(offsets) - 1
+    most = 1
+    for name in range(count):
+        pieces = 1
+        for position in range(offsets[name], offsets[name + 1]):
+            pieces += is_separator[buffer[position]]
+        most = max(most, min(pieces, max_tokens))
+    starts = np.zeros((most, count), dtype=np.int64)
+    lengths = np.zeros((most, count), dtype=np.int64)
+    for name in range(count):
+        token, start, end = 0, offsets[name], offsets[name + 1]
+        for position in range(start, end + 1):
+            if position == end or is_separator[buffer[position]]:
+                starts[token, name], lengths[token, name] = start, position - start
+                token += 1
+                start = position + 1
+                if token == most:
+                    break
+    out = np.empty(lengths.sum(), dtype=np.uint8)
+    filled = 0
+    for token in range(most):
+        for name in range(count):
+            for offset in range(lengths[token, name]):
+                out[filled + offset] = buffer[starts[token, name] + offset]
+            filled += lengths[token, name]
+    return out, lengths

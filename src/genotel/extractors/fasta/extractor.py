@@ -23,7 +23,7 @@ from ...sniff import Sniffed
 from ...stats.gain import GainProbe
 from ...stats.text_streams import add_grouped, group_ranges, sequence_ranges, strip_line_ends
 from ...textio import LineBatch, line_batches, split_lines
-from ..base import Extraction
+from ..base import Extraction, SimpleTally
 from .index import FaiEntry, read_fai
 
 ALPHABET_SAMPLE_BYTES = 1 << 20
@@ -138,7 +138,7 @@ class FastaReading:
         )
 
 
-class FastaTally:
+class FastaTally(SimpleTally):
     """The counts of the chunks, and their DESC/SEQ/Other streams for the probe."""
 
     def __init__(self, probe: GainProbe | None) -> None:
@@ -149,12 +149,6 @@ class FastaTally:
         self.counts.add(batch)
         if self.probe is not None and batch.ranges is not None and batch.data is not None:
             add_grouped(self.probe, group_ranges(batch.data, *batch.ranges, len(STREAM_NAMES)), STREAM_NAMES)
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
 
 
 def sample_letters(path: Path) -> np.ndarray:

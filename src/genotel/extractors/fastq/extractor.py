@@ -26,7 +26,7 @@ from ...options import Options
 from ...sniff import Sniffed
 from ...stats.gain import GainProbe
 from ...textio import line_batches, read_chunks
-from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
+from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, SimpleTally, field_issues
 from .fields import add_fastq_streams
 from .names import FastqNameStats, ReadLengthAccumulator, head
 from .parse import (
@@ -116,7 +116,7 @@ class FastqReading:
         )
 
 
-class FastqTally:
+class FastqTally(SimpleTally):
     """Read lengths, read names and the study's evidence (within --sample) and the probe's streams."""
 
     def __init__(self, probe: GainProbe | None) -> None:
@@ -134,12 +134,6 @@ class FastqTally:
         if self.probe is not None and batch.layout is not None:
             add_streams(self.probe, batch, batch.layout, headers)
         self.study.add(batch, within)
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
 
 
 def add_streams(probe: GainProbe, batch: FastqBatch, layout: TextLayout, headers: Strings) -> None:

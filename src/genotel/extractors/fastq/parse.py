@@ -1,6 +1,7 @@
-"""FASTQ records parsed and validated with numpy, four lines per record, a whole chunk at a time.
+"""FASTQ records parsed and validated a whole chunk at a time, four lines per record.
 
-The default FASTQ reader. Every record is checked: line 1 starts with `@`, line 3 with `+`
+The default FASTQ reader: lines found with numpy, records checked and their bases and qualities
+copied by one compiled loop (`parse_records`, numba). Every record is checked: line 1 starts with `@`, line 3 with `+`
 (a repeated name is not compared), sequence and quality lines have the same length, qualities
 are within `!`..`~`, and the file does not end inside a record. A trailing `\\r` is stripped,
 the last line may lack its newline, blank lines are accepted only after the last record, and
@@ -20,11 +21,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
+import numba
 import numpy as np
 
 from ...batches import Strings
 from ...errors import FormatError, line_where
-from ...stats.line_spans import gather_lines, padded_lines
+from ...stats.line_spans import gather_lines
 from ...stats.qual import QualAcgtAccumulator
 from ...textio import CHUNK_BYTES, NEWLINE, LineBatch, compressed_data_error, open_binary
 
@@ -327,25 +329,88 @@ def _parse(
 ) -> tuple[FastqBatch, tuple[int, int, str] | None]:
     """Columns of whole records (4 lines each, `\\r` already cut from `ends`) and their first problem.
 
-    The problem, if any, is (record index, line within the record, message); the columns are
-    gathered by line position alone, so they are well defined even then.
+    The problem, if any, is (record index, line within the record, message); the columns then
+    hold the records before it.
     """
-    seq_starts, qual_starts = starts[1::4], starts[3::4]
-    seq_lengths = ends[1::4] - seq_starts
-    qual_lengths = ends[3::4] - qual_starts
-    bases, quality_text = _gather(data, seq_starts, qual_starts, seq_lengths, qual_lengths)
-    problem = _first_problem(data, starts, ends, seq_lengths, qual_lengths, quality_text)
-    seq_offsets = _offsets(seq_lengths)
-    same = problem is None or np.array_equal(seq_lengths, qual_lengths)
+    bases, quality_text, offsets, problem = parse_records(data, starts, ends)
+    index, kind, value = (int(number) for number in problem)
+    records = len(offsets) - 1
     batch = FastqBatch(
         first_record=first_record,
-        sequences=Strings(bases, seq_offsets),
-        quality_text=Strings(quality_text, seq_offsets if same else _offsets(qual_lengths)),
+        sequences=Strings(bases, offsets),
+        quality_text=Strings(quality_text, offsets),
         header_text=data,
-        header_starts=starts[0::4] + 1,
-        header_ends=ends[0::4],
+        header_starts=starts[0 : 4 * records : 4] + 1,
+        header_ends=ends[0 : 4 * records : 4],
     )
-    return batch, problem
+    if not kind:
+        return batch, None
+    line = LINES_PER_RECORD * index
+    if kind == _BAD_HEADER:
+        found = _line(data, starts[line], ends[line])
+        return batch, (index, 0, f"expected a header line starting with '@', found {show(found)}")
+    if kind == _BAD_PLUS:
+        found = _line(data, starts[line + 2], ends[line + 2])
+        return batch, (index, 2, f"expected a '+' line, found {show(found)}")
+    if kind == _BAD_LENGTH:
+        bases_count, chars = ends[line + 1] - starts[line + 1], ends[line + 3] - starts[line + 3]
+        return batch, (index, 3, f"sequence has {bases_count} bases but quality has {chars} characters")
+    shown = repr(chr(value)) if value < 128 else f"'\\x{value:02x}'"
+    return batch, (index, 3, f"quality character {shown} (byte {value}) is outside '!'..'~'")
+
+
+_BAD_HEADER, _BAD_PLUS, _BAD_LENGTH, _BAD_QUALITY = 1, 2, 3, 4
+
+
+@numba.njit(cache=True, nogil=True)
+def parse_records(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check the records of whole lines `data[starts[i]:ends[i]]` (4 per record) and copy their bases and qualities.
+
+    Record by record, in the order of its lines: the header starts with `@`, the third line
+    with `+`, the sequence and quality lines have one length, the qualities lie in `!`..`~`.
+    Returns the bases and the quality characters of the records before the first invalid one,
+    each concatenated, their offsets (the same for both; one more than those records), and the
+    problem: (record index, kind, the bad quality byte), kind 0 when every record is valid.
+    """
+    problem = np.zeros(3, dtype=np.int64)
+    # The line structure first (it sizes the copies), then the qualities of the records before
+    # a bad line: a bad quality there is the earlier problem.
+    records, total = len(starts) // 4, 0
+    for record in range(records):
+        line = 4 * record
+        kind = 0
+        if ends[line] <= starts[line] or data[starts[line]] != _AT:
+            kind = _BAD_HEADER
+        elif ends[line + 2] <= starts[line + 2] or data[starts[line + 2]] != _PLUS:
+            kind = _BAD_PLUS
+        elif ends[line + 3] - starts[line + 3] != ends[line + 1] - starts[line + 1]:
+            kind = _BAD_LENGTH
+        if kind:
+            problem[0], problem[1] = record, kind
+            records = record
+            break
+        total += ends[line + 1] - starts[line + 1]
+    bases = np.empty(total, dtype=np.uint8)
+    qualities = np.empty(total, dtype=np.uint8)
+    offsets = np.zeros(records + 1, dtype=np.int64)
+    filled = 0
+    for record in range(records):
+        sequence, quality = starts[4 * record + 1], starts[4 * record + 3]
+        length = ends[4 * record + 1] - sequence
+        bases[filled : filled + length] = data[sequence : sequence + length]
+        qualities[filled : filled + length] = data[quality : quality + length]
+        filled += length
+        offsets[record + 1] = filled
+    if total and (qualities.min() < QUAL_LOWEST or qualities.max() > QUAL_HIGHEST):
+        for position in range(total):
+            char = qualities[position]
+            if char < QUAL_LOWEST or char > QUAL_HIGHEST:
+                bad = np.searchsorted(offsets, position, side="right") - 1
+                problem[0], problem[1], problem[2] = bad, _BAD_QUALITY, char
+                return bases[: offsets[bad]], qualities[: offsets[bad]], offsets[: bad + 1], problem
+    return bases, qualities, offsets, problem
 
 
 def _offsets(lengths: np.ndarray) -> np.ndarray:
@@ -354,79 +419,5 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
     return offsets
 
 
-def _first_problem(
-    data: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    seq_lengths: np.ndarray,
-    qual_lengths: np.ndarray,
-    quality_text: np.ndarray,
-) -> tuple[int, int, str] | None:
-    """The first invalid record: (record index, line within it, problem), or None."""
-    if not len(starts):
-        return None
-    # Each check gives its first failing record; the earliest record wins, and within one
-    # record the earlier line, then the order of the checks (length before characters).
-    candidates: list[tuple[int, int, int, str]] = []
-    header_starts, header_ends = starts[0::4], ends[0::4]
-    bad_header = ~((header_ends > header_starts) & (data[np.minimum(header_starts, len(data) - 1)] == _AT))
-    if bad_header.any():
-        index = int(np.argmax(bad_header))
-        line = _line(data, starts[4 * index], ends[4 * index])
-        candidates.append((index, 0, 0, f"expected a header line starting with '@', found {show(line)}"))
-    plus_starts, plus_ends = starts[2::4], ends[2::4]
-    bad_plus = ~((plus_ends > plus_starts) & (data[np.minimum(plus_starts, len(data) - 1)] == _PLUS))
-    if bad_plus.any():
-        index = int(np.argmax(bad_plus))
-        line = _line(data, starts[4 * index + 2], ends[4 * index + 2])
-        candidates.append((index, 2, 0, f"expected a '+' line, found {show(line)}"))
-    bad_length = seq_lengths != qual_lengths
-    if bad_length.any():
-        index = int(np.argmax(bad_length))
-        problem = f"sequence has {seq_lengths[index]} bases but quality has {qual_lengths[index]} characters"
-        candidates.append((index, 3, 0, problem))
-    # Two reductions tell that every character is valid; only then a temporary per character.
-    if len(quality_text) and (quality_text.min() < QUAL_LOWEST or quality_text.max() > QUAL_HIGHEST):
-        # One comparison: characters below '!' wrap around to large values after the subtraction.
-        outside = (quality_text - np.uint8(QUAL_LOWEST)) > np.uint8(QUAL_HIGHEST - QUAL_LOWEST)
-        position = int(np.argmax(outside))
-        index = int(np.searchsorted(np.cumsum(qual_lengths), position, side="right"))
-        char = int(quality_text[position])
-        shown = repr(chr(char)) if char < 128 else f"'\\x{char:02x}'"
-        candidates.append((index, 3, 1, f"quality character {shown} (byte {char}) is outside '!'..'~'"))
-    if not candidates:
-        return None
-    index, offset, _, problem = min(candidates)
-    return index, offset, problem
-
-
 def _line(data: np.ndarray, start: int, end: int) -> bytes:
     return data[start:end].tobytes()
-
-
-def _gather(
-    data: np.ndarray, seq_starts: np.ndarray, qual_starts: np.ndarray, seq_lengths: np.ndarray, qual_lengths: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The bytes of every sequence line and of every quality line, each concatenated."""
-    bases, quality_text = padded_lines(data, seq_starts, seq_lengths), padded_lines(data, qual_starts, qual_lengths)
-    if bases is not None and quality_text is not None:
-        return bases, quality_text
-    labels = _span_labels(len(data), seq_starts, seq_starts + seq_lengths, qual_starts, qual_starts + qual_lengths)
-    return data[labels == 1], data[labels == 2]
-
-
-def _span_labels(
-    size: int, seq_starts: np.ndarray, seq_ends: np.ndarray, qual_starts: np.ndarray, qual_ends: np.ndarray
-) -> np.ndarray:
-    """Per byte of the chunk: 1 inside a sequence line, 2 inside a quality line, else 0.
-
-    The chunk is cut into runs (gap, sequence, gap, quality per record) and one `np.repeat`
-    writes every run's label: a single pass over the chunk.
-    """
-    bounds = np.empty(4 * len(seq_starts) + 2, dtype=np.int64)
-    bounds[0] = 0
-    bounds[1:-1:4], bounds[2:-1:4], bounds[3:-1:4], bounds[4:-1:4] = seq_starts, seq_ends, qual_starts, qual_ends
-    bounds[-1] = size
-    values = np.zeros(len(bounds) - 1, dtype=np.uint8)
-    values[1::4], values[3::4] = 1, 2
-    return np.repeat(values, np.diff(bounds))

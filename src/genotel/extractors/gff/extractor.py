@@ -21,7 +21,7 @@ from ...options import Options
 from ...sniff import Sniffed
 from ...stats.gain import GainProbe
 from ...textio import LineBatch, decode_text, is_utf8, line_batches
-from ..base import HEADER_UTF8_INVALID, Extraction, field_issues
+from ..base import HEADER_UTF8_INVALID, Extraction, SimpleTally, field_issues
 from .fields import GffLayout, GffStreams
 from .programs import comment_program, has_prodigal_scores, source_program
 
@@ -135,7 +135,7 @@ class GffReading:
         )
 
 
-class GffTally:
+class GffTally(SimpleTally):
     """The summary of the chunks and, through `GffStreams`, the probe's streams and attributes."""
 
     def __init__(self, streams: GffStreams) -> None:
@@ -146,12 +146,6 @@ class GffTally:
         self.summary.add(batch)
         if batch.layout is not None:
             self.streams.add(batch.layout, within)
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
 
 
 class GffParser:

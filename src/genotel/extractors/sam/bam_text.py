@@ -1,269 +1,281 @@
-"""The SAM text of decoded BAM records, column by column, built in numpy from the binary fields.
+"""The SAM text of decoded BAM records, column by column, written by two kernels from the binary fields.
 
 Gives the fast BAM path the same `SamText`, byte for byte, that the pysam path cuts out of
-htslib's lines, without formatting a line: integers as decimal text, RNAME/RNEXT from the contig
-names (`*`, and `=` for RNEXT on RNAME's contig, as `sam_format1` prints), CIGAR as
-`<length><op>`, SEQ from its 4-bit codes, QUAL as phred + 33 (`*` where absent), and each tag's
-whole `XX:t:value` text from the tag walk; floats are formatted per distinct value with C's `%g`.
+htslib's lines, without formatting a line. `_record_texts` writes the 11 columns: integers in
+decimal, RNAME/RNEXT from the contig names (`*`, and `=` for RNEXT on RNAME's contig, as
+`sam_format1` prints), CIGAR as `<length><op>`, SEQ from its 4-bit codes, QUAL as phred + 33
+(`*` where absent). `_tag_texts` groups the tags by name (`XX:t`, every integer type shown as
+`i`) and writes each group's texts `XX:t:value`; floats are printed with C's `%g`, which
+Python formats once per distinct value (`bam_aux.float_text`) and the kernel looks up. Text tags
+(Z, H) keep their bare values: the dictionary fields read those, and the `XX:Z:` prefixes are
+added only when the probe asks for the text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
+import numba
 import numpy as np
 
-from ...batches import PackedBases, Strings, gather, range_positions, values_at
-from ...stats.line_spans import gather_lines
-from .bam_aux import FLOAT_KINDS, float_text, sums_per_range, text_digits
+from ...batches import Strings, range_positions, values_at
+from ...bgzf import CannotProve
+from .bam_aux import FLOAT_KINDS, float_text
 from .bam_records import Contigs, Records
-from .fields import SamText, TextColumn
+from .fields import SAM_COLUMNS, SamText, TextColumn
 
+_BASE_LETTERS = np.frombuffer(b"=ACMGRSVTWYHKDBN", dtype=np.uint8)
 _CIGAR_LETTERS = np.frombuffer(b"MIDNSHP=X", dtype=np.uint8)
-_STAR = ord("*")
-_COMMA = ord(",")
-_MINUS = ord("-")
-_INTEGER_KINDS = {ord(k): d for k, d in zip("cCsSiI", ("i1", "u1", "<i2", "<u2", "<i4", "<u4"), strict=True)}
-_TEXT_KINDS = (ord("Z"), ord("H"))
-_SHOWN_KIND = np.arange(256, dtype=np.int64)  # the type letter printed: every integer type is `i`
-_SHOWN_KIND[list(_INTEGER_KINDS)] = ord("i")
-# Decimal text of 0..65535 (FLAG, MAPQ and most small values): a column is then two index arrays.
-_SMALL = 1 << 16
-_SMALL_LENGTHS = text_digits(np.arange(_SMALL))
-_SMALL_ENDS = np.cumsum(_SMALL_LENGTHS)
-_SMALL_STARTS = _SMALL_ENDS - _SMALL_LENGTHS
-_SMALL_TEXT = np.frombuffer("".join(map(str, range(_SMALL))).encode(), dtype=np.uint8)
-INTEGER_TABLE_MIN_VALUES = 4096  # integer tag values of a batch from which the tag's table pays
+# Most text each integer column can need per record: FLAG, POS, MAPQ, PNEXT, TLEN.
+_INTEGER_WIDTHS = {"FLAG": 5, "POS": 11, "MAPQ": 3, "PNEXT": 11, "TLEN": 11}
+_DICTIONARY_COLUMNS = ("QNAME", "RNAME", "CIGAR")  # the columns written without `full`
+MAX_TAG_NAMES = 1024  # distinct `XX:t` per batch
+# By a tag's type letter: the letter its SAM text shows (every integer type is `i`), and the
+# bytes of an integer type (negative where signed); lookups, not comparisons, in the kernels.
+_SHOWN_KIND = np.arange(256, dtype=np.int64)
+_INTEGER_BYTES = np.zeros(256, dtype=np.int64)
+for _letter, _bytes in {"c": -1, "C": 1, "s": -2, "S": 2, "i": -4, "I": 4}.items():
+    _SHOWN_KIND[ord(_letter)], _INTEGER_BYTES[ord(_letter)] = ord("i"), _bytes
 
 
 def sam_text(records: Records, start: int, stop: int, contigs: Contigs, full: bool = True) -> SamText:
     """The SAM text of records `start:stop`; without `full`, only QNAME, RNAME, CIGAR and Z/H tags."""
     count = stop - start
     part = slice(start, stop)
-    buffer = records.buffer
-    columns: dict[str, TextColumn] = {}
-    name_start = records.name_start[part]
-    columns["QNAME"] = PaddedColumn(buffer, name_start, name_start + records.name_length[part])
-    ref_id = records.ref_id[part].astype(np.int64)
-    if full:
-        columns["FLAG"] = integer_column(records.flag[part])
-    columns["RNAME"] = _contig_column(contigs, ref_id)
-    if full:
-        columns["POS"] = integer_column(records.pos[part] + 1)
-        columns["MAPQ"] = integer_column(records.mapq[part])
-    columns["CIGAR"] = _cigar_column(buffer, records.cigar_start[part], records.n_cigar[part])
-    if full:
-        next_id = records.next_ref_id[part].astype(np.int64)
-        same = (next_id >= 0) & (next_id == ref_id)
-        columns["RNEXT"] = _contig_column(contigs, np.where(same, len(contigs.names), next_id))
-        columns["PNEXT"] = integer_column(records.next_pos[part].astype(np.int64) + 1)
-        columns["TLEN"] = integer_column(records.tlen[part])
-        packed = PackedBases(buffer, records.seq_start[part], records.seq_length[part], records.has_quality[part])
-        sequences = packed.sequences()
-        columns["SEQ"] = _star_where_empty(sequences.buffer, sequences.lengths)
-        qualities = packed.qualities()
-        columns["QUAL"] = _star_where_empty(qualities.buffer + np.uint8(33), qualities.lengths)
-    per_record = np.full(count, 11, dtype=np.int64)
+    columns = _record_columns(records, part, contigs, full)
+    per_record = np.full(count, len(SAM_COLUMNS), dtype=np.int64)
     tags = records.tags
     if tags is not None:
         first, last = np.searchsorted(tags.record, [start, stop])
         record = tags.record[first:last] - start
         per_record += np.bincount(record, minlength=count)
-        columns.update(tag_columns(buffer, tags.start[first:last], tags.end[first:last], record, full))
+        columns.update(tag_columns(records, tags.start[first:last], tags.end[first:last], record, part, full))
     return SamText(count, columns, per_record)
 
 
-class PaddedColumn(TextColumn):
-    """Short values at scattered places of a padded segment buffer (read names): gathered as
-    rows of one width, then masked to each value's length (`line_spans.gather_lines`: a few
-    byte passes, not index arithmetic per byte)."""
-
-    def text(self) -> np.ndarray:
-        return self._rows(0)
-
-    def strings(self, skip: int = 0) -> Strings:
-        lengths = np.maximum(self.ends - self.starts - skip, 0)
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return Strings(self._rows(skip), offsets)
-
-    def _rows(self, skip: int) -> np.ndarray:
-        starts = np.minimum(self.starts + skip, self.ends)
-        return gather_lines(self.data, starts, self.ends - starts)
-
-
-class Contiguous(PaddedColumn):
-    """A column whose values lie back to back in `data`: its text is a slice, not a gather."""
+class Contiguous(TextColumn):
+    """A column whose values lie back to back in `data`: its text is a slice, its strings a view."""
 
     def text(self) -> np.ndarray:
         return self.data[self.starts[0] : self.ends[-1]] if len(self.starts) else self.data[:0]
 
-
-def integer_column(values: np.ndarray) -> TextColumn:
-    """Integers as decimal text (a minus sign for negatives)."""
-    values = values.astype(np.int64)
-    if len(values) and values.min() >= 0 and values.max() < _SMALL:
-        return TextColumn(_SMALL_TEXT, _SMALL_STARTS[values], _SMALL_ENDS[values])
-    lengths = text_digits(values)
-    ends = np.cumsum(lengths)
-    text = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
-    write_integers(text, ends, values)
-    return Contiguous(text, ends - lengths, ends)
+    def strings(self, skip: int = 0) -> Strings:
+        if skip or not len(self.starts):
+            return super().strings(skip)
+        first = self.starts[0]
+        offsets = np.empty(len(self.starts) + 1, dtype=np.int64)
+        offsets[:-1] = self.starts - first
+        offsets[-1] = self.ends[-1] - first
+        return Strings(self.data[first : self.ends[-1]], offsets)
 
 
-def write_integers(text: np.ndarray, ends: np.ndarray, values: np.ndarray) -> None:
-    """Write each integer's decimal text so that it ends just before `ends[i]` in `text`."""
-    values = values.astype(np.int64)
-    negative = values < 0
-    rest = np.abs(values)
-    digits = text_digits(rest)
-    at = ends.astype(np.int64) - 1
-    for place in range(int(digits.max()) if len(digits) else 0):
-        chosen = digits > place if place else slice(None)
-        text[at[chosen] - place] = 48 + rest[chosen] % 10
-        rest[chosen] //= 10
-    if negative.any():
-        text[at[negative] - digits[negative]] = _MINUS
+def _record_columns(records: Records, part: slice, contigs: Contigs, full: bool) -> dict[str, TextColumn]:
+    """The 11 columns of records `part` (without `full`: QNAME, RNAME and CIGAR), written by `_record_texts`."""
+    count = part.stop - part.start
+    name_length = records.name_length[part]
+    seq_length = records.seq_length[part]
+    shown_bases = int(np.maximum(seq_length, 1).sum())  # `*` for none
+    longest_contig = int(contigs.text_lengths.max())
+    room = {
+        "QNAME": int(name_length.sum()),
+        "RNAME": longest_contig * count,
+        "CIGAR": 11 * int(records.n_cigar[part].sum()) + count,  # a 28-bit length and its letter, or `*`
+    }
+    if full:
+        room.update({name: width * count for name, width in _INTEGER_WIDTHS.items()})
+        room.update(RNEXT=longest_contig * count, SEQ=shown_bases, QUAL=shown_bases)
+    sizes = np.array([room.get(name, 0) for name in SAM_COLUMNS], dtype=np.int64)
+    bases = np.zeros(len(SAM_COLUMNS) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=bases[1:])
+    text = np.empty(int(bases[-1]), dtype=np.uint8)
+    ends = np.empty((len(SAM_COLUMNS), count), dtype=np.int64)
+    _record_texts(
+        records.buffer, contigs.text, contigs.text_starts, contigs.text_ends, records.name_start[part],
+        name_length, records.flag[part], records.ref_id[part], records.pos[part], records.mapq[part],
+        records.cigar_start[part], records.n_cigar[part], records.next_ref_id[part], records.next_pos[part],
+        records.tlen[part], records.seq_start[part], seq_length, records.has_quality[part], full, bases, text, ends,
+    )  # fmt: skip
+    columns: dict[str, TextColumn] = {}
+    for index, name in enumerate(SAM_COLUMNS):
+        if full or name in _DICTIONARY_COLUMNS:
+            column_ends = ends[index]
+            column_starts = np.empty_like(column_ends)
+            column_starts[:1] = 0
+            column_starts[1:] = column_ends[:-1]
+            columns[name] = Contiguous(text[bases[index] : bases[index + 1]], column_starts, column_ends)
+    return columns
 
 
-def _contig_column(contigs: Contigs, index: np.ndarray) -> TextColumn:
-    """Entries of the contig-name table (-1 is `*`, len(names) is `=`)."""
-    return TextColumn(contigs.text, contigs.text_starts[index], contigs.text_ends[index])
+@numba.njit(cache=True, nogil=True, inline="always")  # inlined: no call (nor reference counting) per value
+def write_decimal(text: np.ndarray, at: int, value: int) -> int:
+    """Write `value` in decimal at `text[at]` (a minus sign first if negative); return where it ends."""
+    if value < 0:
+        text[at] = 45
+        at += 1
+        value = -value
+    end = at + 1
+    limit = np.int64(10)
+    while value >= limit:
+        end += 1
+        limit *= 10
+    position = end
+    while position > at:
+        position -= 1
+        text[position] = 48 + value % 10
+        value //= 10
+    return end
 
 
-def _star_where_empty(values: np.ndarray, lengths: np.ndarray) -> TextColumn:
-    """Each value as is, `*` for an empty one; `values` holds the values back to back."""
-    lengths = lengths.astype(np.int64)
-    empty = lengths == 0
-    if not empty.any():
-        ends = np.cumsum(lengths)
-        return Contiguous(values, ends - lengths, ends)
-    shown = np.where(empty, 1, lengths)
-    ends = np.cumsum(shown)
-    starts = ends - shown
-    text = np.full(int(ends[-1]), _STAR, dtype=np.uint8)
-    text[range_positions(starts[~empty], lengths[~empty])] = values
-    return Contiguous(text, starts, ends)
+@numba.njit(cache=True, nogil=True, inline="always")
+def copy_bytes(source: np.ndarray, start: int, length: int, target: np.ndarray, at: int) -> int:
+    """Copy `source[start:start + length]` to `target[at]`; return where it ends.
+
+    (A byte loop over unsigned offsets: numba then drops its check for negative indices, and
+    no slice is made, whose reference counting would cost more than a short copy.)
+    """
+    source_at, target_at = np.uint64(start), np.uint64(at)
+    for offset in range(np.uint64(length)):
+        target[target_at + offset] = source[source_at + offset]
+    return at + length
 
 
-def _cigar_column(buffer: np.ndarray, cigar_start: np.ndarray, n_cigar: np.ndarray) -> TextColumn:
-    """`<length><op>` for every operation, `*` for a record without any."""
-    n_cigar = n_cigar.astype(np.int64)
-    words = values_at(buffer, range_positions(cigar_start, n_cigar, 4), "<u4")
-    lengths = (words >> 4).astype(np.int64)
-    op_text = text_digits(lengths) + 1
-    empty = n_cigar == 0
-    shown = np.where(empty, 1, sums_per_range(op_text, n_cigar))
-    ends = np.cumsum(shown)
-    starts = ends - shown
-    text = np.full(int(ends[-1]) if len(ends) else 0, _STAR, dtype=np.uint8)
-    if len(words):
-        # Operation j of record i ends where its record starts plus the text of ops 0..j.
-        record = np.repeat(np.arange(len(n_cigar)), n_cigar)
-        op_end = starts[record] + _within_run_ends(op_text, n_cigar)
-        text[op_end - 1] = _CIGAR_LETTERS[words & 0xF]
-        write_integers(text, op_end - 1, lengths)
-    return Contiguous(text, starts, ends)
+@numba.njit(cache=True, nogil=True, inline="always")
+def read_unsigned(buffer: np.ndarray, at: int, width: int) -> int:
+    """The little-endian unsigned integer of `width` bytes at `buffer[at]`."""
+    value = np.int64(0)
+    for index in range(width):
+        value |= np.int64(buffer[at + index]) << (8 * index)
+    return value
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def write_contig(text: np.ndarray, at: int, names: np.ndarray, starts: np.ndarray, ends: np.ndarray, index: int) -> int:
+    """Copy entry `index` of the contig-name table (-1 is `*`) to `text[at]`; return where it ends."""
+    for position in range(starts[index], ends[index]):
+        text[at] = names[position]
+        at += 1
+    return at
+
+
+@numba.njit(cache=True, nogil=True)
+def _record_texts(
+    buffer: np.ndarray,
+    contig_text: np.ndarray,
+    contig_starts: np.ndarray,
+    contig_ends: np.ndarray,
+    name_start: np.ndarray,
+    name_length: np.ndarray,
+    flag: np.ndarray,
+    ref_id: np.ndarray,
+    pos: np.ndarray,
+    mapq: np.ndarray,
+    cigar_start: np.ndarray,
+    n_cigar: np.ndarray,
+    next_ref_id: np.ndarray,
+    next_pos: np.ndarray,
+    tlen: np.ndarray,
+    seq_start: np.ndarray,
+    seq_length: np.ndarray,
+    has_quality: np.ndarray,
+    full: bool,
+    bases: np.ndarray,
+    text: np.ndarray,
+    ends: np.ndarray,
+) -> None:
+    """Write the columns of every record: column k at `text[bases[k]:]`, record i's value ending at
+    `bases[k] + ends[k, i]`. Without `full`, only QNAME (0), RNAME (2) and CIGAR (5)."""
+    same_contig = len(contig_starts) - 2  # the table's `=`; its last entry is `*`
+    # Where each column's next value goes (plain variables: the compiler keeps them in registers).
+    qname, flags, rname, positions, mapping, cigar = bases[0], bases[1], bases[2], bases[3], bases[4], bases[5]
+    rnext, pnext, template, sequence, quality = bases[6], bases[7], bases[8], bases[9], bases[10]
+    for index in range(len(name_start)):
+        qname = copy_bytes(buffer, name_start[index], name_length[index], text, qname)
+        ref = np.int64(ref_id[index])
+        rname = write_contig(text, rname, contig_text, contig_starts, contig_ends, ref)
+        if n_cigar[index]:
+            for position in range(cigar_start[index], cigar_start[index] + 4 * n_cigar[index], 4):
+                word = read_unsigned(buffer, position, 4)
+                cigar = write_decimal(text, cigar, word >> 4)
+                text[cigar] = _CIGAR_LETTERS[word & 0xF]
+                cigar += 1
+        else:
+            text[cigar] = 42
+            cigar += 1
+        if full:
+            flags = write_decimal(text, flags, np.int64(flag[index]))
+            positions = write_decimal(text, positions, np.int64(pos[index]) + 1)
+            mapping = write_decimal(text, mapping, np.int64(mapq[index]))
+            mate = np.int64(next_ref_id[index])
+            shown = same_contig if mate >= 0 and mate == ref else mate
+            rnext = write_contig(text, rnext, contig_text, contig_starts, contig_ends, shown)
+            pnext = write_decimal(text, pnext, np.int64(next_pos[index]) + 1)
+            template = write_decimal(text, template, np.int64(tlen[index]))
+            length = seq_length[index]
+            codes = seq_start[index]
+            if length:
+                # Two bases a byte, the high nibble first. (Unsigned offsets: numba then drops
+                # its check for negative indices, and the loop is four times faster.)
+                source, target = np.uint64(codes), np.uint64(sequence)
+                for pair_index in range(np.uint64(length // 2)):
+                    pair = buffer[source + pair_index]
+                    text[target + 2 * pair_index] = _BASE_LETTERS[pair >> 4]
+                    text[target + 2 * pair_index + 1] = _BASE_LETTERS[pair & 0xF]
+                if length % 2:
+                    text[sequence + length - 1] = _BASE_LETTERS[buffer[codes + length // 2] >> 4]
+                sequence += length
+            else:
+                text[sequence] = 42
+                sequence += 1
+            if has_quality[index]:
+                source, target = np.uint64(codes + (length + 1) // 2), np.uint64(quality)
+                for offset in range(np.uint64(length)):
+                    text[target + offset] = buffer[source + offset] + np.uint8(33)
+                quality += length
+            else:
+                text[quality] = 42
+                quality += 1
+        ends[0, index], ends[1, index], ends[2, index] = qname - bases[0], flags - bases[1], rname - bases[2]
+        ends[3, index], ends[4, index], ends[5, index] = positions - bases[3], mapping - bases[4], cigar - bases[5]
+        ends[6, index], ends[7, index], ends[8, index] = rnext - bases[6], pnext - bases[7], template - bases[8]
+        ends[9, index], ends[10, index] = sequence - bases[9], quality - bases[10]
 
 
 def tag_columns(
-    buffer: np.ndarray, start: np.ndarray, end: np.ndarray, record: np.ndarray, full: bool = True
+    records: Records, start: np.ndarray, end: np.ndarray, record: np.ndarray, part: slice, full: bool = True
 ) -> dict[str, TextColumn]:
-    """One column per tag name `XX:t` (integers of every width print as `i`), in file order.
+    """One column per tag name `XX:t` (integers of every width print as `i`), by name, values in file order.
 
     Without `full` only the text tags (Z, H), which are the dictionary fields.
     """
     if not len(start):
         return {}
-    kind = buffer[start + 2]
-    if not full:
-        text_tags = np.flatnonzero((kind == _TEXT_KINDS[0]) | (kind == _TEXT_KINDS[1]))
-        start, end, record, kind = start[text_tags], end[text_tags], record[text_tags], kind[text_tags]
-    key = buffer[start].astype(np.int64) | buffer[start + 1].astype(np.int64) << 8
-    # A handful of keys per file: one pass per key present.
-    found: dict[int, np.ndarray] = {}
-    for value in np.flatnonzero(np.bincount(key, minlength=1)).tolist():
-        chosen = np.flatnonzero(key == value)
-        shown = _SHOWN_KIND[kind[chosen]]
-        # Named `XX:t` as a little-endian integer: the order in which SamText.from_lines has them.
-        if (shown == shown[0]).all():
-            found[value | ord(":") << 16 | int(shown[0]) << 24] = chosen
-        else:  # one key with several types: odd, but possible
-            for letter in np.unique(shown).tolist():
-                found[value | ord(":") << 16 | letter << 24] = chosen[shown == letter]
+    floats = _float_tables(records, part) if full else _NO_FLOATS
+    status, codes, order, bounds, text, text_ends = _tag_texts(records.buffer, start, end, full, *floats)
+    if status:
+        raise CannotProve(f"more than {MAX_TAG_NAMES} tag names in {len(record)} records")
     columns: dict[str, TextColumn] = {}
-    for code in sorted(found):
-        chosen = found[code]
+    for group, code in enumerate(codes.tolist()):
+        chosen = order[bounds[group] : bounds[group + 1]]
+        column_ends = text_ends[bounds[group] : bounds[group + 1]]
+        column_starts = np.empty_like(column_ends)
+        column_starts[:1] = 0 if group == 0 else text_ends[bounds[group] - 1]
+        column_starts[1:] = column_ends[:-1]
         name = code.to_bytes(4, "little")
-        column = _tag_column(buffer, name + b":", start[chosen], end[chosen], kind[chosen], record[chosen])
+        if name[3] in _TEXT_KINDS:
+            column: TextColumn = TagTextColumn(text, column_starts, column_ends, record[chosen], name + b":")
+        else:
+            column = Contiguous(text, column_starts, column_ends, record[chosen])
         columns[name.decode("ascii")] = column
     return columns
 
 
-def _tag_column(
-    buffer: np.ndarray, prefix: bytes, start: np.ndarray, end: np.ndarray, kind: np.ndarray, record: np.ndarray
-) -> TextColumn:
-    """The texts `XX:t:value` of tags of one name, one after the other."""
-    value_start = start + 3
-    letter = int(kind[0])
-    if letter == ord("A"):
-        values, lengths = buffer[value_start], np.ones(len(start), dtype=np.int64)
-    elif letter in _TEXT_KINDS:
-        return TagTextColumn(buffer, value_start, end - 1, record, prefix)  # end - 1: without the NUL
-    elif letter in FLOAT_KINDS:
-        values, lengths = _float_values(values_at(buffer, value_start, FLOAT_KINDS[letter][0]), letter)
-    elif letter == ord("B"):
-        values, lengths = _array_values(buffer, value_start)
-    else:  # integers, possibly of several widths under one name
-        numbers = np.empty(len(start), dtype=np.int64)
-        for code, dtype in _INTEGER_KINDS.items():
-            chosen = kind == code
-            if chosen.any():
-                numbers[chosen] = values_at(buffer, value_start[chosen], dtype)
-        # Most tags (AS, NM, XS, MQ...) in batches big enough to pay for the table once: its entries.
-        if len(numbers) >= INTEGER_TABLE_MIN_VALUES and numbers.min() >= 0 and numbers.max() < _SMALL:
-            text, starts, ends = _prefixed_small_integers(prefix)
-            return TextColumn(text, starts[numbers], ends[numbers], record)
-        lengths = text_digits(numbers)
-        values = np.empty(int(lengths.sum()), dtype=np.uint8)
-        write_integers(values, np.cumsum(lengths), numbers)
-    return _prefixed(prefix, values, lengths, record)
-
-
-@lru_cache(maxsize=64)
-def _prefixed_small_integers(prefix: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`prefix` + the decimal text of each of 0..65535, back to back, and where each one starts and ends.
-
-    An integer tag's column is then a gather of table entries instead of a digit loop and a
-    per-byte scatter. Built once per process and tag name, for columns of at least
-    INTEGER_TABLE_MIN_VALUES values.
-    """
-    column = _prefixed(prefix, _SMALL_TEXT, _SMALL_LENGTHS, np.arange(_SMALL))
-    return column.data, column.starts, column.ends
-
-
-def _prefixed(prefix: bytes, values: np.ndarray, lengths: np.ndarray, record: np.ndarray) -> TextColumn:
-    """A column of `prefix + value` texts, given the values back to back."""
-    width = len(prefix)
-    ends = np.cumsum(lengths + width)
-    starts = ends - lengths - width
-    # Zero bytes after the text let `strings()` read every value as a row of one width.
-    text = np.zeros(int(ends[-1]) + width + int(lengths.max()), dtype=np.uint8)
-    for index, byte in enumerate(prefix):
-        text[starts + index] = byte
-    text[range_positions(starts + width, lengths)] = values
-    return Contiguous(text, starts, ends, record)
-
-
 @dataclass
-class TagTextColumn(TextColumn):
-    """A text tag (Z, H) whose values stay where the record holds them: `starts`/`ends` are the
-    value's bytes, and `prefix` (`XX:Z:`, which BAM does not store) comes first in the SAM text.
+class TagTextColumn(Contiguous):
+    """A text tag (Z, H) whose bare values lie back to back in `data`; `prefix` (`XX:Z:`, which
+    BAM does not store) comes first in each value's SAM text.
 
-    The dictionary fields read the bare values straight from the record buffer
-    (`strings(skip=len(prefix))`); the text with its prefixes is put together only when the
-    probe asks for it.
+    The dictionary fields read the bare values (`strings(skip=len(prefix))`, a view); the text
+    with its prefixes is put together only when the probe asks for it.
     """
 
     prefix: bytes = b""
@@ -276,63 +288,224 @@ class TagTextColumn(TextColumn):
             return super().strings(skip - len(self.prefix))
         return self._with_prefix().strings(skip)
 
-    def _with_prefix(self) -> TextColumn:
-        lengths = self.ends - self.starts
-        return _prefixed(self.prefix, gather(self.data, self.starts, self.ends), lengths, self.records)
+    def _with_prefix(self) -> Contiguous:
+        count, width = len(self.starts), len(self.prefix)
+        if not count:
+            return Contiguous(self.data[:0], self.starts, self.ends, self.records)
+        values = self.data[self.starts[0] : self.ends[-1]]
+        at = np.repeat(self.starts - self.starts[0], width)
+        text = np.insert(values, at, np.tile(np.frombuffer(self.prefix, dtype=np.uint8), count))
+        lengths = self.ends - self.starts + width
+        ends = np.cumsum(lengths)
+        return Contiguous(text, ends - lengths, ends, self.records)
 
 
-def _float_values(bits: np.ndarray, letter: int) -> tuple[np.ndarray, np.ndarray]:
-    """C's `%g` text of floats given as raw bits, back to back, and their lengths."""
-    unique, inverse = np.unique(bits, return_inverse=True)
-    texts = [float_text(int(pattern), letter) for pattern in unique.tolist()]
-    table = np.frombuffer(b"".join(texts), dtype=np.uint8)
-    table_lengths = np.array([len(text) for text in texts], dtype=np.int64)
-    table_ends = np.cumsum(table_lengths)
-    lengths = table_lengths[inverse.ravel()]
-    at = (table_ends - table_lengths)[inverse.ravel()]
-    return table[range_positions(at, lengths)], lengths
+_TEXT_KINDS = (ord("Z"), ord("H"))
+_NO_FLOATS = (np.zeros(0, np.uint64), np.zeros(0, np.uint8), np.zeros(1, np.int64)) * 2
 
 
-def _array_values(buffer: np.ndarray, value_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`<subtype>,v1,v2,...` of B arrays (checked by the tag walk), back to back, and their lengths."""
-    subtype = buffer[value_start].astype(np.int64)
-    counts = values_at(buffer, value_start + 1, "<u4").astype(np.int64)
-    first = value_start + 5
-    total = int(counts.sum())
-    element_owner = np.repeat(np.arange(len(counts)), counts)
-    element_index = np.zeros(total, dtype=np.int64)  # where each element's value is
-    numbers = np.zeros(total, dtype=np.int64)
-    floats: list[bytes] = []
-    is_float = np.zeros(total, dtype=bool)
-    for code in np.unique(subtype).tolist():
-        chosen = subtype == code
-        elements = np.isin(element_owner, np.flatnonzero(chosen))
-        size = 4 if code == ord("f") else np.dtype(_INTEGER_KINDS[code]).itemsize
-        element_index[elements] = range_positions(first[chosen], counts[chosen], size)
-        if code == ord("f"):
-            is_float[elements] = True
+def _float_tables(records: Records, part: slice) -> tuple[np.ndarray, ...]:
+    """For f and then d: the distinct bit patterns of the records' float values (ascending), and
+    their `%g` texts back to back with where each ends (a leading 0)."""
+    floats = records.floats
+    chosen = (floats[0] >= part.start) & (floats[0] < part.stop)
+    if not chosen.any():
+        return _NO_FLOATS
+    _, first, count, width = floats[:, chosen]
+    tables: list[np.ndarray] = []
+    for size, letter in ((4, ord("f")), (8, ord("d"))):
+        kind = width == size
+        positions = range_positions(first[kind], count[kind], size)
+        patterns = np.unique(values_at(records.buffer, positions, FLOAT_KINDS[letter][0])).astype(np.uint64)
+        texts = [float_text(int(pattern), letter) for pattern in patterns.tolist()]
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(item) for item in texts], out=offsets[1:])
+        tables += [patterns, np.frombuffer(bytearray(b"".join(texts)), dtype=np.uint8), offsets]
+    return tuple(tables)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def write_float(
+    text: np.ndarray, at: int, pattern: int, patterns: np.ndarray, texts: np.ndarray, offsets: np.ndarray
+) -> int:
+    """Copy the `%g` text of the float with bits `pattern` (one of `patterns`) to `text[at]`; return the end."""
+    wanted = np.uint64(pattern)
+    low, high = 0, len(patterns) - 1  # a binary search (np.searchsorted here makes every tag slower)
+    while low < high:
+        middle = (low + high) // 2
+        if patterns[middle] < wanted:
+            low = middle + 1
         else:
-            numbers[elements] = values_at(buffer, element_index[elements], _INTEGER_KINDS[code])
-    element_text = text_digits(numbers)
-    if is_float.any():
-        bits = values_at(buffer, element_index[is_float], "<u4")
-        floats = [float_text(int(pattern), ord("f")) for pattern in bits.tolist()]
-        element_text[is_float] = [len(text) for text in floats]
-    lengths = 1 + sums_per_range(element_text + 1, counts)  # the subtype, then `,value` per element
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    text = np.full(int(ends[-1]) if len(ends) else 0, _COMMA, dtype=np.uint8)
-    text[starts] = subtype
-    element_end = starts[element_owner] + 1 + _within_run_ends(element_text + 1, counts)
-    integer = ~is_float
-    write_integers(text, element_end[integer], numbers[integer])
-    if floats:
-        float_bytes = np.frombuffer(b"".join(floats), dtype=np.uint8)
-        text[range_positions(element_end[is_float] - element_text[is_float], element_text[is_float])] = float_bytes
-    return text, lengths
+            high = middle
+    entry = low
+    for position in range(offsets[entry], offsets[entry + 1]):
+        text[at] = texts[position]
+        at += 1
+    return at
 
 
-def _within_run_ends(lengths: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """For items in runs (run i being `counts[i]` items long): each item's end within its run."""
-    sums = sums_per_range(lengths, counts)
-    return np.cumsum(lengths) - np.repeat(np.cumsum(sums) - sums, counts)
+@numba.njit(cache=True, nogil=True, inline="always")
+def write_key(buffer: np.ndarray, start: int, text: np.ndarray, at: int) -> int:
+    """Write `XX:t:` of the tag at `buffer[start]` (every integer type shown as `i`) to `text[at]`; return the end."""
+    text[at] = buffer[start]
+    text[at + 1] = buffer[start + 1]
+    text[at + 2] = 58
+    text[at + 3] = _SHOWN_KIND[buffer[start + 2]]
+    text[at + 4] = 58
+    return at + 5
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def write_tag(buffer: np.ndarray, start: int, text: np.ndarray, at: int) -> int:
+    """Write `XX:t:value` of the tag (A, an integer or an integer array) at `buffer[start]` to
+    `text[at]`, as htslib prints it; return where it ends."""
+    kind = np.int64(buffer[start + 2])
+    at = write_key(buffer, start, text, at)
+    value = start + 3
+    if kind == 65:  # A
+        text[at] = buffer[value]
+        return at + 1
+    if kind != 66:
+        return write_decimal(text, at, read_integer_of_kind(buffer, value, kind))
+    subtype = np.int64(buffer[value])
+    text[at] = subtype
+    at += 1
+    size = abs(_INTEGER_BYTES[subtype])
+    for element in range(value + 5, value + 5 + read_unsigned(buffer, value + 1, 4) * size, size):
+        text[at] = 44
+        at = write_decimal(text, at + 1, read_integer_of_kind(buffer, element, subtype))
+    return at
+
+
+@numba.njit(cache=True, nogil=True)  # not inlined: the other tags' loop runs twice as fast without its code
+def write_float_tag(
+    buffer: np.ndarray,
+    start: int,
+    text: np.ndarray,
+    at: int,
+    f_patterns: np.ndarray,
+    f_texts: np.ndarray,
+    f_offsets: np.ndarray,
+    d_patterns: np.ndarray,
+    d_texts: np.ndarray,
+    d_offsets: np.ndarray,
+) -> int:
+    """Write `XX:f:value`, `XX:d:value` or `XX:B:f,v1,...` of the tag at `buffer[start]` to
+    `text[at]`, each float as C's `%g` (found in the tables of distinct values); return the end."""
+    kind = buffer[start + 2]
+    at = write_key(buffer, start, text, at)
+    value = start + 3
+    if kind == 102:
+        return write_float(text, at, read_unsigned(buffer, value, 4), f_patterns, f_texts, f_offsets)
+    if kind == 100:
+        return write_float(text, at, read_unsigned(buffer, value, 8), d_patterns, d_texts, d_offsets)
+    text[at] = 102
+    at += 1
+    for element in range(value + 5, value + 5 + read_unsigned(buffer, value + 1, 4) * 4, 4):
+        text[at] = 44
+        at = write_float(text, at + 1, read_unsigned(buffer, element, 4), f_patterns, f_texts, f_offsets)
+    return at
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def read_integer_of_kind(buffer: np.ndarray, at: int, kind: int) -> int:
+    """The integer of BAM type `kind` (c C s S i I) at `buffer[at]`."""
+    width = _INTEGER_BYTES[kind]
+    if width > 0:
+        return read_unsigned(buffer, at, width)
+    value = read_unsigned(buffer, at, -width)
+    if value >= np.int64(1) << (-8 * width - 1):
+        value -= np.int64(1) << (-8 * width)
+    return value
+
+
+@numba.njit(cache=True, nogil=True)
+def _tag_texts(
+    buffer: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    full: bool,
+    f_patterns: np.ndarray,
+    f_texts: np.ndarray,
+    f_offsets: np.ndarray,
+    d_patterns: np.ndarray,
+    d_texts: np.ndarray,
+    d_offsets: np.ndarray,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The tags `buffer[start[i]:end[i]]` (without `full`, only Z and H ones) grouped by name `XX:t`.
+
+    Returns a status (1: more than MAX_TAG_NAMES names), the names as little-endian codes in
+    ascending order, the tags in group order (file order within a group) and each group's
+    bounds in that order, and the texts: `XX:t:value` per tag, the bare value for Z and H,
+    back to back in group order, with where each ends. The texts are first written in file
+    order (into room for the longest each can be), then copied group by group.
+    """
+    count = len(start)
+    codes = np.empty(MAX_TAG_NAMES, dtype=np.int64)
+    names = 0
+    group = np.full(count, -1, dtype=np.int64)
+    written = np.zeros(count + 1, dtype=np.int64)  # where each tag's text ends in file order, from 1
+    for index in range(count):
+        kind = np.int64(buffer[start[index] + 2])
+        textual = kind == 90 or kind == 72
+        if not (full or textual):
+            written[index + 1] = written[index]
+            continue
+        shown = _SHOWN_KIND[kind]
+        code = read_unsigned(buffer, start[index], 2) | 58 << 16 | shown << 24
+        found = 0
+        while found < names and codes[found] != code:
+            found += 1
+        if found == names:
+            if names == MAX_TAG_NAMES:
+                return 1, codes[:0], group, group, np.empty(0, dtype=np.uint8), group
+            codes[names] = code
+            names += 1
+        group[index] = found
+        room = end[index] - start[index] - 4  # Z, H: the value without its NUL
+        if kind == 66:  # B: the subtype, then a comma and at most 16 characters per element
+            room = 6 + 17 * read_unsigned(buffer, start[index] + 4, 4)
+        elif not textual:
+            room = 5 + 16
+        written[index + 1] = written[index] + room
+    scratch = np.empty(written[count], dtype=np.uint8)
+    for index in range(count):
+        if group[index] < 0:
+            continue
+        at = written[index]
+        kind = buffer[start[index] + 2]
+        if kind == 90 or kind == 72:
+            written[index + 1] = copy_bytes(buffer, start[index] + 3, end[index] - start[index] - 4, scratch, at)
+        elif kind == 102 or kind == 100 or (kind == 66 and buffer[start[index] + 3] == 102):
+            written[index + 1] = write_float_tag(
+                buffer, start[index], scratch, at, f_patterns, f_texts, f_offsets, d_patterns, d_texts, d_offsets
+            )
+        else:
+            written[index + 1] = write_tag(buffer, start[index], scratch, at)
+    # Groups in ascending code order; tags placed group by group, in file order within each.
+    rank = np.argsort(codes[:names])
+    group_of_rank = np.empty(names, dtype=np.int64)
+    group_of_rank[rank] = np.arange(names)
+    bounds = np.zeros(names + 1, dtype=np.int64)
+    total = 0
+    for index in range(count):
+        if group[index] >= 0:
+            group[index] = group_of_rank[group[index]]
+            bounds[group[index] + 1] += 1
+            total += written[index + 1] - written[index]
+    for name in range(names):
+        bounds[name + 1] += bounds[name]
+    order = np.empty(bounds[names], dtype=np.int64)
+    filled = bounds[:-1].copy()
+    for index in range(count):
+        if group[index] >= 0:
+            order[filled[group[index]]] = index
+            filled[group[index]] += 1
+    text = np.empty(total, dtype=np.uint8)
+    text_ends = np.empty(len(order), dtype=np.int64)
+    at = 0
+    for placed in range(len(order)):
+        index = order[placed]
+        at = copy_bytes(scratch, written[index], written[index + 1] - written[index], text, at)
+        text_ends[placed] = at
+    return 0, codes[:names][rank], order, bounds, text, text_ends

@@ -1,28 +1,28 @@
 """The fields of VCF record lines as byte ranges: probe streams and dictionary fields.
 
 `VcfFieldSplitter.split` cuts a batch of VCF record lines (a VCF file's, or htslib's rendering
-of BCF records) into fields with numpy over the whole batch: every separator (tabs, `;` between
-INFO items, `:` between sample sub-fields, line ends, an INFO of `.`) is marked at once and each
-field's category follows from per-line counts by index arithmetic. Sub-field k of a sample
-belongs to key k of its line's FORMAT, looked up per distinct FORMAT string. `stream_parts`
-feeds the probe (every byte in exactly one stream); `dictionary.py` takes the dictionary values.
+of BCF records) into fields with one compiled loop over the lines (`cut_lines`, numba): fixed
+columns, INFO items and their keys, FORMAT, sample sub-fields, and the separator bytes (tabs,
+`;` between INFO items, `:` between sub-fields, line ends, an INFO of `.`). Sub-field k of a
+sample belongs to key k of its line's FORMAT, looked up per distinct FORMAT string.
+`stream_parts` feeds the probe (every byte in exactly one stream, grouped by a second compiled
+loop, `group_by_first_sight`); `dictionary.py` takes the dictionary values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from ...batches import Scratch, gather
-from ...batches import range_positions as ranges
-from .keys import WORD, KeyNames, Words, first_byte
+from .keys import KeyNames, key_code
 
 FIXED_STREAMS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER")
 INFO_INDEX = 7  # 0-based column of INFO; FORMAT follows, then the samples
 FORMAT_INDEX = 8
 FIRST_SAMPLE = 9
-TAB, SEMICOLON, COLON, EQUALS, DOT, CR = (ord(char) for char in "\t;:=.\r")
+TAB, SEMICOLON, COLON, EQUALS, DOT, CR, NEWLINE = (ord(char) for char in "\t;:=.\r\n")
 OTHER = "Other"
 
 
@@ -58,7 +58,7 @@ class VcfText:
     info_values: np.ndarray  # per INFO item, where its value starts (after `=`; its end if none)
     format: Pieces  # the FORMAT column of the lines that have one
     samples: Pieces  # sample sub-fields, keyed by FORMAT key id (those beyond the keys left out)
-    other: np.ndarray  # positions of the separator bytes, in file order
+    other: np.ndarray  # the separator bytes, in file order
     extra: Pieces  # sample sub-fields beyond their FORMAT's keys (they go to Other)
 
 
@@ -66,15 +66,6 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return offsets
-
-
-def _inside(positions: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted `positions` within the regions `[starts[i], ends[i])`, and the count per region."""
-    low = np.searchsorted(positions, starts)
-    counts = np.maximum(np.searchsorted(positions, ends) - low, 0)
-    if int(counts.sum()) == len(positions):
-        return positions, counts
-    return positions[ranges(low, counts)], counts
 
 
 class VcfFieldSplitter:
@@ -85,7 +76,6 @@ class VcfFieldSplitter:
         self.format_strings = KeyNames()  # whole FORMAT strings, e.g. `GT:AD:DP`
         self.format_keys: dict[str, int] = {}  # FORMAT key name -> id
         self._format_key_ids: list[list[int]] = []  # per FORMAT string id, its keys' ids
-        self.scratch = Scratch()
 
     @property
     def format_key_names(self) -> list[str]:
@@ -96,130 +86,55 @@ class VcfFieldSplitter:
         data: np.ndarray,
         starts: np.ndarray,
         ends: np.ndarray,
-        tabs: np.ndarray,
-        first_tab: np.ndarray,
-        columns: np.ndarray,
         info: bool = True,
         samples: bool = True,
         end: int | None = None,
     ) -> VcfText:
         """Cut the (column-checked) record lines `data[starts[i]:ends[i]]` (no newline).
 
-        `tabs`/`first_tab`/`columns` are the batch's tab positions (`VcfBatch`); the lines' text,
-        line ends included, runs from `starts[0]` to `end` (the end of `data` by default). With
-        `info` or `samples` false, the INFO items or the sample sub-fields are not cut (each
-        INFO or sample is then one field, left without keys).
+        The lines' text, line ends included, runs from `starts[0]` to `end` (the end of `data`
+        by default). With `info` or `samples` false, the INFO items or the sample sub-fields
+        are not cut (each INFO is then one field, left without keys; the samples none).
         """
         count, begin = len(starts), int(starts[0])
         end = len(data) if end is None else end
-        cr = (ends > starts) & (data[np.maximum(ends - 1, 0)] == CR)
-        text_ends = ends - cr
-        last_tab = len(tabs) - 1
-        column_start = [starts] + [tabs[first_tab + column - 1] + 1 for column in range(1, FORMAT_INDEX)]
-        fixed = [Pieces(column_start[c], tabs[first_tab + c], np.arange(count + 1)) for c in range(INFO_INDEX)]
-        info_start = column_start[INFO_INDEX]
-        info_end = np.where(columns > FORMAT_INDEX, tabs[np.minimum(first_tab + INFO_INDEX, last_tab)], text_ends)
-        format_end = np.where(columns > FIRST_SAMPLE, tabs[np.minimum(first_tab + FORMAT_INDEX, last_tab)], text_ends)
-        has_format = columns > FORMAT_INDEX
-        has_samples = columns > FIRST_SAMPLE
-        if not info and not samples:  # only the fixed columns are wanted
+        text = data[begin:end]
+        # Bounds on the number of INFO items and sample sub-fields: one per separator, plus one per line.
+        item_bound = count + (int(np.count_nonzero(text == SEMICOLON)) if info else 0)
+        field_bound = count + (int(np.count_nonzero(text == COLON) + np.count_nonzero(text == TAB)) if samples else 0)
+        cut = cut_lines(data, starts, ends, end, info, samples, item_bound, field_bound)
+        if not (info or samples):  # only the fixed columns were cut
             none, empty = _no_pieces(count), np.zeros(0, dtype=np.int64)
-            return VcfText(data, count, fixed, none, empty, none, none, empty, none)
-
-        # separator[p - begin] marks byte p; one more at `end` stands for a last line without '\n'
-        separator = self.scratch.get("separator", end - begin + 1, np.bool_)
-        separator.fill(False)
-        separator[tabs[first_tab[0] : first_tab[-1] + columns[-1] - 1] - begin] = True
-        separator[ends - begin] = True
-        separator[ends[cr] - 1 - begin] = True
-        dot = (info_end - info_start == 1) & (data[np.minimum(info_start, len(data) - 1)] == DOT)
-        separator[info_start[dot] - begin] = True  # an INFO of `.` goes to Other, leaving two empty fields
-        semicolons = np.zeros(0, dtype=np.int64)
+            fixed = [Pieces(cut[0][0, column], cut[0][1, column], np.arange(count + 1)) for column in range(INFO_INDEX)]
+            return VcfText(data, count, fixed, none, empty, none, none, np.zeros(0, dtype=np.uint8), none)
+        fixed_ranges, item_ranges, item_offsets, item_codes, format_ranges, format_codes = cut[:6]
+        field_ranges, field_lines, field_index, field_offsets, other = cut[6:]
+        lines = np.arange(count + 1)
+        fixed = [Pieces(fixed_ranges[0, column], fixed_ranges[1, column], lines) for column in range(INFO_INDEX)]
+        item_start, item_end, key_end = item_ranges
+        keys, values = None, item_end
         if info:
-            semicolons = np.flatnonzero(data[begin:end] == SEMICOLON) + begin
-            semicolons, per_line = _inside(semicolons, info_start, info_end)
-            separator[semicolons - begin] = True
-            info_fields = per_line + 1 + dot
-        else:
-            info_fields = 1 + dot.astype(np.int64)
-        sample_lines = np.flatnonzero(has_samples)
-        sample_fields = columns[sample_lines] - FIRST_SAMPLE
-        colons = np.zeros(0, dtype=np.int64)
-        if samples and len(sample_lines):
-            colons = np.flatnonzero(data[begin:end] == COLON) + begin
-            colons, per_line = _inside(colons, format_end[sample_lines] + 1, text_ends[sample_lines])
-            separator[colons - begin] = True
-            sample_fields = sample_fields + per_line
-        separators = np.flatnonzero(separator) + begin
-
-        # Field i of the batch is data[separators[i-1] + 1 : separators[i]].
-        per_line = len(FIXED_STREAMS) + info_fields + has_format + cr
-        per_line[sample_lines] += sample_fields
-        first_field = np.cumsum(per_line) - per_line
-        items = ranges(first_field + INFO_INDEX, info_fields)
-        item_start, item_end = separators[items - 1] + 1, separators[items]
-        nonempty = item_end > item_start
-        item_offsets = _offsets(info_fields)
-        if not nonempty.all():
-            item_offsets = np.concatenate(([0], np.cumsum(nonempty)))[item_offsets]
-            item_start, item_end = item_start[nonempty], item_end[nonempty]
-        words = Words(data, begin, end, self.scratch)
-        keys, values = self._info_keys(data, words, item_start, item_end) if info else (None, item_end)
+            keys = self.info_keys.ids(item_codes, data, item_start, key_end)
+            values = np.minimum(key_end + 1, item_end)
         info_pieces = Pieces(item_start, item_end, item_offsets, keys)
-        format_pieces = Pieces(info_end[has_format] + 1, format_end[has_format], _offsets(has_format))
+        has_format = format_ranges[0] >= 0
+        format_pieces = Pieces(format_ranges[0][has_format], format_ranges[1][has_format], _offsets(has_format))
         sample_pieces = extra = _no_pieces(count)
-        if samples and len(sample_lines):
-            fields = ranges(first_field[sample_lines] + FORMAT_INDEX + info_fields[sample_lines], sample_fields)
-            field_start, field_end = separators[fields - 1] + 1, separators[fields]
-            line_fields = np.zeros(count, dtype=np.int64)
-            line_fields[sample_lines] = sample_fields
-            sample_pieces = Pieces(field_start, field_end, _offsets(line_fields))
-            format_codes = words.codes(format_pieces.starts, format_pieces.ends)
-            groups = self.format_strings.ids(format_codes, data, format_pieces.starts, format_pieces.ends)
-            sample_pieces, extra = self._sample_keys(
-                data, separators, fields, sample_pieces, groups[has_samples[has_format]], sample_fields, len(colons) > 0
+        if samples and len(field_lines):
+            groups = np.full(count, -1, dtype=np.int64)
+            groups[has_format] = self.format_strings.ids(
+                format_codes[has_format], data, format_pieces.starts, format_pieces.ends
             )
-        other = separators[: len(separators) - (int(ends[-1]) == end)]  # not the virtual end
+            sample_pieces, extra = self._sample_keys(
+                Pieces(field_ranges[0], field_ranges[1], field_offsets), groups[field_lines], field_index
+            )
         return VcfText(data, count, fixed, info_pieces, values, format_pieces, sample_pieces, other, extra)
 
-    def _info_keys(
-        self, data: np.ndarray, words: Words, starts: np.ndarray, ends: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The key id and the value start of each INFO item (`key=value`, or a flag `key`)."""
-        lengths = ends - starts
-        head = words.at(starts)
-        at = first_byte(head, EQUALS)
-        found = (at < WORD) & (at < lengths)
-        key_end = np.where(found, starts + at, ends)
-        unsure = np.flatnonzero(~found & (lengths > WORD))  # no '=' in the first word of a long item
-        if len(unsure):
-            low, high = int(starts[unsure].min()), int(ends[unsure].max())
-            equals = np.flatnonzero(data[low:high] == EQUALS) + low
-            equals = equals if len(equals) else np.array([high], dtype=np.int64)  # none: every item is a flag
-            after = equals[np.minimum(np.searchsorted(equals, starts[unsure]), max(len(equals) - 1, 0))]
-            key_end[unsure] = np.where((after >= starts[unsure]) & (after < ends[unsure]), after, ends[unsure])
-        codes = words.codes(starts, key_end, head)
-        return self.info_keys.ids(codes, data, starts, key_end), np.minimum(key_end + 1, ends)
-
-    def _sample_keys(
-        self,
-        data: np.ndarray,
-        separators: np.ndarray,
-        fields: np.ndarray,
-        pieces: Pieces,
-        groups: np.ndarray,
-        per_line: np.ndarray,
-        has_colons: bool,
-    ) -> tuple[Pieces, Pieces]:
-        """Key each sample sub-field; those beyond their FORMAT's keys are split off as extra."""
+    def _sample_keys(self, pieces: Pieces, groups: np.ndarray, index: np.ndarray) -> tuple[Pieces, Pieces]:
+        """Key each sample sub-field (`index` within its sample, of FORMAT string `groups`); those
+        beyond their FORMAT's keys are split off as extra."""
         table = self._key_table()
-        if has_colons:  # sub-field k of a sample: fields since the sample's first (after a tab)
-            opens = data[separators[fields - 1]] == TAB
-            index = np.arange(len(fields), dtype=np.int64)
-            k = index - np.maximum.accumulate(np.where(opens, index, 0))
-            keys = table[np.repeat(groups, per_line), np.minimum(k, table.shape[1] - 1)]
-        else:
-            keys = table[np.repeat(groups, per_line), 0]
+        keys = table[groups, np.minimum(index, table.shape[1] - 1)]
         pieces.keys = keys
         kept = keys >= 0
         if kept.all():
@@ -242,6 +157,134 @@ class VcfFieldSplitter:
         return table
 
 
+@numba.njit(cache=True, nogil=True)
+def cut_lines(
+    data: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    end: int,
+    info: bool,
+    samples: bool,
+    item_bound: int,
+    field_bound: int,
+) -> tuple[np.ndarray, ...]:
+    """Walk the record lines `data[starts[i]:ends[i]]` once and cut them into fields.
+
+    Per line: the seven fixed columns (their tabs must be there: the lines are column-checked),
+    the INFO items between `;` (non-empty ones only; with `info` false the whole INFO is one
+    item; an INFO of `.` has none), the FORMAT column, and the sample sub-fields between `:`
+    (with their index within the sample; none unless `samples`). The separators (tabs, `;`,
+    `:`, the `.` of an empty INFO, `\\r`, the newline unless the text ends without one at `end`)
+    are copied to `other` in file order. Returns, in this order: the fixed columns' (start, end)
+    of shape (2, 7, lines); the INFO items' (start, end, key end), their offsets per line and
+    key codes (`keys.key_code`); the FORMAT (start, end) per line (-1 without one) and codes;
+    the sub-fields' (start, end), line, index and offsets per line; and `other`. With neither
+    `info` nor `samples`, only the fixed columns are cut (the rest is left empty).
+    """
+    count = len(starts)
+    fixed = np.empty((2, INFO_INDEX, count), dtype=np.int64)
+    items = np.empty((3, item_bound), dtype=np.int64)
+    item_offsets = np.zeros(count + 1, dtype=np.int64)
+    item_codes = np.zeros(item_bound, dtype=np.uint64)
+    formats = np.full((2, count), -1, dtype=np.int64)
+    format_codes = np.zeros(count, dtype=np.uint64)
+    fields = np.empty((2, field_bound), dtype=np.int64)
+    field_lines = np.empty(field_bound, dtype=np.int64)
+    field_index = np.empty(field_bound, dtype=np.int64)
+    field_offsets = np.zeros(count + 1, dtype=np.int64)
+    other = np.empty(end - starts[0] if count else 0, dtype=np.uint8)
+    item_count, field_count, other_count = 0, 0, 0
+    for line in range(count):
+        position, text_end = starts[line], ends[line]
+        has_cr = text_end > position and data[text_end - 1] == CR
+        if has_cr:
+            text_end -= 1
+        for column in range(INFO_INDEX):
+            fixed[0, column, line] = position
+            while data[position] != TAB:
+                position += 1
+            fixed[1, column, line] = position
+            other[other_count] = TAB
+            other_count += 1
+            position += 1
+        if not (info or samples):  # only the fixed columns are wanted
+            continue
+        info_start = position
+        while position < text_end and data[position] != TAB:
+            position += 1
+        info_end = position
+        if info_end - info_start == 1 and data[info_start] == DOT:
+            other[other_count] = DOT
+            other_count += 1
+        else:
+            item = info_start
+            while True:
+                stop = item
+                while stop < info_end and not (info and data[stop] == SEMICOLON):
+                    stop += 1
+                if stop > item:
+                    key_end = item
+                    while key_end < stop and data[key_end] != EQUALS:
+                        key_end += 1
+                    items[0, item_count], items[1, item_count], items[2, item_count] = item, stop, key_end
+                    if info:
+                        item_codes[item_count] = key_code(data, item, key_end)
+                    item_count += 1
+                if stop == info_end:
+                    break
+                other[other_count] = SEMICOLON
+                other_count += 1
+                item = stop + 1
+        item_offsets[line + 1] = item_count
+        if position < text_end:  # a FORMAT column
+            other[other_count] = TAB
+            other_count += 1
+            position += 1
+            formats[0, line] = position
+            while position < text_end and data[position] != TAB:
+                position += 1
+            formats[1, line] = position
+            format_codes[line] = key_code(data, formats[0, line], position)
+        if position < text_end:  # samples
+            other[other_count] = TAB
+            other_count += 1
+            field, index = position + 1, 0
+            while True:
+                stop = field
+                while stop < text_end and data[stop] != TAB and not (samples and data[stop] == COLON):
+                    stop += 1
+                if samples:
+                    fields[0, field_count], fields[1, field_count] = field, stop
+                    field_lines[field_count], field_index[field_count] = line, index
+                    field_count += 1
+                if stop == text_end:
+                    break
+                other[other_count] = data[stop]
+                other_count += 1
+                index = index + 1 if data[stop] == COLON else 0
+                field = stop + 1
+        field_offsets[line + 1] = field_count
+        if has_cr:
+            other[other_count] = CR
+            other_count += 1
+        if ends[line] < end:
+            other[other_count] = NEWLINE
+            other_count += 1
+    return (
+        fixed,
+        items[:, :item_count],
+        item_offsets,
+        item_codes[:item_count],
+        formats,
+        format_codes,
+        fields[:, :field_count],
+        field_lines[:field_count],
+        field_index[:field_count],
+        field_offsets,
+        other[:other_count],
+    )
+
+
 def _no_pieces(count: int) -> Pieces:
     """No fields, for a category that was not cut (or that no line has)."""
     empty = np.zeros(0, dtype=np.int64)
@@ -251,46 +294,70 @@ def _no_pieces(count: int) -> Pieces:
 def stream_parts(text: VcfText, splitter: VcfFieldSplitter) -> list[tuple[str, np.ndarray]]:
     """Every byte of the batch's record lines (line ends included), as (stream, bytes) in stream order.
 
-    Within the batch, the INFO and FORMAT key streams come in order of first sight, so that the
-    order does not depend on which batches a splitter saw before.
+    The seven fixed columns, the INFO key streams, FORMAT, the FORMAT key streams, Other. Within
+    the batch, the key streams come in order of first sight, so that the order does not depend
+    on which batches a splitter saw before.
     """
     if text.records == 0:
         return []
-    streams: list[tuple[str, np.ndarray, np.ndarray]] = [
-        (name, pieces.starts, pieces.ends) for name, pieces in zip(FIXED_STREAMS, text.fixed, strict=True)
+    info_names = [f"INFO/{name}" for name in splitter.info_keys.names]
+    format_names = [f"FORMAT/{name}" for name in splitter.format_key_names]
+    # One label per stream; the pieces in stream order, each category's in file order, so that
+    # the labels' order of first sight is the order of the streams.
+    names = [*FIXED_STREAMS, *info_names, "FORMAT", *format_names, OTHER]
+    format_label = len(FIXED_STREAMS) + len(info_names)
+    categories = [(pieces, np.int64(column)) for column, pieces in enumerate(text.fixed)]
+    categories += [
+        (text.info, None if text.info.keys is None else text.info.keys + len(FIXED_STREAMS)),
+        (text.format, np.int64(format_label)),
+        (text.samples, None if text.samples.keys is None else text.samples.keys + format_label + 1),
+        (text.extra, np.int64(len(names) - 1)),
     ]
-    streams += _by_key(text.info, [f"INFO/{name}" for name in splitter.info_keys.names])
-    streams.append(("FORMAT", text.format.starts, text.format.ends))
-    streams += _by_key(text.samples, [f"FORMAT/{name}" for name in splitter.format_key_names])
-    streams.append((OTHER, text.extra.starts, text.extra.ends))
-    starts = np.concatenate([starts for _, starts, _ in streams])
-    ends = np.concatenate([ends for _, _, ends in streams])
-    content = gather(text.data, starts, ends, splitter.scratch)
-    parts = []
-    offset = 0
-    for name, starts, ends in streams[:-1]:
-        size = int((ends - starts).sum())
-        parts.append((name, content[offset : offset + size]))
-        offset += size
+    kept = [(pieces, labels) for pieces, labels in categories if labels is not None and len(pieces)]
+    starts = np.concatenate([pieces.starts for pieces, _ in kept])
+    ends = np.concatenate([pieces.ends for pieces, _ in kept])
+    labels = np.concatenate([np.broadcast_to(labels, len(pieces)) for pieces, labels in kept])
+    content, order, bounds = group_by_first_sight(text.data, starts, ends, labels, len(names))
+    spans = zip(order.tolist(), bounds[:-1], bounds[1:], strict=True)
+    parts = [(names[label], content[low:high]) for label, low, high in spans]
+    if not len(text.format):  # FORMAT comes after the INFO keys even when no line has one
+        infos = sum(name.startswith("INFO/") for name, _ in parts)
+        parts.insert(len(FIXED_STREAMS) + infos, ("FORMAT", content[:0]))
     # Other: the separators in file order, then any sub-fields beyond their FORMAT's keys.
-    parts.append((OTHER, np.concatenate((text.data[text.other], content[offset:]))))
+    extra = parts.pop()[1] if parts[-1][0] == OTHER else content[:0]
+    parts.append((OTHER, np.concatenate((text.other, extra))))
     return parts
 
 
-def _by_key(pieces: Pieces, names: list[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """The pieces grouped by key, each group in file order, groups in order of first sight."""
-    if not len(pieces) or pieces.keys is None:
-        return []
-    keys = pieces.keys
-    counts = np.bincount(keys, minlength=len(names))
-    present = np.flatnonzero(counts)
-    if len(present) == 1:
-        return [(names[int(present[0])], pieces.starts, pieces.ends)]
-    order = np.argsort(keys.astype(np.int16) if len(names) < 2**15 else keys, kind="stable")  # radix sort
-    bounds = np.cumsum(counts) - counts
-    present = present[np.argsort(order[bounds[present]])]  # a group's first piece: its first sight
-    starts, ends = pieces.starts[order], pieces.ends[order]
-    return [
-        (names[key], starts[bounds[key] : bounds[key] + counts[key]], ends[bounds[key] : bounds[key] + counts[key]])
-        for key in present
-    ]
+@numba.njit(cache=True, nogil=True)
+def group_by_first_sight(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, labels: np.ndarray, label_count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bytes of the ranges `data[starts[i]:ends[i]]` grouped by `labels[i]` (below `label_count`).
+
+    Each label's ranges keep their order, and the labels come in the order of their first
+    range. Returns the bytes, the labels in that order, and where each label's bytes start
+    (one more: the end).
+    """
+    sizes = np.zeros(label_count, dtype=np.int64)
+    cursor = np.full(label_count, -1, dtype=np.int64)
+    order = np.empty(label_count, dtype=np.int64)
+    seen = 0
+    for index in range(len(starts)):
+        label = labels[index]
+        if cursor[label] < 0:
+            cursor[label] = 0
+            order[seen] = label
+            seen += 1
+        sizes[label] += ends[index] - starts[index]
+    bounds = np.zeros(seen + 1, dtype=np.int64)
+    for rank in range(seen):
+        cursor[order[rank]] = bounds[rank]
+        bounds[rank + 1] = bounds[rank] + sizes[order[rank]]
+    out = np.empty(bounds[seen], dtype=np.uint8)
+    for index in range(len(starts)):
+        at = cursor[labels[index]]
+        for offset in range(ends[index] - starts[index]):  # mostly short ranges: no call per copy
+            out[at + offset] = data[starts[index] + offset]
+        cursor[labels[index]] = at + ends[index] - starts[index]
+    return out, order[:seen], bounds

@@ -1,22 +1,21 @@
-"""Keys of VCF fields read straight from the bytes: 64-bit words, key codes, and key names.
+"""Keys of VCF fields read straight from the bytes: 64-bit key codes, and key names.
 
-INFO keys (`DP` of `DP=14`) and FORMAT strings (`GT:AD:DP`) are read as little-endian 64-bit
-words at their start positions: a key of up to eight bytes is its own code, and the `=` that
-ends it is found by a bit trick on the word. `KeyNames` turns codes into small ids, in order of
-first sight, with an open-addressing hash table.
+INFO keys (`DP` of `DP=14`) and FORMAT strings (`GT:AD:DP`) get a 64-bit code (`key_code`,
+called by the field-cutting kernel): a key of up to eight bytes is its own code. `KeyNames` turns
+codes into small ids, in order of first sight, with an open-addressing hash table.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from ...batches import Scratch
-from ...stats.hashing import mix64
+from ...stats.hashing import mix_scalar
 from ...textio import decode_text
 
 WORD = 8  # bytes per uint64
-_LOW_BYTES = np.array([(1 << (8 * size)) - 1 for size in range(WORD)] + [(1 << 64) - 1], dtype=np.uint64)
 _LONG_KEY = np.uint64(1 << 63)  # set in the code of a key longer than a word
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 class KeyNames:
@@ -90,55 +89,23 @@ class KeyNames:
             self._slot_ids[slot] = key_id
 
 
-class Words:
-    """The bytes `data[begin:end]` read as little-endian 64-bit words at any byte position."""
+@numba.njit(cache=True, nogil=True)
+def key_code(data: np.ndarray, start: int, end: int) -> np.uint64:
+    """A 64-bit code for the bytes `data[start:end]`: exact (the little-endian bytes) up to a word, else mixed.
 
-    def __init__(self, data: np.ndarray, begin: int, end: int, scratch: Scratch) -> None:
-        size = end - begin
-        padded = scratch.get("words", (size + 3 * WORD - 1) // WORD * WORD, np.uint8)
-        padded[:size] = data[begin:end]
-        padded[size:] = 0
-        self._words = padded.view("<u8")
-        self.begin = begin
-
-    def at(self, positions: np.ndarray) -> np.ndarray:
-        """The eight bytes from each position of `data` (zeros past `end`)."""
-        relative = positions - self.begin
-        index = relative >> 3
-        shift = (relative.view(np.uint64) & np.uint64(7)) << np.uint64(3)  # positions are >= begin
-        # The next word's bytes shifted in: `<< 1 << (63 - shift)` is 0 for shift 0 (`<< 64` is not)
-        high = (self._words[index + 1] << np.uint64(1)) << (np.uint64(63) - shift)
-        return (self._words[index] >> shift) | high
-
-    def codes(self, starts: np.ndarray, ends: np.ndarray, head: np.ndarray | None = None) -> np.ndarray:
-        """A 64-bit code per byte string: exact (its bytes) up to a word, else mixed.
-
-        `head` may give `at(starts)` when the caller has it. Distinct keys of a file get distinct
-        codes unless 64-bit mixing collides (about 1e-15 for a thousand long keys).
-        """
-        lengths = ends - starts
-        codes = (self.at(starts) if head is None else head) & _LOW_BYTES[np.minimum(lengths, WORD)]
-        long = np.flatnonzero(lengths > WORD)
-        if len(long):
-            mixed = lengths[long].astype(np.uint64)
-            with np.errstate(over="ignore"):
-                for block in range(0, int(lengths[long].max()), WORD):
-                    word = self.at(starts[long] + block) & _LOW_BYTES[np.clip(lengths[long] - block, 0, WORD)]
-                    mixed = mix64(mixed * np.uint64(0x9E3779B97F4A7C15) ^ word)
-            codes[long] = mixed | _LONG_KEY
-        return codes
-
-
-def first_byte(words: np.ndarray, value: int) -> np.ndarray:
-    """Index (0-7) of the first byte equal to `value` in each little-endian word; 8 if none.
-
-    The zero-byte test `(x - 0x01..01) & ~x & 0x80..80` on `word ^ value*0x01..01` flags the
-    first matching byte exactly (a borrow only runs upwards), and its lowest set bit gives it.
+    Distinct keys of a file get distinct codes unless 64-bit mixing collides (about 1e-15 for a
+    thousand long keys); a long key's code has its top bit set, so no short key has it.
     """
-    x = words ^ np.uint64(value * 0x0101010101010101)
-    with np.errstate(over="ignore"):
-        flags = (x - np.uint64(0x0101010101010101)) & ~x & np.uint64(0x8080808080808080)
-        lowest = (flags & (~flags + np.uint64(1))) >> np.uint64(7)  # 2**(8k): byte k is 1
-        # times 0x0001020304050607 puts byte 7-k of it, which is k, in the top byte
-        index = ((lowest * np.uint64(0x0001020304050607)) >> np.uint64(56)).view(np.int64)
-    return np.where(flags == 0, WORD, index)
+    length = end - start
+    if length <= WORD:
+        code = np.uint64(0)
+        for byte in range(length):
+            code |= np.uint64(data[start + byte]) << np.uint64(8 * byte)
+        return code
+    mixed = np.uint64(length)
+    for block in range(start, end, WORD):
+        word = np.uint64(0)
+        for byte in range(min(WORD, end - block)):
+            word |= np.uint64(data[block + byte]) << np.uint64(8 * byte)
+        mixed = mix_scalar(mixed * _GOLDEN ^ word)
+    return mixed | _LONG_KEY
