@@ -101,9 +101,21 @@ unit() {
     esac
 }
 
+# repeat FILE COPIES: FILE COPIES times on stdout (doubling a block, so few processes even for 10^5 copies)
+repeat() {
+    local file=$1 n=$2 block="$WORK/repeat.block"
+    cp "$file" "$block"
+    while [ "$n" -gt 0 ]; do
+        [ $((n % 2)) -eq 1 ] && cat "$block"
+        n=$((n / 2))
+        [ "$n" -gt 0 ] && cat "$block" "$block" > "$block.2" && mv "$block.2" "$block"
+    done
+    rm -f "$block"
+}
+
 # join KIND KEY COPIES TARGET: COPIES copies of the unit as one file
 join() {
-    local kind=$1 key=$2 copies=$3 target=$4 i
+    local kind=$1 key=$2 copies=$3 target=$4
     local unit="$WORK/$key.unit"
     case "$kind" in
         bam|cram)
@@ -121,10 +133,10 @@ join() {
             if [ "${#parts[@]}" -eq 1 ]; then cp "${parts[0]}" "$target"; else samtools cat --no-PG -o "$target" "${parts[@]}"; fi
             rm -f "$WORK/$key".p* ;;
         vcf)
-            { cat "$WORK/$key.head"; for ((i = 0; i < copies; i++)); do cat "$unit"; done
+            { cat "$WORK/$key.head"; repeat "$unit" "$copies"
               printf '\037\213\010\004\000\000\000\000\000\377\006\000\102\103\002\000\033\000\003\000\000\000\000\000\000\000\000\000'
             } > "$target" ;;
-        fastq) for ((i = 0; i < copies; i++)); do cat "$unit"; done > "$target" ;;
+        fastq) repeat "$unit" "$copies" > "$target" ;;
     esac
 }
 
