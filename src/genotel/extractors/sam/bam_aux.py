@@ -17,32 +17,6 @@ PADDING = 512  # zero bytes after a segment's data, so fixed-width reads near it
 # float (`f`) and double (`d`): the dtype of their raw bits and of their value
 FLOAT_KINDS = {ord("f"): ("<u4", "<f4"), ord("d"): ("<u8", "<f8")}
 _float_texts: dict[tuple[int, int], bytes] = {}
-_TEN_TO_THE = 10 ** np.arange(19, dtype=np.int64)
-_LOG10_2_Q12 = 1233  # log10(2) * 2**12, rounded up: floor(bits * 1233 / 4096) = floor(bits * log10(2)) for bits < 3000
-_EXACT_FLOAT_LIMIT = 1 << 53
-
-
-def text_digits(values: np.ndarray) -> np.ndarray:
-    """Characters of each integer printed in decimal, minus sign included.
-
-    From the bit length (a float's exponent, exact below 2**53: BAM's integers are 32-bit),
-    t = floor(bits * log10(2)) is the digit count or one less, and one comparison with 10**t
-    tells which.
-    """
-    values = values.astype(np.int64)
-    magnitudes = np.abs(values) | 1  # | 1: zero prints one digit; no power of ten changes its length
-    if len(magnitudes) and int(magnitudes.max()) >= _EXACT_FLOAT_LIMIT:
-        return 1 + np.searchsorted(_TEN_TO_THE[1:], np.abs(values), side="right") + (values < 0)
-    approximate = (np.frexp(magnitudes.astype(np.float64))[1] * _LOG10_2_Q12) >> 12
-    return approximate + (magnitudes >= _TEN_TO_THE[approximate]) + (values < 0)
-
-
-def sums_per_range(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Sums of consecutive runs of `values`, run i being `counts[i]` long (0 for empty runs)."""
-    running = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(values, out=running[1:])
-    ends = np.cumsum(counts.astype(np.int64))
-    return running[ends] - running[ends - counts]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The SAM text of decoded BAM records, column by column, written by two kernels from the binary fields.
+"""The SAM text of decoded BAM records, column by column, written by numba kernels from the binary fields.
 
 Gives the fast BAM path the same `SamText`, byte for byte, that the pysam path cuts out of
 htslib's lines, without formatting a line. `_record_texts` writes the 11 columns: integers in
