@@ -1,4 +1,4 @@
-"""The fast BAM reader: own BGZF inflate and numpy record parsing, as one or more parts.
+"""The fast BAM reader: own BGZF inflate and record decoding in numba kernels, as one or more parts.
 
 Gives exactly the batches htslib's reading gives, or raises `CannotProve` wherever its reading
 could differ (a header htslib would rewrite, a straddle it cannot follow, a record htslib would
