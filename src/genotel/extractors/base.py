@@ -52,6 +52,15 @@ def field_issues(results: Iterable[CardinalityResult]) -> list[HashIssue]:
     ]
 
 
+def read_name_issues(results: Iterable[CardinalityResult], misfits: list[str]) -> list[HashIssue]:
+    """hash_issues of a format with read names: form 1 for its dictionary fields (`field_issues`),
+    then form 2 for the read names no flavour parses (`misfits`), when there are any."""
+    issues = field_issues(results)
+    if misfits:
+        issues.append(HashIssue(2, misfits))
+    return issues
+
+
 @dataclass
 class Extraction:
     """Everything an extractor found in one file, as plain Python values (no numpy)."""

@@ -26,7 +26,7 @@ from ...options import Options
 from ...sniff import Sniffed
 from ...stats.gain import GainProbe
 from ...textio import line_batches, read_chunks
-from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, SimpleTally, field_issues
+from ..base import HEADER_UTF8_INVALID, Extraction, SimpleTally, read_name_issues
 from .fields import add_fastq_streams
 from .names import FastqNameStats, ReadLengthAccumulator, head
 from .parse import (
@@ -100,9 +100,7 @@ class FastqReading:
             ("study", tally.study.study()),
             *([HEADER_UTF8_INVALID] if names.flavour.utf8_invalid else []),
         ]
-        issues = field_issues(names.field_results())
-        if flavour.misfits:
-            issues.append(HashIssue(2, flavour.misfits))
+        issues = read_name_issues(names.field_results(), flavour.misfits)
         return Extraction(
             data_type="FASTQ",
             codec=self.sniffed.codec,

@@ -15,7 +15,7 @@ from ...sniff import Sniffed
 from ...stats.gain import GainProbe
 from ...stats.readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameResult
 from ...textio import read_chunks
-from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
+from ..base import HEADER_UTF8_INVALID, Extraction, read_name_issues
 from ..bed.text import parsed_ahead
 from .parse import PafBatch, PafParser
 from .tally import PafTally
@@ -83,9 +83,7 @@ class PafReading:
         ]
         if tally.flavour.utf8_invalid:
             features.append(HEADER_UTF8_INVALID)
-        issues = field_issues(tally.field_results()) if tally.sampled_records else []
-        if flavour.misfits:
-            issues.append(HashIssue(2, flavour.misfits))
+        issues = read_name_issues(tally.field_results() if tally.sampled_records else [], flavour.misfits)
         return Extraction(
             data_type="PAF",
             codec=self.sniffed.codec,

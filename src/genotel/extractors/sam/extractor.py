@@ -27,7 +27,7 @@ from ...record import format_contigs, format_percent
 from ...sniff import Sniffed
 from ...stats.gain import GainProbe
 from ...textio import CHUNK_BYTES, open_binary
-from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, field_issues
+from ..base import HEADER_UTF8_INVALID, Extraction, HashIssue, read_name_issues
 from . import bam_fast
 from .batch import AlignmentBatch
 from .deep import build_deep_index
@@ -104,9 +104,7 @@ class SamReading:
             ("study", tally.study.study(header, sorted_by == "POS")),
             *([] if header.is_utf8 else [HEADER_UTF8_INVALID]),
         ]
-        issues = field_issues(field_results(tally.dictionary, tally.sampled))
-        if names.misfits:
-            issues.append(HashIssue(2, names.misfits))
+        issues = read_name_issues(field_results(tally.dictionary, tally.sampled), names.misfits)
         if tally.deep is not None:
             at = [key for key, _ in features].index("study") + 1
             features[at:at] = tally.deep.features()
