@@ -17,6 +17,7 @@ import random
 import struct
 import subprocess
 import sys
+import threading
 import zlib
 from pathlib import Path
 
@@ -26,18 +27,19 @@ import pytest
 
 from genotel.batches import PackedBases
 from genotel.bgzf import CannotProve
-from genotel.engine import PassResult, extract, merge_parts, read_part, read_parts, read_whole
+from genotel.engine import PassResult, extract, make_record, merge_parts, read_parts, read_whole
 from genotel.errors import FormatError
 from genotel.extractors.base import sample_within
 from genotel.extractors.sam import bam_fast
 from genotel.extractors.sam.bam_records import DECLINED, decimal_length, tag_value
 from genotel.extractors.sam.batch import AlignmentBatch
 from genotel.extractors.sam.diagnostics import read_names
-from genotel.extractors.sam.extractor import FastBamReading, SamExtractor, read_batches
+from genotel.extractors.sam.extractor import CramStreamReading, FastBamReading, SamExtractor, read_batches
 from genotel.extractors.sam.fields import SamText
 from genotel.extractors.sam.header import parse_header
 from genotel.options import Options
 from genotel.sniff import sniff
+from genotel.stats.cardinality import InexactMerge
 from genotel.stats.qual import QualAcgtAccumulator, count_code_pairs
 from genotel.testing import assert_record_matches
 
@@ -431,7 +433,7 @@ def test_agent_tags_read_into_qual_are_seen_as_pysam_sees_them(tmp_path: Path, m
     assert fast.programs == ["AGeNT_Trimmer"]  # type: ignore[attr-defined]
 
 
-# ---- straddling records, empty blocks, two processes ----------------------------------------------
+# ---- straddling records, empty blocks, two parts ----------------------------------------------
 
 
 @pytest.mark.parametrize("block_bytes", [1000, 333])
@@ -466,38 +468,38 @@ def test_empty_blocks_and_a_header_sharing_its_block(tmp_path: Path, monkeypatch
 
 
 def parts_of(path: Path, parts: int) -> list[PassResult]:
-    """The parts' results of a pass in `parts` processes (not yet merged)."""
+    """The parts' results of a pass in `parts` threads (not yet merged)."""
     reading = fast_reading(path, Options())
     split = bam_fast.bam_parts(path, reading.header, parts, Options().batch_size, split_min_bytes=0)
     return read_parts(split, Options(threads=parts), reading.header_text)
 
 
-def test_two_processes_equal_one(tmp_path: Path) -> None:
+def test_two_parts_equal_one(tmp_path: Path) -> None:
     straddling = reblock(FIXTURES / "aln_bwa.bam", tmp_path / "straddle.bam", 777)
-    for path, child_counts in ((FIXTURES / "aln_bwa.bam", True), (straddling, False)):
+    for path, worker_counts in ((FIXTURES / "aln_bwa.bam", True), (straddling, False)):
         one_counts, one_quality = read_fast(path)
         first, second = parts_of(path, 2)
-        merged = merge_parts([first, second], path)
-        two_counts, two_quality = merged.tally.counts, merged.quality
+        two_counts, two_quality = read_fast(path, threads=2)
         assert vars(two_counts) == vars(one_counts)
         assert np.array_equal(two_quality.counts, one_quality.counts)  # type: ignore[attr-defined]
         assert two_quality.records_with_quality == one_quality.records_with_quality  # type: ignore[attr-defined]
-        # htslib output splits at a record start and the child's half is used; in the re-blocked
-        # file the split falls inside a record, so the parent reads the second half itself.
-        assert second.by_child is child_counts
+        # htslib output splits at a record start and the worker's half is used; in the re-blocked
+        # file the split falls inside a record, so the second half is read again after the first.
+        assert second.by_worker is worker_counts
         assert 0 < first.records < one_counts.records  # type: ignore[attr-defined]
         assert first.records + second.records == one_counts.records  # type: ignore[attr-defined]
 
 
-def _records_read_with_two_threads(path: str) -> int:
+def _records_read_in_two_parts(path: str) -> int:
+    bam_fast.SPLIT_MIN_BYTES = 0
     counts, _ = read_fast(Path(path), threads=2)
     return counts.records  # type: ignore[attr-defined, no-any-return]
 
 
-def test_a_daemonic_pool_worker_reads_in_one_process() -> None:
-    # multiprocessing.Pool workers may not start children: the split is skipped there.
+def test_a_daemonic_pool_worker_reads_in_parts() -> None:
+    # A multiprocessing.Pool worker (as `genotel batch` runs) may start threads: the parts run there.
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        assert pool.apply(_records_read_with_two_threads, (str(FIXTURES / "aln_bwa.bam"),)) == 6722
+        assert pool.apply(_records_read_in_two_parts, (str(FIXTURES / "aln_bwa.bam"),)) == 6722
 
 
 # ---- files the fast path declines: the pysam path reads them -------------------------------------
@@ -578,9 +580,9 @@ def test_corrupt_block_gives_the_pysam_error(how: str, tmp_path: Path, monkeypat
 
 
 @pytest.mark.parametrize(("how", "block", "parts"), [("crc", 20, 2), ("magic", 20, 2), ("magic", 5, 1)])
-def test_corrupt_block_and_two_processes(how: str, block: int, parts: int, tmp_path: Path) -> None:
-    # The child finds a corrupt block in the second half; a chain broken before the middle
-    # keeps the file in one process, whose reader reports it.
+def test_corrupt_block_and_two_parts(how: str, block: int, parts: int, tmp_path: Path) -> None:
+    # The worker finds a corrupt block in the second half; a chain broken before the middle
+    # keeps the file in one part, whose reader reports it.
     path = corrupt_copy(tmp_path, how, block)
     results = parts_of(path, 2)
     assert len(results) == parts and results[-1].stopped is not None
@@ -671,25 +673,41 @@ def test_records_equal_between_readers(gain: bool, synthetic_bam: Path, monkeypa
         assert (mine["fields_gain"] is None) is not gain  # type: ignore[index]
 
 
-def test_two_processes_merge_the_diagnostics() -> None:
-    path = FIXTURES / "aln_bwa.bam"
-    reading = fast_reading(path, Options())
-    whole = bam_fast.bam_parts(path, reading.header, 1, Options().batch_size)
-    one = merge_parts([read_part(whole[0], Options(), reading.header_text)], path)
-    first, second = parts_of(path, 2)
-    assert second.by_child
-    two = merge_parts([first, second], path)
-    header = reading.header
+def whole_pass(path: Path, threads: int) -> PassResult:
+    """The engine's pass over the fast reader's parts (`threads` of them, whatever the size)."""
+    split_min_bytes, bam_fast.SPLIT_MIN_BYTES = bam_fast.SPLIT_MIN_BYTES, 0
+    try:
+        return read_whole(fast_reading(path, Options(threads=threads)), path, Options(threads=threads))
+    finally:
+        bam_fast.SPLIT_MIN_BYTES = split_min_bytes
+
+
+@pytest.mark.parametrize("name", ["aln_bwa.bam", "aln_trimmed.bam", "study_scrna.bam"])
+def test_two_parts_merge_the_diagnostics(name: str) -> None:
+    path = FIXTURES / name
+    one, two = whole_pass(path, 1), whole_pass(path, 2)
+    header = fast_reading(path, Options()).header
+    records = one.tally.counts.records
     assert read_names(two.tally.names, header.text) == read_names(one.tally.names, header.text)
-    assert [vars(result) for result in two.tally.dictionary.results(6722)] == [
-        vars(result) for result in one.tally.dictionary.results(6722)
+    assert [vars(result) for result in two.tally.dictionary.results(records)] == [
+        vars(result) for result in one.tally.dictionary.results(records)
     ]
     ones = {name: (text, packed) for name, text, packed in one.streams or []}
     twos = {name: (text, packed) for name, text, packed in two.streams or []}
     assert ones.keys() == twos.keys()
-    for name, (text, packed) in ones.items():
-        assert twos[name][0] == text, name  # text sizes add up exactly
-        assert abs(twos[name][1] - packed) <= max(40, packed // 10), name  # two chunks compress a little worse
+    for stream, (text, packed) in ones.items():
+        assert twos[stream][0] == text, stream  # text sizes add up exactly
+        if name == "aln_bwa.bam":  # two chunks compress a little worse (cell barcodes much worse)
+            assert abs(twos[stream][1] - packed) <= max(40, packed // 10), stream
+
+
+def test_a_merge_that_cannot_tell_the_examples_reads_the_file_in_one_part() -> None:
+    """In aln_bwa.bam cut in halves, the second half's last 32 new QNAME3 tokens are all in the
+    first half, and an earlier one is not: the merge says so, and the engine reads one part."""
+    path = FIXTURES / "aln_bwa.bam"
+    with pytest.raises(InexactMerge, match="QNAME3"):
+        merge_parts(parts_of(path, 2), path)
+    assert extract(path, Options(threads=2)) == extract(path, Options(threads=1))
 
 
 def test_decimal_length_is_the_printed_length() -> None:
@@ -704,7 +722,7 @@ def test_decimal_length_is_the_printed_length() -> None:
     assert [decimal_length(value) for value in values] == [len(str(value)) for value in values]
 
 
-def test_two_processes_read_a_bam_without_its_eof_block(tmp_path: Path) -> None:
+def test_two_parts_read_a_bam_without_its_eof_block(tmp_path: Path) -> None:
     path = tmp_path / "noeof.bam"
     path.write_bytes((FIXTURES / "aln_bwa.bam").read_bytes()[: -len(EOF_BLOCK)])
     results = parts_of(path, 2)
@@ -753,3 +771,75 @@ def test_kernels_run_as_plain_python_give_the_golden_records() -> None:
         out, err = child.communicate(timeout=600)
         assert child.returncode == 0, err.decode()
         assert_record_matches(json.loads(out), cases[name], include=COMPARED)  # type: ignore[arg-type]
+
+
+# ---- CRAM: htslib decodes to a BAM stream, the fast reader reads it ------------------------------
+
+
+def cram_of(bam: Path, folder: Path, *options: str) -> Path:
+    """The BAM fixture written as CRAM by htslib (pysam's samtools) against fixtures/ref.fa."""
+    cram = folder / f"{bam.stem}.cram"
+    pysam.samtools.view("-C", "--no-PG", *options, "-T", str(FIXTURES / "ref.fa"), "-o", str(cram), str(bam),
+                        catch_stdout=False)
+    return cram
+
+
+def read_through_stream(path: Path, options: Options) -> int:
+    """Records the BAM stream of a CRAM gives (raises `CannotProve` if the fast reader declines)."""
+    with SamExtractor().open(path, sniff(path), options) as reading:
+        assert isinstance(reading, CramStreamReading)
+        return sum(len(batch) for batch in reading.batches())
+
+
+@pytest.mark.parametrize(
+    ("name", "cram_options"),
+    [
+        ("aln_bwa.cram", None),  # the fixture, written by samtools 1.16
+        ("aln_minimap2.bam", ()),
+        ("aln_trimmed.bam", ("--output-fmt-option", "version=2.1")),
+        ("study_scrna.bam", ("--output-fmt-option", "seqs_per_slice=1000")),  # many tags, many slices
+        ("study_bisulfite.bam", ("--output-fmt-option", "no_ref")),  # no reference needed to decode
+    ],
+)
+def test_cram_stream_gives_the_htslib_record(
+    name: str, cram_options: tuple[str, ...] | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = FIXTURES / name if cram_options is None else cram_of(FIXTURES / name, tmp_path, *cram_options)
+    options = Options(reference=FIXTURES / "ref.fa", threads=2)
+    with pysam.AlignmentFile(str(path), reference_filename=str(FIXTURES / "ref.fa")) as cram:
+        expected = sum(1 for _ in cram.fetch(until_eof=True))
+    assert read_through_stream(path, options) == expected
+    fast = make_record(path, options).to_dict()
+    monkeypatch.setenv(bam_fast.ENV_READER, "pysam")
+    slow = make_record(path, options).to_dict()
+    for key in ("source", "features", "qual_acgt", "hash_issues", "programs", "fields_gain", "genozip_gain"):
+        assert fast[key] == slow[key], key
+
+
+def test_a_truncated_cram_gives_htslibs_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "cut.cram"
+    whole = (FIXTURES / "aln_bwa.cram").read_bytes()
+    path.write_bytes(whole[: len(whole) * 2 // 3])
+    result = run_cli("record", path, "--reference", FIXTURES / "ref.fa")
+    monkeypatch.setenv(bam_fast.ENV_READER, "pysam")
+    reference = run_cli("record", path, "--reference", FIXTURES / "ref.fa")
+    assert (result.code, result.err, result.out) == (reference.code, reference.err, reference.out)
+
+
+def test_bam_stream_declines_what_is_not_a_whole_bam() -> None:
+    header = fast_reading(FIXTURES / "aln_bwa.bam", Options()).header
+    whole = (FIXTURES / "aln_bwa.bam").read_bytes()
+    for data in (b"", whole[:5000], whole[: len(whole) // 2]):  # nothing; a cut block; a cut record
+        reading, writing = os.pipe()
+
+        def write(data: bytes = data, writing: int = writing) -> None:
+            with os.fdopen(writing, "wb") as stream:
+                stream.write(data)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        with pytest.raises(CannotProve):
+            for _ in bam_fast.stream_batches(reading, header, 100):
+                pass
+        writer.join()
+        os.close(reading)

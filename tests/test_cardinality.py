@@ -189,17 +189,3 @@ def test_value_hashes_equal_a_plain_python_word_hash() -> None:
         )
     for batch in batches:
         assert value_hashes(Strings.from_list(batch)).tolist() == [plain_word_hash(value) for value in batch]
-
-
-def test_distinct_hashes_travel_as_values_and_work_after() -> None:
-    import pickle
-
-    table = DistinctHashes()
-    values = np.arange(1, 20_001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    table.add(values)
-    copy = pickle.loads(pickle.dumps(table))
-    assert copy.table is None and len(pickle.dumps(table)) < 20_000 * 8 + 1000  # values only, not the table
-    assert sorted(copy.values().tolist()) == sorted(values.tolist())
-    assert copy.contains(values[:5]).all() and copy.size == 20_000
-    assert copy.add(np.array([values[0], 7], dtype=np.uint64)).tolist() == [False, True]
-    assert copy.size == 20_001

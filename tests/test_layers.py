@@ -20,6 +20,7 @@ LAYERS: dict[str, set[str]] = {  # layer -> the layers it may import (itself inc
 SHARED_MODULES = {
     "genotel", "genotel.batches", "genotel.bgzf", "genotel.textio", "genotel.sniff", "genotel.record",
     "genotel.options", "genotel.errors", "genotel.formats", "genotel.argtypes", "genotel.paths", "genotel.redact",
+    "genotel.ahead",
 }  # fmt: skip
 COMMANDS = {"genotel.cli", "genotel.diff_cli", "genotel.client.cli", "genotel.service.cli", "genotel.report.cli"}
 

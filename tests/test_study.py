@@ -91,8 +91,8 @@ def test_sam_parts_merge_as_one_pass(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["aln_bwa.bam", "study_scrna.bam", "study_hic.bam", "study_amplicon.bam"])
-def test_record_read_in_processes_has_the_same_study(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The engine's BAM parts (3 processes, whatever the size) merge into the one-pass study."""
+def test_record_read_in_parts_has_the_same_study(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's BAM parts (3 threads, whatever the size) merge into the one-pass study."""
     path = FIXTURES / name
     one = dict(extract(path, Options(gain=False)).features)["study"]
     monkeypatch.setattr(bam_fast, "SPLIT_MIN_BYTES", 0)

@@ -29,6 +29,7 @@ GROUP_BYTES = 1 << 20  # compressed bytes per group: about 3 MB inflated
 HEADER_BYTES = 18  # gzip header with the 6-byte BC extra field
 FOOTER_BYTES = 8  # CRC32, ISIZE
 MAX_BLOCK_BYTES = 1 << 16
+STREAM_END = 1 << 62  # `stop` for a stream: read to its end
 _BGZF_HEADER = b"\x1f\x8b\x08\x04"
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _BC_FIELD = b"\x06\x00BC\x02\x00"  # XLEN 6, subfield BC of length 2
@@ -104,8 +105,11 @@ class _OutputBuffers:
     A fresh multi-megabyte allocation per group costs a page fault per page, about as much
     as inflating into it. A buffer is reused only when no array made from it (a view, a
     batch) is alive, which its reference count tells; the reader still holds the previous
-    group while the next one is made, so two buffers take turns.
+    group while the next one is made (and a stream read ahead holds a few more), so up to
+    `KEPT` buffers take turns.
     """
+
+    KEPT = 4
 
     def __init__(self) -> None:
         self._pool: list[np.ndarray] = []
@@ -115,24 +119,27 @@ class _OutputBuffers:
             if len(array) >= size and sys.getrefcount(array) <= 3:  # the pool, `array`, the call
                 return array[:size]
         array = np.empty(size + (size >> 3), dtype=np.uint8)  # some room for larger groups
-        self._pool = [array, *self._pool][:2]
+        self._pool = [array, *self._pool][: self.KEPT]
         return array[:size]
 
 
 def read_block_groups(
-    path: Path, start: int, stop: int, group_bytes: int = GROUP_BYTES, padding: int = 0
+    source: Path | int, start: int, stop: int, group_bytes: int = GROUP_BYTES, padding: int = 0
 ) -> Iterator[BlockGroup]:
-    """Every block starting in [start, stop) (a block boundary each), in groups.
+    """Every block starting in [start, stop) (a block boundary each) of a file, in groups.
 
-    Each group's data is followed by `padding` zero bytes (so readers can look past its end).
+    `source` is the file's path, or the descriptor of a stream (a pipe, read from its start to
+    its end: `start` 0, `stop` STREAM_END). Each group's data is followed by `padding` zero bytes
+    (so readers can look past its end).
     """
     output = _OutputBuffers()
     capacity = group_bytes + MAX_BLOCK_BYTES
     buffer = bytearray(capacity)  # compressed bytes from `buffer_offset`, `filled` of them
     filled = 0
     buffer_offset = start
-    with open(path, "rb", buffering=0) as raw:
-        raw.seek(start)
+    with open(source, "rb", buffering=0, closefd=not isinstance(source, int)) as raw:
+        if start:
+            raw.seek(start)
         while buffer_offset < stop:
             wanted = min(capacity, stop - buffer_offset)
             with memoryview(buffer) as view:
@@ -141,6 +148,8 @@ def read_block_groups(
                     if not count:
                         break
                     filled += count
+                if not filled:  # the end of a stream
+                    return
                 pieces: list[bytes] = []
                 offsets: list[int] = []
                 position = 0

@@ -6,12 +6,12 @@ This is the library entry point (`make_record`); the CLI, the batch runner and t
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from .record import (
 )
 from .redact import redact_value
 from .sniff import sniff
+from .stats.cardinality import InexactMerge
 from .stats.gain import HEADER_STREAM, GainProbe, probe_for
 from .stats.qual import QualAcgtAccumulator
 
@@ -92,18 +93,16 @@ def read_file(reading: Reading, path: Path, options: Options) -> Extraction:
 def read_whole(reading: Reading, path: Path, options: Options) -> PassResult:
     """Every batch of the file through the tally, qual_acgt and the probe.
 
-    A reading with `parts` may be read in several processes (--threads); the parts' results are
+    A reading with `parts` may be read in several threads (--threads); the parts' results are
     merged in file order.
     """
-    processes = 1 if options.sample is not None or options.deep else min(options.threads, os.cpu_count() or 1)
-    if multiprocessing.current_process().daemon:
-        processes = 1  # a daemonic process (a multiprocessing.Pool worker) may not start children
-    parts = reading.parts(processes) if hasattr(reading, "parts") else None
-    if parts is None:
-        result = read_batches(reading.batches(), reading.tally, options, reading.header_text)
-    else:
-        result = merge_parts(read_parts(parts, options, reading.header_text), path)
-    return result
+    count = 1 if options.sample is not None or options.deep else min(options.threads, os.cpu_count() or 1)
+    if not hasattr(reading, "parts"):
+        return read_batches(reading.batches(), reading.tally, options, reading.header_text)
+    try:
+        return merge_parts(read_parts(reading.parts(count), options, reading.header_text), path)
+    except InexactMerge:  # rare: the later parts did not keep the examples that the file needs
+        return merge_parts(read_parts(reading.parts(1), options, reading.header_text), path)
 
 
 @dataclass
@@ -116,7 +115,7 @@ class PassResult:
     records: int = 0
     leftover: bytes = b""  # a record cut short at the part's end
     stopped: str | None = None  # the problem that ended the part early
-    by_child: bool = False  # read in a child process
+    by_worker: bool = False  # read in a worker thread, not again after the part before
 
 
 def read_batches(
@@ -151,51 +150,50 @@ def read_batches(
     return PassResult(tally, quality, streams, records)
 
 
-def read_part(part: Part, options: Options, header_text: bytes = b"") -> PassResult:
-    """One part of a file, read to its end; `leftover` and `stopped` say how it ended."""
-    result = read_batches(part.batches(), part.tally, options, header_text, probe_threads=max(1, options.threads))
+def read_part(
+    part: Part, options: Options, header_text: bytes = b"", stop: threading.Event | None = None
+) -> PassResult:
+    """One part of a file, read to its end (or until `stop` is set); `leftover` and `stopped` say how it ended."""
+    batches = part.batches() if stop is None else _until(stop, part.batches())
+    result = read_batches(batches, part.tally, options, header_text, probe_threads=max(1, options.threads))
     result.leftover, result.stopped = part.leftover, part.stopped
     return result
 
 
 def read_parts(parts: list[Part], options: Options, header_text: bytes) -> list[PassResult]:
-    """Parts 2..n in child processes, part 1 here; a part whose start is not a record start is
-    read again here, continuing the record the part before it left unfinished."""
+    """Parts 2..n in worker threads, part 1 in this one (their kernels release the GIL); a part
+    whose start is not a record start is read again, continuing the record the part before it
+    left unfinished."""
     if len(parts) == 1:
         return [read_part(parts[0], options, header_text)]
-    context = multiprocessing.get_context("spawn")
-    children = []
-    try:
-        for part in parts[1:]:
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_child_part, args=(sender, part, replace(options, threads=1)), daemon=True)
-            try:
-                process.start()
-            except (OSError, RuntimeError, AssertionError):  # no child here: its part is read below
-                receiver.close()
-            sender.close()
-            children.append((process, receiver))
-        results = [read_part(parts[0], options, header_text)]
-        for part, (process, receiver) in zip(parts[1:], children, strict=True):
-            previous = results[-1]
-            if previous.stopped is not None:
-                break
-            child = _receive(receiver) if not previous.leftover else None
-            if child is None:  # not a record start (or the child died): read the part here
-                if process.pid is not None:
-                    process.terminate()
-                child = read_part(part.continued(previous.leftover), options)
-                previous.leftover = b""
-            results.append(child)
-        return results
-    finally:
-        for process, receiver in children:
-            receiver.close()
-            if process.pid is None:
-                continue  # never started
-            if process.is_alive():
-                process.terminate()
-            process.join()
+    stops = [threading.Event() for _ in parts[1:]]
+    later_options = replace(options, threads=1)
+    with ThreadPoolExecutor(max_workers=len(parts) - 1, thread_name_prefix="genotel-part") as pool:
+        pairs = zip(parts[1:], stops, strict=True)
+        later = [pool.submit(read_part, part, later_options, b"", stop) for part, stop in pairs]
+        try:
+            results = [read_part(parts[0], options, header_text)]
+            for part, future, stop in zip(parts[1:], later, stops, strict=True):
+                previous = results[-1]
+                if previous.stopped is not None:
+                    break
+                if previous.leftover:  # not a record start: read the part again, after the leftover
+                    stop.set()
+                    results.append(read_part(part.continued(previous.leftover), options))
+                    previous.leftover = b""
+                else:
+                    results.append(replace(future.result(), by_worker=True))
+            return results
+        finally:
+            for stop in stops:  # the workers whose results are not needed stop early
+                stop.set()
+
+
+def _until(stop: threading.Event, batches: Iterator[Any]) -> Iterator[Any]:
+    for batch in batches:
+        if stop.is_set():
+            return
+        yield batch
 
 
 def merge_parts(results: list[PassResult], path: Path) -> PassResult:
@@ -218,32 +216,6 @@ def merge_parts(results: list[PassResult], path: Path) -> PassResult:
     if merged.streams is not None:
         merged.streams = [(name, text, compressed) for name, (text, compressed) in sizes.items()]
     return merged
-
-
-def _receive(receiver: Connection) -> PassResult | None:
-    try:
-        kind, payload = receiver.recv()
-    except (EOFError, OSError):
-        return None  # the child died without an answer, or never started
-    if kind == "unproven":
-        raise CannotProve(payload)
-    if kind == "bug":
-        raise RuntimeError(f"a child process reading part of the file failed:\n{payload}")
-    return payload  # type: ignore[no-any-return]
-
-
-def _child_part(sender: Connection, part: Part, options: Options) -> None:
-    """Entry point of a child process: read one part, send the result (or why it could not)."""
-    import traceback
-
-    try:
-        sender.send(("result", replace(read_part(part, options), by_child=True)))
-    except CannotProve as exc:
-        sender.send(("unproven", str(exc)))
-    except BaseException:
-        sender.send(("bug", traceback.format_exc()))
-    finally:
-        sender.close()
 
 
 def assemble_record(extraction: Extraction, options: Options, file_index: int, file_count: int) -> Record:

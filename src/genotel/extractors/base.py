@@ -118,9 +118,9 @@ class SimpleTally:
 
 
 class Part(Protocol):
-    """One part of a file read in its own process (only readings with `parts` have them).
+    """One part of a file, read in its own thread (only readings with `parts` have them).
 
-    Picklable. After `batches` is exhausted, `leftover` holds the bytes of a record the part's
+    After `batches` is exhausted, `leftover` holds the bytes of a record the part's
     end cut short and `stopped` the problem that ended it early (a corrupt block), if any.
     """
 
@@ -143,7 +143,7 @@ class Reading(Protocol):
 
     `fallback`, when set, opens the file again with a reader that reads every file this one may
     decline: the engine calls it when the pass raises `bgzf.CannotProve`. A reading that can be
-    split has `parts(processes)`, a list of `Part`s in file order (one when not worth splitting).
+    split has `parts(count)`, a list of `Part`s in file order (one when not worth splitting).
     """
 
     header_text: bytes  # fed to the probe as TXT_HEADER before any batch (b"" for none)

@@ -31,6 +31,14 @@ EXAMPLES_EACH_END = 3
 LAST_KEPT = 32
 
 
+class InexactMerge(Exception):
+    """A later part's kept examples do not tell the whole file's examples: read it in one part.
+
+    Raised when too few of the later part's first or last kept new values are new to the part
+    before it, while it had more new values than it kept.
+    """
+
+
 @dataclass
 class CardinalityResult:
     name: str
@@ -137,6 +145,7 @@ class CardinalityAccumulator:
         if self.exact is not None and other.exact is not None:
             theirs = other.exact.values()
             fresh = theirs[~self.exact.contains(theirs)]
+            self._check_examples(len(fresh), fresh_first, fresh_last, other)
             if self.exact.size + len(fresh) > self.exact_cap:
                 self.exact = None  # decided before inserting: no table grown only to be dropped
             else:
@@ -149,6 +158,21 @@ class CardinalityAccumulator:
         if room > 0:
             self.first_values += fresh_first[:room]
         self.last_values = (self.last_values + fresh_last)[-LAST_KEPT:]
+
+    def _check_examples(
+        self, fresh: int, fresh_first: list[bytes], fresh_last: list[bytes], other: CardinalityAccumulator
+    ) -> None:
+        """Raise `InexactMerge` unless the later part's kept values hold the examples it adds.
+
+        `fresh` is how many of its distinct values are new to this part; the first (last) ones
+        among them are its kept first (last) values that are new here, unless it kept fewer
+        values than it had and fewer of those are new here than the examples need.
+        """
+        room = max(0, EXAMPLES_EACH_END - len(self.first_values))
+        if len(fresh_first) < min(room, fresh) and len(other.first_values) >= EXAMPLES_EACH_END:
+            raise InexactMerge(self.name)
+        if len(fresh_last) < min(EXAMPLES_EACH_END, fresh) and len(other.last_values) >= LAST_KEPT:
+            raise InexactMerge(self.name)
 
     def _new_values(self, values: list[bytes]) -> list[bytes]:
         """The values not seen by this accumulator (all of them once exact counting has stopped)."""

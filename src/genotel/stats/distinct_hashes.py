@@ -32,41 +32,25 @@ class DistinctHashes:
 
     The table grows 4x before it would be more than half full. Zero marks an empty slot, so a
     hash of zero is stored as one (a 2**-64 chance of merging two values; the HyperLogLog sketch
-    still sees the true hash). Pickled (a part read in another process), it travels as its
-    values only, and the table is rebuilt where it is used again.
+    still sees the true hash).
     """
 
     MIN_BITS = 12
 
     def __init__(self, bits: int = MIN_BITS) -> None:
         self.bits = bits
-        self.table: np.ndarray | None = np.zeros(1 << bits, dtype=np.uint64)
+        self.table = np.zeros(1 << bits, dtype=np.uint64)
         self.size = 0
-        self._packed: np.ndarray | None = None  # the values, while the table is not built
 
     @classmethod
     def for_count(cls, count: int) -> DistinctHashes:
         """An empty set whose table holds `count` hashes without growing."""
         return cls(max(cls.MIN_BITS, (2 * count - 1).bit_length()))
 
-    def __getstate__(self) -> dict[str, object]:
-        return {"bits": self.bits, "size": self.size, "packed": self.values()}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.bits, self.size = state["bits"], state["size"]  # type: ignore[assignment]
-        self.table, self._packed = None, state["packed"]  # type: ignore[assignment]
-
-    def _table(self) -> np.ndarray:
-        if self.table is None:
-            packed, self._packed = self._packed, None
-            self.table, self.size = np.zeros(1 << self.bits, dtype=np.uint64), 0
-            self.add(packed)  # type: ignore[arg-type]
-        return self.table
-
     def contains(self, hashes: np.ndarray) -> np.ndarray:
         """True where a hash is in the set."""
         found = np.zeros(len(hashes), dtype=bool)
-        probe_table(self._table(), self.size, _as_hashes(hashes), 0, False, found, _NO_SKETCH)
+        probe_table(self.table, self.size, _as_hashes(hashes), 0, False, found, _NO_SKETCH)
         return found
 
     def add(self, hashes: np.ndarray, registers: np.ndarray | None = None) -> np.ndarray:
@@ -79,14 +63,12 @@ class DistinctHashes:
         sketch = _NO_SKETCH if registers is None else registers
         done = 0
         while True:
-            self.size, done = probe_table(self._table(), self.size, hashes, done, True, new, sketch)
+            self.size, done = probe_table(self.table, self.size, hashes, done, True, new, sketch)
             if done == len(hashes):
                 return new
             self._grow()
 
     def values(self) -> np.ndarray:
-        if self.table is None:
-            return self._packed  # type: ignore[return-value]
         return self.table[self.table != 0]
 
     def _grow(self) -> None:

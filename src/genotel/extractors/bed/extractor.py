@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
+from ...ahead import ahead
 from ...options import Options
 from ...sniff import Sniffed
 from ...stats.gain import GainProbe
@@ -20,7 +21,6 @@ from ..base import HEADER_UTF8_INVALID, Extraction, field_issues
 from .header import HeaderPrograms
 from .parse import BedBatch, BedParser, split_header
 from .tally import BedTally
-from .text import parsed_ahead
 
 
 class BedExtractor:
@@ -43,7 +43,7 @@ class BedReading:
         self._chunks = read_chunks(path, sniffed.codec)
         self.header_text, rest = split_header(self._chunks)
         parser = BedParser(self.path, first_line=self.header_text.count(b"\n") + 1)
-        self._batches = parsed_ahead(itertools.chain([rest] if rest else [], self._chunks), parser.parse)
+        self._batches = ahead(map(parser.parse, itertools.chain([rest] if rest else [], self._chunks)))
 
     def __enter__(self) -> BedReading:
         return self

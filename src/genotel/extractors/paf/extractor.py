@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from ...ahead import ahead
 from ...options import Options
 from ...sniff import Sniffed
 from ...stats.gain import GainProbe
 from ...stats.readnames import UNKNOWN, UNKNOWN_TECHNOLOGY, ReadNameResult
 from ...textio import read_chunks
 from ..base import HEADER_UTF8_INVALID, Extraction, read_name_issues
-from ..bed.text import parsed_ahead
 from .parse import PafBatch, PafParser
 from .tally import PafTally
 
@@ -56,7 +56,7 @@ class PafReading:
         self.path = path
         self.sniffed = sniffed
         self._chunks = read_chunks(path, sniffed.codec)
-        self._batches = parsed_ahead(self._chunks, PafParser(path, sample).parse)
+        self._batches = ahead(map(PafParser(path, sample).parse, self._chunks))
 
     def __enter__(self) -> PafReading:
         return self

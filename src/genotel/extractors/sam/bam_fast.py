@@ -4,7 +4,8 @@ Gives exactly the batches htslib's reading gives, or raises `CannotProve` wherev
 could differ (a header htslib would rewrite, a straddle it cannot follow, a record htslib would
 reject or print differently); the engine then reads the file with htslib. A corrupt BGZF block
 ends a part (`stopped`), which the engine reports as htslib does (`truncated BAM file at record
-N`). A big file is cut into parts at block boundaries for the engine to read in processes.
+N`). A big file is cut into parts at block boundaries for the engine to read in threads.
+`stream_batches` reads a BAM from a pipe (a CRAM that htslib decodes).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...ahead import ahead
 from ...batches import LazyStrings, PackedBases, Strings, gather_strings
-from ...bgzf import CannotProve, CorruptBlock, block_chain, read_block_groups
+from ...bgzf import STREAM_END, BlockGroup, CannotProve, CorruptBlock, block_chain, read_block_groups
 from ...stats.gain import GainProbe
 from .bam_aux import PADDING
 from .bam_records import Contigs, Records, decode_records, plain_walk, walk_blocks
@@ -31,15 +33,15 @@ from .header import SamHeader
 from .tally import SamTally
 
 ENV_READER = "GENOTEL_BAM_READER"  # "pysam" forces the htslib path
-SPLIT_MIN_BYTES = 64 << 20  # smaller files are not worth a second process
+SPLIT_MIN_BYTES = 64 << 20  # smaller files are read in one part
 # Record boundaries are walked over groups of many blocks at once (each round of the walk is a
 # few numpy calls for one record of every block); records are then decoded in slices whose
 # size balances numpy's per-call cost against cache misses on bigger arrays.
 WALK_GROUP_BYTES = 2 << 20  # compressed
 DECODE_RECORDS = 16384
 AGENT_TRIMMER = "AGeNT_Trimmer"
+STREAM_AHEAD = 2  # groups of a stream read ahead, in a thread: the decoder behind the pipe keeps going
 _HEADER_GROUP_BYTES = 1 << 16
-_CHILD_START_BYTES = 4 << 20  # compressed bytes the parent reads while a child starts
 
 
 def fast_path_wanted() -> bool:
@@ -127,17 +129,18 @@ def check_header(bam: BamHeader, header: SamHeader) -> Contigs:
 
 
 class PartReader:
-    """Decoded record groups of the blocks in [start, stop); the first record at inflated byte `skip`."""
+    """Decoded record groups of a chain of block groups; the first record at inflated byte `skip`
+    of the first group (or continuing `carry`, the start of a record cut short before it)."""
 
-    def __init__(self, path: Path, contigs: Contigs, start: int, stop: int, skip: int = 0, carry: bytes = b"") -> None:
-        self.path, self.contigs = path, contigs
-        self.start, self.stop, self.skip = start, stop, skip
+    def __init__(self, blocks: Iterator[BlockGroup], contigs: Contigs, skip: int = 0, carry: bytes = b"") -> None:
+        self.blocks, self.contigs = blocks, contigs
+        self.skip = skip
         self.carry = carry
         self.corrupt: CorruptBlock | None = None
 
     def groups(self) -> Iterator[Records]:
         skip = self.skip
-        for group in read_block_groups(self.path, self.start, self.stop, WALK_GROUP_BYTES, PADDING):
+        for group in self.blocks:
             shift = len(self.carry)
             buffer = np.concatenate([np.frombuffer(self.carry, np.uint8), group.data]) if shift else group.data
             end = shift + group.size
@@ -158,6 +161,13 @@ class PartReader:
                 self.corrupt = group.corrupt
                 return
 
+    def batches(self, batch_size: int) -> Iterator[AlignmentBatch]:
+        """The records as AlignmentBatches of at most `batch_size` records."""
+        first_record = 1
+        for records in self.groups():
+            yield from alignment_batches(records, first_record, batch_size, self.contigs)
+            first_record += len(records)
+
 
 @dataclass
 class BamPart:
@@ -177,11 +187,9 @@ class BamPart:
     stopped: str | None = None
 
     def batches(self) -> Iterator[AlignmentBatch]:
-        reader = PartReader(self.path, Contigs(self.contig_names), self.start, self.stop, self.skip, self.carry)
-        first_record = 1
-        for records in reader.groups():
-            yield from alignment_batches(records, first_record, self.batch_size, reader.contigs)
-            first_record += len(records)
+        blocks = read_block_groups(self.path, self.start, self.stop, WALK_GROUP_BYTES, PADDING)
+        reader = PartReader(blocks, Contigs(self.contig_names), self.skip, self.carry)
+        yield from reader.batches(self.batch_size)
         self.leftover = reader.carry
         if reader.corrupt is not None:
             if reader.carry:
@@ -196,29 +204,53 @@ class BamPart:
 
 
 def bam_parts(
-    path: Path, header: SamHeader, processes: int, batch_size: int, deep_index: FastqIndex | None = None,
+    path: Path, header: SamHeader, count: int, batch_size: int, deep_index: FastqIndex | None = None,
     split_min_bytes: int | None = None,
 ) -> list[BamPart]:  # fmt: skip
     """The parts of a BGZF BAM whose header htslib read as `header`, in file order.
 
-    Files of `split_min_bytes` (default SPLIT_MIN_BYTES) or more are cut into `processes` parts at block boundaries (the
-    first a little bigger: a child process starts later); smaller ones, or a chain of blocks that
-    cannot be followed, give one part.
+    Files of `split_min_bytes` (default SPLIT_MIN_BYTES) or more are cut into `count` parts of
+    about equal size at block boundaries; smaller ones, or a chain of blocks that cannot be
+    followed, give one part.
     """
     size = path.stat().st_size
     bam, first_block, skip = read_bam_header(path, size)
     names = check_header(bam, header).names
     bounds = [first_block, size]
-    if processes > 1 and size >= (SPLIT_MIN_BYTES if split_min_bytes is None else split_min_bytes):
-        part_bytes = (size - first_block) // processes
-        head_start = min(_CHILD_START_BYTES, part_bytes // 4)
-        targets = [first_block + part_bytes * index + head_start for index in range(1, processes)]
+    if count > 1 and size >= (SPLIT_MIN_BYTES if split_min_bytes is None else split_min_bytes):
+        part_bytes = (size - first_block) // count
+        targets = [first_block + part_bytes * index for index in range(1, count)]
         with contextlib.suppress(CorruptBlock, CannotProve):  # one part then: it finds and reports it in order
             bounds = [first_block, *block_chain(path, first_block, targets, size), size]
     lengths = list(header.contig_lengths.values())
     parts = [BamPart(path, names, lengths, start, stop, batch_size) for start, stop in itertools.pairwise(bounds)]
     parts[0] = replace(parts[0], skip=skip, deep_index=deep_index)
     return parts
+
+
+def stream_batches(stream: int, header: SamHeader, batch_size: int) -> Iterator[AlignmentBatch]:
+    """The batches of a BAM read from a stream (the descriptor of a pipe), its header first.
+
+    Raises `CannotProve` where the file reader would, and where the stream is not a whole BAM.
+    """
+    blocks = ahead(read_block_groups(stream, 0, STREAM_END, WALK_GROUP_BYTES, PADDING), STREAM_AHEAD)
+    data = b""
+    for group in blocks:
+        if group.corrupt is not None:
+            raise CannotProve(f"the BAM stream is corrupt: {group.corrupt}")
+        data += group.data[: group.size].tobytes()
+        bam = parse_bam_header(data)
+        if bam is not None:
+            break
+    else:
+        raise CannotProve("the BAM stream ends inside its header")
+    rest = np.zeros(len(data) - bam.records_start + PADDING, dtype=np.uint8)
+    rest[: len(data) - bam.records_start] = np.frombuffer(data, np.uint8, offset=bam.records_start)
+    first = BlockGroup(rest, len(rest) - PADDING, np.zeros(1, dtype=np.int64), [0], 0)
+    reader = PartReader(itertools.chain([first], blocks), check_header(bam, header))
+    yield from reader.batches(batch_size)
+    if reader.corrupt is not None or reader.carry:
+        raise CannotProve("the BAM stream does not end with a whole record")
 
 
 def alignment_batches(

@@ -35,7 +35,7 @@ from .deep_pairing import FastqIndex
 from .diagnostics import field_results, ordered_streams, read_names
 from .fields import SamText
 from .header import SamHeader, header_aligner, header_programs, parse_header
-from .htslib import describe_reference, header_text, open_alignments, open_text
+from .htslib import BamStream, describe_reference, header_text, open_alignments, open_text
 from .tally import SamTally
 
 # htslib's own messages would duplicate (and garble) genotel's one-line errors.
@@ -58,6 +58,12 @@ class SamExtractor:
             with open_alignments(path, sniffed, replace(options, threads=1)) as alignments:
                 header = parse_header(header_text(alignments.header))
             yield FastBamReading(path, sniffed, options, header, deep_index)
+        elif sniffed.data_type == "CRAM" and bam_fast.fast_path_wanted():
+            # htslib decodes the CRAM to a BAM stream for the fast reader; its header is the reference.
+            with open_alignments(path, sniffed, options) as alignments:
+                header = parse_header(header_text(alignments.header))
+                reference = alignments.reference_filename
+                yield CramStreamReading(path, sniffed, options, header, deep_index, reference=reference)
         else:
             with htslib_reading(path, sniffed, options, deep_index) as reading:
                 yield reading
@@ -135,11 +141,11 @@ class FastBamReading(SamReading):
         super().__post_init__()
         self.fallback = lambda: htslib_reading(self.path, self.sniffed, self.options, self.deep_index)
 
-    def parts(self, processes: int) -> list[bam_fast.BamPart]:
+    def parts(self, count: int) -> list[bam_fast.BamPart]:
         # Whole decoded slices as batches: the statistics cost numpy calls per batch, and the
         # dictionary fields' lookups are cheaper in bigger pieces (results do not depend on it).
         batch_size = max(self.options.batch_size, bam_fast.DECODE_RECORDS)
-        return bam_fast.bam_parts(self.path, self.header, processes, batch_size, self.deep_index)
+        return bam_fast.bam_parts(self.path, self.header, count, batch_size, self.deep_index)
 
     def batches(self) -> Iterator[AlignmentBatch]:
         """The batches of the whole file as one part (raises `CannotProve` where the parts would)."""
@@ -147,6 +153,24 @@ class FastBamReading(SamReading):
         yield from part.batches()
         if part.stopped is not None or part.leftover:
             raise CannotProve("the file does not end with a whole record")
+
+
+@dataclass
+class CramStreamReading(SamReading):
+    """A CRAM decoded by htslib into a BAM stream (`htslib.BamStream`) that the fast reader reads;
+    htslib's record-by-record reading is its fallback."""
+
+    reference: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.fallback = lambda: htslib_reading(self.path, self.sniffed, self.options, self.deep_index)
+
+    def batches(self) -> Iterator[AlignmentBatch]:
+        with BamStream(self.path, self.reference, self.options.threads) as stream:
+            batch_size = max(self.options.batch_size, bam_fast.DECODE_RECORDS)  # as the parts of a BAM
+            yield from bam_fast.stream_batches(stream.descriptor, self.header, batch_size)
+            stream.check()
 
 
 @dataclass

@@ -4,8 +4,11 @@ htslib prints it, and one-line errors for what htslib rejects."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gzip
 import os
+import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -61,6 +64,44 @@ def open_alignments(path: Path, sniffed: Sniffed, options: Options) -> Iterator[
             header = parse_header(header_text(alignments.header))
             check_reference_lengths(path, header, reference, options.reference)
         yield alignments
+
+
+# A child Python runs htslib's `samtools view` (pysam's copy) to turn a CRAM into an uncompressed
+# BAM stream: pysam holds the GIL while samtools runs, so it cannot run in a thread.
+_BAM_STREAM_CODE = "import sys, pysam; pysam.samtools.view(*sys.argv[1:], catch_stdout=False)"
+_PIPE_BYTES = 1 << 20  # the pipe's buffer: the decoder runs ahead by this much
+_F_SETPIPE_SZ = 1031
+
+
+class BamStream:
+    """A CRAM decoded by htslib, as an uncompressed BAM stream (header and records) on a pipe.
+
+    `descriptor` is the pipe's read end; `check` (after reading to the end) raises `CannotProve`
+    when htslib failed, so that the file is read again record by record and its error reported.
+    """
+
+    def __init__(self, path: Path, reference: str | None, threads: int) -> None:
+        command = [sys.executable, "-c", _BAM_STREAM_CODE, "-u", "--no-PG", "-@", str(max(1, threads))]
+        command += ["-T", reference] if reference else []
+        self.process = subprocess.Popen([*command, str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self.process.stdout is not None
+        self.descriptor = self.process.stdout.fileno()
+        with contextlib.suppress(OSError):  # a bigger pipe where the system allows it
+            fcntl.fcntl(self.descriptor, _F_SETPIPE_SZ, _PIPE_BYTES)
+
+    def __enter__(self) -> BamStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+    def check(self) -> None:
+        if self.process.wait() != 0:
+            raise CannotProve(f"htslib could not decode the file (exit status {self.process.returncode})")
 
 
 def header_text(header: pysam.AlignmentHeader) -> str:

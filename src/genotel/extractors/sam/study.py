@@ -137,7 +137,7 @@ class SamStudyEvidence:
         lengths = np.asarray(contig_lengths, dtype=np.int64)
         bins = (lengths + (1 << BIN_SHIFT) - 1) >> BIN_SHIFT
         self.first_bin = np.concatenate([[0], np.cumsum(bins)]).astype(np.int64)
-        self.bin_counts = np.zeros(int(self.first_bin[-1]), dtype=np.int32)  # sent between processes: small
+        self.bin_counts = np.zeros(int(self.first_bin[-1]), dtype=np.int32)
         self.placed = 0  # primary alignments counted in bins
         self.sampled = 0  # records looked at for per-record evidence
         self.tagged = dict.fromkeys(STUDY_TAGS, 0)

@@ -63,7 +63,7 @@ class SamTally:
         self.study.merge(later.study)
 
     def close(self) -> None:
-        self.probe = None  # the engine finishes it; a finished tally is sent between processes
+        self.probe = None  # the engine finishes it
 
     def abort(self) -> None:
         self.probe = None
