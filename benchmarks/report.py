@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 NOTES_MARKER = "<!-- notes: everything below this line is hand-written and kept by benchmarks/run.py -->"
-RSS_TARGET_MB = 1024
+RSS_TARGET_MB = 300
 FOREIGN_LOAD_WARN = 0.10  # other processes' CPU, as a fraction of all cores during a command
 
 
@@ -101,7 +101,7 @@ def summary_table(groups: dict[str, dict[str, Any]], ncpu: int) -> list[str]:
             load = f"{100 * max(loads):.0f} %" if loads else "-"
             if genotel["unsupported"] or not genotel["runs"]:
                 rows.append(f"| {pair} | not yet supported | {peer_cells[0]} | - | {ratio_target(peer)} | - "
-                            f"| {peer_cells[1]} | - | {peer_cells[2]} | < {RSS_TARGET_MB} MB | {load} |")
+                            f"| {peer_cells[1]} | - | {peer_cells[2]} | ≤ {RSS_TARGET_MB} MB | {load} |")
                 continue
             ratio = wall(genotel) / wall(peer)
             target = ratio_target(peer)
@@ -110,7 +110,7 @@ def summary_table(groups: dict[str, dict[str, Any]], ncpu: int) -> list[str]:
             rss = rss_mb(genotel)
             rows.append(f"| {pair} | {wall(genotel):.2f} | {peer_cells[0]} | {ratio:.2f}x | {target} "
                         f"| {cpu(genotel):.1f} | {peer_cells[1]} | {rss:.0f} | {peer_cells[2]} "
-                        f"| < {RSS_TARGET_MB} MB ({verdict(rss, RSS_TARGET_MB - 1)}) | {load} |")
+                        f"| ≤ {RSS_TARGET_MB} MB ({verdict(rss, RSS_TARGET_MB)}) | {load} |")
     return rows
 
 

@@ -103,19 +103,19 @@ def make_groups(data: Path, threads: int) -> list[Group]:
     bam, cram = str(data / "bench.bam"), str(data / "bench.cram")
     r1, r2 = str(data / "bench_R1.fastq.gz"), str(data / "bench_R2.fastq.gz")
     vcf = str(data / "allsites.vcf.gz")
-    floor = Peer("floor", f"samtools view -c -@{t}", ["samtools", "view", "-c", "-@", t, bam], 2.5)
+    floor = Peer("floor", f"samtools view -c -@{t}", ["samtools", "view", "-c", "-@", t, bam], 2.0)
     groups = [
         Group("bam", "BAM record (no probe)", [bam], [*genotel, "--no-gain", bam],
-              [Peer("stats", f"samtools stats -@{t}", ["samtools", "stats", "-@", t, bam], 1.0), floor]),
+              [Peer("stats", f"samtools stats -@{t}", ["samtools", "stats", "-@", t, bam], 0.6), floor]),
         Group("bam-full", "BAM full record (with the probe)", [bam], [*genotel, bam],
-              [Peer("stats", f"samtools stats -@{t}", ["samtools", "stats", "-@", t, bam], 2.0)]),
+              [Peer("stats", f"samtools stats -@{t}", ["samtools", "stats", "-@", t, bam], 1.0)]),
         Group("cram", "CRAM record", [cram, ref], [*genotel, "--reference", ref, cram],
               [Peer("stats", f"samtools stats -@{t} --reference", ["samtools", "stats", "-@", t,
-                                                                    "--reference", ref, cram])]),
+                                                                    "--reference", ref, cram], 1.5)]),
         Group("fastq", "FASTQ record, R1 + R2", [r1, r2], [*genotel, r1, r2],
-              [Peer("seqkit", f"seqkit stats -a -j{t}", ["seqkit", "stats", "-a", "-j", t, r1, r2], 1.0)]),
+              [Peer("seqkit", f"seqkit stats -a -j{t}", ["seqkit", "stats", "-a", "-j", t, r1, r2], 0.6)]),
         Group("vcf", "VCF record, all sites", [vcf], [*genotel, vcf],
-              [Peer("stats", "bcftools stats", ["bcftools", "stats", vcf], 1.0)]),
+              [Peer("stats", "bcftools stats", ["bcftools", "stats", vcf], 0.5)]),
     ]
     for key, name in (("bed", "bench.bed.gz"), ("paf", "bench.paf.gz")):
         path = data / name
