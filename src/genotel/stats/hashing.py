@@ -60,9 +60,16 @@ def string_hashes(buffer: np.ndarray, offsets: np.ndarray, word_max: int) -> np.
         length = np.uint64(end - start)
         if end - start <= word_max:
             mixed = length * _LENGTH_SALT
-            for word_start in range(start, end, 8):
+            word_start = start
+            while word_start + 8 <= end:  # whole words: a loop of constant length, one load once compiled
                 word = np.uint64(0)
-                for byte in range(min(8, end - word_start)):
+                for byte in range(8):
+                    word |= np.uint64(buffer[word_start + byte]) << np.uint64(8 * byte)
+                mixed = mix_scalar(mixed ^ word)
+                word_start += 8
+            if word_start < end:  # the last word, short
+                word = np.uint64(0)
+                for byte in range(end - word_start):
                     word |= np.uint64(buffer[word_start + byte]) << np.uint64(8 * byte)
                 mixed = mix_scalar(mixed ^ word)
             hashes[index] = mix_scalar(mixed ^ _LENGTH_SALT)
