@@ -7,7 +7,7 @@ import pytest
 
 from genotel.batches import Strings
 from genotel.record import format_table_size, render_cardinality_issue
-from genotel.stats.cardinality import CardinalityAccumulator
+from genotel.stats.cardinality import CardinalityAccumulator, InexactMerge
 from genotel.stats.distinct_hashes import DistinctHashes, HyperLogLog, value_hashes
 from genotel.stats.hashing import hash_strings
 
@@ -189,3 +189,24 @@ def test_value_hashes_equal_a_plain_python_word_hash() -> None:
         )
     for batch in batches:
         assert value_hashes(Strings.from_list(batch)).tolist() == [plain_word_hash(value) for value in batch]
+
+
+def test_a_merge_says_when_the_later_part_did_not_keep_the_examples() -> None:
+    """The whole file's last new values are the later part's last values that the earlier part
+    never saw; when its kept values (the last 32 of its own new ones) hold too few of those, the
+    merge says so instead of guessing (the engine then reads the file in one part)."""
+    shared = [f"v{index}".encode() for index in range(100)]
+
+    def accumulator(values: list[bytes]) -> CardinalityAccumulator:
+        part = CardinalityAccumulator("F")
+        part.add(Strings.from_list(values))
+        return part
+
+    whole = accumulator([*shared, b"fresh", *shared[:40]])
+    first = accumulator(shared)
+    with pytest.raises(InexactMerge, match="F"):
+        first.merge(accumulator([b"fresh", *shared[:40]]))  # "fresh" is behind 40 old values
+    first = accumulator(shared)
+    first.merge(accumulator([*shared[:40], b"fresh"]))  # kept: the merge is exact
+    assert first.result().examples == accumulator(shared + shared[:40] + [b"fresh"]).result().examples
+    assert whole.result().examples[-3:] == ["v98", "v99", "fresh"]
