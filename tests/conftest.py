@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from genotel.cli import main
-from genotel.engine import make_record
-from genotel.options import Options
+from genotel.engine import extract, make_record
+from genotel.options import DEFAULT_CODEC_LEVEL, Options
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -60,6 +62,29 @@ def assert_fields_gain_contract(record: dict[str, object], streams: dict[str, tu
         assert ratio == f"{text / compressed:.1f}X"
     assert record["genozip_gain"] == round(total_text / total_compressed, 1)
     assert total_text == record["source"]["txt_size"]  # type: ignore[index]
+
+
+ZSTD = zstandard.ZstdCompressor(level=DEFAULT_CODEC_LEVEL, write_checksum=False, write_content_size=False)
+
+
+def text_of(path: Path) -> bytes:
+    """A text fixture's text (gzip and BGZF inflated)."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def stream_sizes(streams: dict[str, bytes]) -> dict[str, tuple[int, int]]:
+    """Text and zstd-compressed size of each stream, as the probe measures them."""
+    return {name: (len(value), len(ZSTD.compress(value))) for name, value in streams.items()}
+
+
+def assert_streams_hold_every_byte(path: Path, reference: dict[str, bytes]) -> None:
+    """The probe's streams of `path` against `reference` (the streams cut from its text by a plain
+    Python split): the same sizes and compressed sizes, every byte in one, and fields_gain from them."""
+    got = {stream: (size, compressed) for stream, size, compressed in extract(path, Options()).streams or []}
+    assert got == stream_sizes(reference)
+    assert sum(size for size, _ in got.values()) == len(text_of(path))
+    assert_fields_gain_contract(record_of(path), got)
 
 
 @pytest.fixture

@@ -7,18 +7,15 @@ import gzip
 from pathlib import Path
 
 import pytest
-import zstandard
 
 from genotel.engine import extract
 from genotel.extractors.paf.extractor import mapper_of
 from genotel.extractors.paf.parse import COLUMN_NAMES, PafParser
 from genotel.extractors.paf.tally import PafTally
-from genotel.options import DEFAULT_CODEC_LEVEL, Options
+from genotel.options import Options
 from genotel.sniff import sniff
 
-from conftest import FIXTURES, assert_fields_gain_contract, features, record_of, run_cli
-
-ZSTD = zstandard.ZstdCompressor(level=DEFAULT_CODEC_LEVEL, write_checksum=False, write_content_size=False)
+from conftest import FIXTURES, assert_streams_hold_every_byte, features, record_of, run_cli, text_of
 
 # Figures from the tools, on the fixtures:
 #   wc -l; cut -f1 | sort -u | wc -l; cut -f6 | sort -u | wc -l; awk '{print NF}' | sort -u
@@ -28,10 +25,6 @@ FIGURES = {
 }
 FIRST_NAMES = ["ec536_a-3735/1", "ec536_a-3733/1", "ec536_a-3731/1", "ec536_a-3729/1", "ec536_a-3727/1"]
 
-
-def text_of(path: Path) -> bytes:
-    data = path.read_bytes()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "x.paf") -> Path:
@@ -113,12 +106,7 @@ def reference_streams(text: bytes) -> dict[str, bytes]:
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_streams_hold_every_byte_as_defined(name: str) -> None:
     path = FIXTURES / name
-    text = text_of(path)
-    got = {stream: (size, compressed) for stream, size, compressed in extract(path, Options()).streams or []}
-    expected = {stream: (len(value), len(ZSTD.compress(value))) for stream, value in reference_streams(text).items()}
-    assert got == expected
-    assert sum(size for size, _ in got.values()) == len(text)
-    assert_fields_gain_contract(record_of(path), got)
+    assert_streams_hold_every_byte(path, reference_streams(text_of(path)))
 
 
 def test_tag_streams_of_a_base_level_paf() -> None:
