@@ -96,9 +96,9 @@ def read_whole(reading: Reading, path: Path, options: Options) -> PassResult:
     A reading with `parts` may be read in several threads (--threads); the parts' results are
     merged in file order.
     """
-    count = 1 if options.sample is not None or options.deep else min(options.threads, os.cpu_count() or 1)
     if not hasattr(reading, "parts"):
         return read_batches(reading.batches(), reading.tally, options, reading.header_text)
+    count = 1 if options.sample is not None or options.deep else min(options.threads, os.cpu_count() or 1)
     try:
         return merge_parts(read_parts(reading.parts(count), options, reading.header_text), path)
     except InexactMerge:  # rare: the later parts did not keep the examples that the file needs

@@ -134,18 +134,26 @@ class SamReading:
 
 
 @dataclass
-class FastBamReading(SamReading):
-    """A BGZF BAM read by the fast reader, in parts; htslib's reading is its fallback."""
+class FastReading(SamReading):
+    """A file whose records the fast reader decodes (`bam_fast`); htslib's reading is its fallback."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.fallback = lambda: htslib_reading(self.path, self.sniffed, self.options, self.deep_index)
 
-    def parts(self, count: int) -> list[bam_fast.BamPart]:
+    @property
+    def decoded_batch_size(self) -> int:
         # Whole decoded slices as batches: the statistics cost numpy calls per batch, and the
         # dictionary fields' lookups are cheaper in bigger pieces (results do not depend on it).
-        batch_size = max(self.options.batch_size, bam_fast.DECODE_RECORDS)
-        return bam_fast.bam_parts(self.path, self.header, count, batch_size, self.deep_index)
+        return max(self.options.batch_size, bam_fast.DECODE_RECORDS)
+
+
+@dataclass
+class FastBamReading(FastReading):
+    """A BGZF BAM read by the fast reader, in parts."""
+
+    def parts(self, count: int) -> list[bam_fast.BamPart]:
+        return bam_fast.bam_parts(self.path, self.header, count, self.decoded_batch_size, self.deep_index)
 
     def batches(self) -> Iterator[AlignmentBatch]:
         """The batches of the whole file as one part (raises `CannotProve` where the parts would)."""
@@ -156,20 +164,14 @@ class FastBamReading(SamReading):
 
 
 @dataclass
-class CramStreamReading(SamReading):
-    """A CRAM decoded by htslib into a BAM stream (`htslib.BamStream`) that the fast reader reads;
-    htslib's record-by-record reading is its fallback."""
+class CramStreamReading(FastReading):
+    """A CRAM decoded by htslib into a BAM stream (`htslib.BamStream`) that the fast reader reads."""
 
     reference: str | None = None
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.fallback = lambda: htslib_reading(self.path, self.sniffed, self.options, self.deep_index)
-
     def batches(self) -> Iterator[AlignmentBatch]:
         with BamStream(self.path, self.reference, self.options.threads) as stream:
-            batch_size = max(self.options.batch_size, bam_fast.DECODE_RECORDS)  # as the parts of a BAM
-            yield from bam_fast.stream_batches(stream.descriptor, self.header, batch_size)
+            yield from bam_fast.stream_batches(stream.descriptor, self.header, self.decoded_batch_size)
             stream.check()
 
 

@@ -70,7 +70,6 @@ def open_alignments(path: Path, sniffed: Sniffed, options: Options) -> Iterator[
 # BAM stream: pysam holds the GIL while samtools runs, so it cannot run in a thread.
 _BAM_STREAM_CODE = "import sys, pysam; pysam.samtools.view(*sys.argv[1:], catch_stdout=False)"
 _PIPE_BYTES = 1 << 20  # the pipe's buffer: the decoder runs ahead by this much
-_F_SETPIPE_SZ = 1031
 
 
 class BamStream:
@@ -86,8 +85,9 @@ class BamStream:
         self.process = subprocess.Popen([*command, str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.process.stdout is not None
         self.descriptor = self.process.stdout.fileno()
-        with contextlib.suppress(OSError):  # a bigger pipe where the system allows it
-            fcntl.fcntl(self.descriptor, _F_SETPIPE_SZ, _PIPE_BYTES)
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: a bigger pipe, where the system allows it
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self.descriptor, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
     def __enter__(self) -> BamStream:
         return self
