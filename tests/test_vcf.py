@@ -15,7 +15,7 @@ from pysam.libcbgzf import BGZFile
 
 from genotel.extractors.vcf.extractor import VcfExtractor
 from genotel.extractors.vcf.header import structured_fields, vcf_programs
-from genotel.extractors.vcf.text import TextScan, _mentions_end
+from genotel.extractors.vcf.text import TABS_KEPT, TextScan, split_records
 from genotel.extractors.vcf.variants import VariantCountsAccumulator
 from genotel.options import Options
 from genotel.sniff import sniff
@@ -252,13 +252,33 @@ def test_gvcf_means_a_reference_block_record(tmp_path: Path, body: str, gvcf: bo
 
 
 @pytest.mark.parametrize(
-    ("text", "start", "found"),
-    [(b"DP=3;END=9", 0, True), (b"END=", 0, True), (b"xEND", 0, False), (b"ENDx=END", 0, False),
-     (b"END=5\tEE", 1, False), (b"EEND=", 0, True), (b"", 0, False), (b"E", 0, False)],
+    "text",
+    [b"", b"\n", b"a", b"a\n", b"\t", b"\t\t\n\n", b"a\tb\tc\r\n", b"\t".join(b"%d" % n for n in range(12)) + b"\nx\n",
+     b"\n\n", b"DP=3;END=9\n", b"END=", b"xEND\n", b"ENDx=END\n", b"EEND=\n", b"E", b"EN\nD="],
 )
-def test_mentions_end_finds_the_key_anywhere_after_start(text: bytes, start: int, found: bool) -> None:
-    """The pre-check that lets most batches skip the reference-block test: no false negative."""
-    assert _mentions_end(np.frombuffer(text, dtype=np.uint8), start) is found
+def test_split_records_gives_lines_columns_and_tabs_as_python_does(text: bytes) -> None:
+    check_split_records(text, 0)
+    if text:
+        check_split_records(b"#header\n" + text, len(b"#header\n"))
+
+
+def test_split_records_on_every_fixture_vcf() -> None:
+    for path in sorted(FIXTURES.glob("*.vcf")):
+        check_split_records(path.read_bytes(), 0)
+
+
+def check_split_records(text: bytes, begin: int) -> None:
+    """`split_records` against Python's own split and find."""
+    starts, ends, columns, tab_at, mentions_end = split_records(np.frombuffer(text, dtype=np.uint8), begin, TABS_KEPT)
+    lines = text[begin:].split(b"\n")
+    if text[begin:].endswith(b"\n") or begin == len(text):
+        lines.pop()  # no line after the last newline
+    assert [text[start:end] for start, end in zip(starts.tolist(), ends.tolist(), strict=True)] == lines
+    assert columns.tolist() == [len(line.split(b"\t")) for line in lines]
+    for line, start, end, found in zip(lines, starts.tolist(), ends.tolist(), tab_at.tolist(), strict=True):
+        tabs = [start + at for at, byte in enumerate(line) if byte == ord("\t")][:TABS_KEPT]
+        assert found == tabs + [end] * (TABS_KEPT - len(tabs))
+    assert mentions_end is (b"END=" in text[begin:])
 
 
 def test_gvcf_in_a_sites_only_file(tmp_path: Path) -> None:

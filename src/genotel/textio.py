@@ -76,13 +76,14 @@ def read_chunks(path: Path, codec: str, chunk_bytes: int = CHUNK_BYTES) -> Itera
                 block = stream.read(chunk_bytes)
                 if not block:
                     break
-                block = carry + block
                 cut = block.rfind(b"\n") + 1
-                if cut == 0:  # one line longer than a chunk: keep reading
-                    carry = block
+                if cut == 0:  # no line ends in this block: keep reading
+                    carry += block
                     continue
+                # One copy per chunk (the carried part of a line, then the block up to its last line end).
+                chunk = carry + memoryview(block)[:cut] if carry or cut < len(block) else block
                 carry = block[cut:]
-                yield block[:cut]
+                yield chunk
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise compressed_data_error(path, exc) from exc
     except OSError as exc:

@@ -17,6 +17,7 @@ from itertools import islice
 from pathlib import Path
 
 import cyvcf2
+import numpy as np
 import pysam
 
 from ...errors import FormatError, record_where
@@ -24,12 +25,12 @@ from ...options import Options
 from ...record import format_contigs
 from ...sniff import Sniffed
 from ...stats.gain import GainProbe
-from ...textio import REPLACEMENT_CHARACTER, decode_text, is_utf8, pysam_surrogate_escapes, split_lines
+from ...textio import REPLACEMENT_CHARACTER, decode_text, is_utf8, pysam_surrogate_escapes
 from ..base import HEADER_UTF8_INVALID, Extraction, field_issues
 from .dictionary import VcfDictionaryAccumulator
 from .header import VcfHeader, chrom_line_columns, parse_header, vcf_programs
 from .study import VcfStudyEvidence
-from .text import TextScan, VcfBatch, make_batch
+from .text import TextScan, VcfBatch, record_batch
 from .variants import VariantCountsAccumulator, VariantFieldsAccumulator
 
 __all__ = ["VcfExtractor", "vcf_programs"]
@@ -194,7 +195,7 @@ def bcf_batches(path: Path, variants: cyvcf2.VCF, batch_size: int) -> Iterator[V
         if not lines:
             return
         text = "".join(lines).encode()
-        batch = make_batch(split_lines(text, 1), 0, first_record, by_record=True)
+        batch = record_batch(np.frombuffer(text, dtype=np.uint8), 0, 1, first_record, by_record=True)
         if len(batch) != len(lines):  # a line break inside a value: the text form would not parse
             raise FormatError(path, "BCF record holds a line break in a value", record_where(first_record))
         yield batch

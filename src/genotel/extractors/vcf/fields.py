@@ -2,9 +2,10 @@
 
 `VcfFieldSplitter.split` cuts a batch of VCF record lines (a VCF file's, or htslib's rendering
 of BCF records) into fields with one compiled loop over the lines (`cut_lines`, numba): fixed
-columns, INFO items and their keys, FORMAT, sample sub-fields, and the separator bytes (tabs,
-`;` between INFO items, `:` between sub-fields, line ends, an INFO of `.`). Sub-field k of a
-sample belongs to key k of its line's FORMAT, looked up per distinct FORMAT string.
+columns, INFO items and their keys, FORMAT, the sample sub-fields that are wanted, and the
+separator bytes (tabs, `;` between INFO items, `:` between sub-fields, line ends, an INFO of
+`.`). Sub-field k of a sample belongs to key k of its line's FORMAT, looked up per distinct
+FORMAT string.
 `stream_parts` feeds the probe (every byte in exactly one stream, grouped by a second compiled
 loop, `group_by_first_sight`); `dictionary.py` takes the dictionary values.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .keys import KeyNames, key_code
+from .keys import KeyNames, find_code, key_code
 
 FIXED_STREAMS = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER")
 INFO_INDEX = 7  # 0-based column of INFO; FORMAT follows, then the samples
@@ -24,6 +25,7 @@ FORMAT_INDEX = 8
 FIRST_SAMPLE = 9
 TAB, SEMICOLON, COLON, EQUALS, DOT, CR, NEWLINE = (ord(char) for char in "\t;:=.\r\n")
 OTHER = "Other"
+UNKNOWN_FORMAT = -2  # the group of a FORMAT string the splitter has not learnt yet
 
 
 @dataclass
@@ -89,28 +91,40 @@ class VcfFieldSplitter:
         info: bool = True,
         samples: bool = True,
         end: int | None = None,
+        format_keys: frozenset[str] | None = None,
     ) -> VcfText:
         """Cut the (column-checked) record lines `data[starts[i]:ends[i]]` (no newline).
 
         The lines' text, line ends included, runs from `starts[0]` to `end` (the end of `data`
-        by default). With `info` or `samples` false, the INFO items or the sample sub-fields
-        are not cut (each INFO is then one field, left without keys; the samples none).
+        by default). With `info` false the INFO items are not cut (each INFO is then one field,
+        left without keys). With `samples`, the sample sub-fields are cut: those of every key
+        (and those beyond their FORMAT's keys, as `extra`), or with `format_keys` only those of
+        the keys named there.
         """
         count, begin = len(starts), int(starts[0])
         end = len(data) if end is None else end
         text = data[begin:end]
-        # Bounds on the number of INFO items and sample sub-fields: one per separator, plus one per line.
+        # Bounds on the number of INFO items and of sample sub-fields (every one when probing):
+        # one per separator, plus one per line.
         item_bound = count + (int(np.count_nonzero(text == SEMICOLON)) if info else 0)
         field_bound = count + (int(np.count_nonzero(text == COLON) + np.count_nonzero(text == TAB)) if samples else 0)
-        cut = cut_lines(data, starts, ends, end, info, samples, item_bound, field_bound)
-        if not (info or samples):  # only the fixed columns were cut
-            none, empty = _no_pieces(count), np.zeros(0, dtype=np.int64)
-            fixed = [Pieces(cut[0][0, column], cut[0][1, column], np.arange(count + 1)) for column in range(INFO_INDEX)]
-            return VcfText(data, count, fixed, none, empty, none, none, np.zeros(0, dtype=np.uint8), none)
-        fixed_ranges, item_ranges, item_offsets, item_codes, format_ranges, format_codes = cut[:6]
-        field_ranges, field_lines, field_index, field_offsets, other = cut[6:]
+        while True:
+            wanted = (info, samples, format_keys is None, item_bound, field_bound)
+            formats = (*self.format_strings.table(), self._key_table(format_keys))
+            cut = cut_lines(data, starts, ends, end, *wanted, *formats)
+            format_ranges, format_codes, groups = cut[4:7]
+            unknown = np.flatnonzero(groups == UNKNOWN_FORMAT)
+            if not len(unknown):
+                break
+            # FORMAT strings new to this splitter (rare after the first lines): learn them, cut again.
+            self.format_strings.ids(format_codes[unknown], data, format_ranges[0][unknown], format_ranges[1][unknown])
+        fixed_ranges, item_ranges, item_offsets, item_codes = cut[:4]
+        fields, field_offsets, extras, extra_offsets, other = cut[7:]
         lines = np.arange(count + 1)
         fixed = [Pieces(fixed_ranges[0, column], fixed_ranges[1, column], lines) for column in range(INFO_INDEX)]
+        if not (info or samples):  # only the fixed columns were cut
+            none, empty = _no_pieces(count), np.zeros(0, dtype=np.int64)
+            return VcfText(data, count, fixed, none, empty, none, none, np.zeros(0, dtype=np.uint8), none)
         item_start, item_end, key_end = item_ranges
         keys, values = None, item_end
         if info:
@@ -119,41 +133,23 @@ class VcfFieldSplitter:
         info_pieces = Pieces(item_start, item_end, item_offsets, keys)
         has_format = format_ranges[0] >= 0
         format_pieces = Pieces(format_ranges[0][has_format], format_ranges[1][has_format], _offsets(has_format))
-        sample_pieces = extra = _no_pieces(count)
-        if samples and len(field_lines):
-            groups = np.full(count, -1, dtype=np.int64)
-            groups[has_format] = self.format_strings.ids(
-                format_codes[has_format], data, format_pieces.starts, format_pieces.ends
-            )
-            sample_pieces, extra = self._sample_keys(
-                Pieces(field_ranges[0], field_ranges[1], field_offsets), groups[field_lines], field_index
-            )
+        sample_pieces = Pieces(fields[0], fields[1], field_offsets, fields[2])
+        extra = Pieces(extras[0], extras[1], extra_offsets)
         return VcfText(data, count, fixed, info_pieces, values, format_pieces, sample_pieces, other, extra)
 
-    def _sample_keys(self, pieces: Pieces, groups: np.ndarray, index: np.ndarray) -> tuple[Pieces, Pieces]:
-        """Key each sample sub-field (`index` within its sample, of FORMAT string `groups`); those
-        beyond their FORMAT's keys are split off as extra."""
-        table = self._key_table()
-        keys = table[groups, np.minimum(index, table.shape[1] - 1)]
-        pieces.keys = keys
-        kept = keys >= 0
-        if kept.all():
-            return pieces, Pieces(pieces.starts[:0], pieces.ends[:0], pieces.offsets * 0)
-        cumulative = np.concatenate(([0], np.cumsum(kept)))
-        extra_offsets = pieces.offsets - cumulative[pieces.offsets]
-        extra = Pieces(pieces.starts[~kept], pieces.ends[~kept], extra_offsets)
-        return Pieces(pieces.starts[kept], pieces.ends[kept], cumulative[pieces.offsets], keys[kept]), extra
-
-    def _key_table(self) -> np.ndarray:
-        """Per FORMAT string id, the key ids of its sub-fields (-1 past the last key)."""
+    def _key_table(self, wanted: frozenset[str] | None) -> np.ndarray:
+        """Per FORMAT string id, the key id of each of its sub-fields; the last column for those
+        beyond its keys. -1 marks a sub-field not wanted; -2 one beyond the keys that is wanted
+        (every sub-field is, when `wanted` is None)."""
         for name in self.format_strings.names[len(self._format_key_ids) :]:
             self._format_key_ids.append(
                 [self.format_keys.setdefault(key, len(self.format_keys)) for key in name.split(":")]
             )
-        width = max(len(ids) for ids in self._format_key_ids) + 1
-        table = np.full((len(self._format_key_ids), width), -1, dtype=np.int64)
+        names = self.format_key_names
+        width = max((len(ids) for ids in self._format_key_ids), default=0) + 1
+        table = np.full((len(self._format_key_ids), width), -2 if wanted is None else -1, dtype=np.int64)
         for row, ids in enumerate(self._format_key_ids):
-            table[row, : len(ids)] = ids
+            table[row, : len(ids)] = [key if wanted is None or names[key] in wanted else -1 for key in ids]
         return table
 
 
@@ -165,21 +161,32 @@ def cut_lines(
     end: int,
     info: bool,
     samples: bool,
+    separators: bool,
     item_bound: int,
     field_bound: int,
+    slot_codes: np.ndarray,
+    slot_ids: np.ndarray,
+    bits: int,
+    table: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Walk the record lines `data[starts[i]:ends[i]]` once and cut them into fields.
 
     Per line: the seven fixed columns (their tabs must be there: the lines are column-checked),
     the INFO items between `;` (non-empty ones only; with `info` false the whole INFO is one
-    item; an INFO of `.` has none), the FORMAT column, and the sample sub-fields between `:`
-    (with their index within the sample; none unless `samples`). The separators (tabs, `;`,
-    `:`, the `.` of an empty INFO, `\\r`, the newline unless the text ends without one at `end`)
-    are copied to `other` in file order. Returns, in this order: the fixed columns' (start, end)
-    of shape (2, 7, lines); the INFO items' (start, end, key end), their offsets per line and
-    key codes (`keys.key_code`); the FORMAT (start, end) per line (-1 without one) and codes;
-    the sub-fields' (start, end), line, index and offsets per line; and `other`. With neither
-    `info` nor `samples`, only the fixed columns are cut (the rest is left empty).
+    item; an INFO of `.` has none), the FORMAT column, and with `samples` the sample sub-fields
+    between `:` and tabs. A FORMAT string is looked up by its code in the open-addressing table
+    (`slot_codes`, `slot_ids`, `bits`: `KeyNames.table`) and sub-field k of its samples is
+    `table[group, min(k, width - 1)]`: a key id (kept, with the key), -2 (kept as an extra) or
+    -1 (left out); the samples of a FORMAT string not in the table are not cut (its group is
+    `UNKNOWN_FORMAT`). With `separators`, the separator bytes (tabs, `;`, `:`, the `.` of an
+    empty INFO, `\\r`, the newline unless the text ends without one at `end`) are copied to
+    `other` in file order.
+
+    Returns, in this order: the fixed columns' (start, end) of shape (2, 7, lines); the INFO
+    items' (start, end, key end), their offsets per line and key codes (`keys.key_code`); the
+    FORMAT (start, end) per line (-1 without one), its code and group (-1 without one); the kept
+    sub-fields' (start, end, key) and offsets per line; the extras' (start, end) and offsets per
+    line; and `other`. With neither `info` nor `samples`, only the fixed columns are cut.
     """
     count = len(starts)
     fixed = np.empty((2, INFO_INDEX, count), dtype=np.int64)
@@ -188,12 +195,19 @@ def cut_lines(
     item_codes = np.zeros(item_bound, dtype=np.uint64)
     formats = np.full((2, count), -1, dtype=np.int64)
     format_codes = np.zeros(count, dtype=np.uint64)
-    fields = np.empty((2, field_bound), dtype=np.int64)
-    field_lines = np.empty(field_bound, dtype=np.int64)
-    field_index = np.empty(field_bound, dtype=np.int64)
+    groups = np.full(count, -1, dtype=np.int64)
+    fields = np.empty((3, field_bound), dtype=np.int64)
     field_offsets = np.zeros(count + 1, dtype=np.int64)
-    other = np.empty(end - starts[0] if count else 0, dtype=np.uint8)
-    item_count, field_count, other_count = 0, 0, 0
+    extras = np.empty((2, field_bound), dtype=np.int64)  # (pages that are not written cost nothing)
+    extra_offsets = np.zeros(count + 1, dtype=np.int64)
+    other = np.empty(end - starts[0] if count and separators else 0, dtype=np.uint8)
+    last_column = table.shape[1] - 1
+    reach = np.zeros(len(table), dtype=np.int64)  # per FORMAT string: sub-fields to look at per sample
+    for group in range(len(table)):
+        for column in range(last_column + 1):
+            if table[group, column] != -1:
+                reach[group] = column + 1 if column < last_column else np.iinfo(np.int64).max
+    item_count, field_count, extra_count, other_count = 0, 0, 0, 0
     for line in range(count):
         position, text_end = starts[line], ends[line]
         has_cr = text_end > position and data[text_end - 1] == CR
@@ -204,8 +218,9 @@ def cut_lines(
             while data[position] != TAB:
                 position += 1
             fixed[1, column, line] = position
-            other[other_count] = TAB
-            other_count += 1
+            if separators:
+                other[other_count] = TAB
+                other_count += 1
             position += 1
         if not (info or samples):  # only the fixed columns are wanted
             continue
@@ -214,8 +229,9 @@ def cut_lines(
             position += 1
         info_end = position
         if info_end - info_start == 1 and data[info_start] == DOT:
-            other[other_count] = DOT
-            other_count += 1
+            if separators:
+                other[other_count] = DOT
+                other_count += 1
         else:
             item = info_start
             while True:
@@ -232,42 +248,62 @@ def cut_lines(
                     item_count += 1
                 if stop == info_end:
                     break
-                other[other_count] = SEMICOLON
-                other_count += 1
+                if separators:
+                    other[other_count] = SEMICOLON
+                    other_count += 1
                 item = stop + 1
         item_offsets[line + 1] = item_count
+        wanted = 0
         if position < text_end:  # a FORMAT column
-            other[other_count] = TAB
-            other_count += 1
+            if separators:
+                other[other_count] = TAB
+                other_count += 1
             position += 1
             formats[0, line] = position
             while position < text_end and data[position] != TAB:
                 position += 1
             formats[1, line] = position
             format_codes[line] = key_code(data, formats[0, line], position)
-        if position < text_end:  # samples
-            other[other_count] = TAB
-            other_count += 1
-            field, index = position + 1, 0
+            groups[line] = find_code(slot_codes, slot_ids, bits, format_codes[line])
+            if groups[line] < 0:
+                groups[line] = UNKNOWN_FORMAT
+            elif samples:
+                wanted = reach[groups[line]]
+        if position < text_end and (wanted > 0 or separators):  # samples
+            row = groups[line] if wanted > 0 else 0
+            index = 0
+            field = position + 1
+            if separators:
+                other[other_count] = TAB
+                other_count += 1
             while True:
                 stop = field
-                while stop < text_end and data[stop] != TAB and not (samples and data[stop] == COLON):
-                    stop += 1
-                if samples:
-                    fields[0, field_count], fields[1, field_count] = field, stop
-                    field_lines[field_count], field_index[field_count] = line, index
+                if index < wanted or separators:
+                    while stop < text_end and data[stop] != TAB and not (samples and data[stop] == COLON):
+                        stop += 1
+                else:  # nothing more is wanted of this sample: on to the next
+                    while stop < text_end and data[stop] != TAB:
+                        stop += 1
+                key = table[row, min(index, last_column)] if index < wanted else -1
+                if key >= 0:
+                    fields[0, field_count], fields[1, field_count], fields[2, field_count] = field, stop, key
                     field_count += 1
+                elif key == -2:
+                    extras[0, extra_count], extras[1, extra_count] = field, stop
+                    extra_count += 1
                 if stop == text_end:
                     break
-                other[other_count] = data[stop]
-                other_count += 1
+                if separators:
+                    other[other_count] = data[stop]
+                    other_count += 1
                 index = index + 1 if data[stop] == COLON else 0
                 field = stop + 1
         field_offsets[line + 1] = field_count
-        if has_cr:
+        extra_offsets[line + 1] = extra_count
+        if separators and has_cr:
             other[other_count] = CR
             other_count += 1
-        if ends[line] < end:
+        if separators and ends[line] < end:
             other[other_count] = NEWLINE
             other_count += 1
     return (
@@ -277,10 +313,11 @@ def cut_lines(
         item_codes[:item_count],
         formats,
         format_codes,
+        groups,
         fields[:, :field_count],
-        field_lines[:field_count],
-        field_index[:field_count],
         field_offsets,
+        extras[:, :extra_count],
+        extra_offsets,
         other[:other_count],
     )
 

@@ -26,7 +26,7 @@ class KeyNames:
     plus a second round for the few that collided: a binary search would cost ten times more.
     """
 
-    MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+    MULTIPLIER = _GOLDEN  # Fibonacci hashing (`find_code` uses the same)
 
     def __init__(self) -> None:
         self.names: list[str] = []
@@ -46,6 +46,10 @@ class KeyNames:
             self._rebuild(new_codes[order])
             ids = self._lookup(codes)
         return ids
+
+    def table(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """The hash table as `find_code` takes it: each slot's code and id (-1: empty), and its bits."""
+        return self._slot_codes, self._slot_ids, self._bits
 
     def _slots(self, codes: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -109,3 +113,19 @@ def key_code(data: np.ndarray, start: int, end: int) -> np.uint64:
             word |= np.uint64(data[block + byte]) << np.uint64(8 * byte)
         mixed = mix_scalar(mixed * _GOLDEN ^ word)
     return mixed | _LONG_KEY
+
+
+@numba.njit(cache=True, nogil=True)
+def find_code(slot_codes: np.ndarray, slot_ids: np.ndarray, bits: int, code: np.uint64) -> int:
+    """The id of `code` in a `KeyNames.table()`, -1 when it is not there: the lookup of `KeyNames`, for one code."""
+    if bits == 0:
+        return -1
+    mask = np.uint64((1 << bits) - 1)
+    slot = (code * _GOLDEN) >> np.uint64(64 - bits)  # as `KeyNames._slots`
+    while True:
+        index = np.int64(slot)
+        if slot_ids[index] < 0:
+            return -1
+        if slot_codes[index] == code:
+            return slot_ids[index]
+        slot = (slot + np.uint64(1)) & mask

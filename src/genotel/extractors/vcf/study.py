@@ -74,15 +74,13 @@ class VcfStudyEvidence:
             return
         data = batch.lines.data
         raw = data.base if isinstance(data.base, bytes) else data.tobytes()
-        tabs, first_tab, columns = batch.tabs, batch.first_tab, batch.columns
-        ends = batch.ends
+        columns = batch.columns
         for index in range(count):
             if columns[index] < 8:
                 continue  # not a record genotel reads (the column check reports it)
-            first = int(first_tab[index])
-            alt = raw[int(tabs[first + 3]) + 1 : int(tabs[first + 4])]
-            info_end = int(tabs[first + 7]) if columns[index] > 8 else int(ends[index])
-            info = raw[int(tabs[first + 6]) + 1 : info_end].rstrip(b"\r")
+            tab_at = batch.tab_at[index].tolist()
+            alt = raw[tab_at[3] + 1 : tab_at[4]]
+            info = raw[tab_at[6] + 1 : tab_at[7]].rstrip(b"\r")  # up to FORMAT's tab or the line's end
             if (alt.startswith(b"<") and alt not in NOT_SV_ALTS) or b"[" in alt or b"]" in alt or _SVTYPE.search(info):
                 self.structural += 1
             if _SOMATIC.search(info):

@@ -1,25 +1,31 @@
 """VCF text as numpy batches: the header read off the line stream, record lines split by tabs.
 
-VCF text files (plain, gzip or BGZF) go through `textio.line_batches`: no per-record Python
-object is made. BCF records are rendered by htslib as the same text lines and go through the
-same functions, so both containers feed identical batches to the statistics.
+VCF text files (plain, gzip or BGZF) are read in chunks (`textio.read_chunks`), and each chunk's
+record lines are split with one compiled pass: no per-record Python object is made. BCF records
+are rendered by htslib as the same text lines and go through the same functions, so both
+containers feed identical batches to the statistics.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 
+from ...ahead import ahead
 from ...errors import FormatError, line_where, record_where
-from ...textio import CHUNK_BYTES, LineBatch, decode_text, line_batches
+from ...textio import CHUNK_BYTES, LineBatch, decode_text, read_chunks, split_lines
 from .header import FIXED_COLUMNS, VcfHeader, chrom_line_columns, parse_header
 
 TAB = 9
 CR = 13
+NEWLINE = 10
+END_E, END_N, END_D, EQUALS = (ord(char) for char in "END=")
 HASH = ord("#")
 UTF8_BOM = b"\xef\xbb\xbf"
 _CHROM_PREFIX = b"#CHROM"
@@ -32,57 +38,97 @@ INFO_COLUMN = 7
 REFERENCE_BLOCK_ALTS = (b"<*>", b"<NON_REF>", b".")
 END_KEY = b"END="
 _END_AFTER_SEMICOLON = re.compile(b";" + END_KEY)
+TABS_KEPT = INFO_COLUMN + 1  # per record line, where its first tabs are: the fixed columns and INFO
 
 
 @dataclass
 class VcfBatch:
-    """Record lines of one chunk: lines `first`.. of `lines`, each split at its tabs.
+    """Record lines of one chunk, with their columns.
 
-    `tabs` holds the position in `lines.data` of every tab of the chunk and `first_tab[i]` the
-    index in `tabs` of record i's first tab, so the k-th tab of record i is
-    `tabs[first_tab[i] + k]`. `by_record` says whether locations are record numbers (BCF,
-    where lines are htslib's rendering) or file line numbers (VCF text).
+    `tab_at[i, k]` is the position in `lines.data` of record i's tab number k (0-based), for
+    the first `TABS_KEPT` tabs: the end of column k; where a line has fewer tabs, its end.
+    `by_record` says whether locations are record numbers (BCF, where lines are htslib's
+    rendering) or file line numbers (VCF text).
     """
 
     lines: LineBatch
-    first: int
     first_record: int
-    tabs: np.ndarray
-    first_tab: np.ndarray
+    tab_at: np.ndarray  # (records, TABS_KEPT) int64
     columns: np.ndarray  # per record line, its number of tab-separated columns
+    mentions_end: bool  # whether `END=` occurs in the lines
     by_record: bool = False
     trailing_tab_lines: int = 0  # record lines ending in a tab (set by the column check)
 
     def __len__(self) -> int:
-        return len(self.lines) - self.first
+        return len(self.lines)
 
     @property
     def starts(self) -> np.ndarray:
-        return self.lines.starts[self.first :]
+        return self.lines.starts
 
     @property
     def ends(self) -> np.ndarray:
-        return self.lines.ends[self.first :]
+        return self.lines.ends
 
     @property
     def text_size(self) -> int:
         """Bytes of the record lines as VCF text, line ends included."""
-        return len(self.lines.data) - int(self.lines.starts[self.first]) if len(self) else 0
+        return len(self.lines.data) - int(self.lines.starts[0]) if len(self) else 0
 
     def where(self, index: int) -> str:
         """The 1-based location of record `index` of the batch."""
         if self.by_record:
             return record_where(self.first_record + index)
-        return line_where(self.lines.first_line + self.first + index)
+        return line_where(self.lines.first_line + index)
 
 
-def make_batch(lines: LineBatch, first: int, first_record: int, by_record: bool = False) -> VcfBatch:
-    """Split the record lines `first`.. of `lines` at their tabs (one numpy pass)."""
-    tabs = np.flatnonzero(lines.data == TAB)
-    starts = lines.starts[first:]
-    first_tab = np.searchsorted(tabs, starts)
-    columns = np.searchsorted(tabs, lines.ends[first:]) - first_tab + 1
-    return VcfBatch(lines, first, first_record, tabs, first_tab, columns, by_record)
+def record_batch(data: np.ndarray, begin: int, first_line: int, first_record: int, by_record: bool = False) -> VcfBatch:
+    """The record lines of `data[begin:]` (whole lines; the last may lack its newline), with their
+    columns: one compiled pass over the bytes."""
+    starts, ends, columns, tab_at, mentions_end = split_records(data, begin, TABS_KEPT)
+    ends_with_newline = bool(len(data)) and data[-1] == NEWLINE
+    lines = LineBatch(data, starts, ends, first_line, ends_with_newline)
+    return VcfBatch(lines, first_record, tab_at, columns, mentions_end, by_record)
+
+
+@numba.njit(cache=True, nogil=True)
+def split_records(
+    data: np.ndarray, begin: int, kept: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The lines of `data[begin:]`: their starts and ends (newline excluded), their numbers of
+    tab-separated columns, where their first `kept` tabs are (the line's end in place of the
+    tabs it lacks), and whether `END=` occurs in them."""
+    size = len(data)
+    capacity = max(16, (size - begin) // 128)
+    found = np.empty((capacity, kept + 3), dtype=np.int64)  # per line: start, end, columns, tabs
+    count, tabs, start, mentions_end = 0, 0, begin, False
+    for position in range(begin, size + 1):
+        byte = data[position] if position < size else NEWLINE  # a last line without its newline
+        if byte == TAB:
+            if tabs < kept:
+                found[count, 3 + tabs] = position
+            tabs += 1
+        elif byte == NEWLINE:
+            if position == size and start == size:
+                break  # the text ended with its newline
+            found[count, 0], found[count, 1], found[count, 2] = start, position, tabs + 1
+            for missing in range(tabs, kept):
+                found[count, 3 + missing] = position
+            count, tabs, start = count + 1, 0, position + 1
+            if count == len(found):
+                larger = np.empty((2 * len(found), kept + 3), dtype=np.int64)
+                larger[:count] = found
+                found = larger
+        elif byte == END_E and not mentions_end and position + 3 < size:
+            mentions_end = data[position + 1] == END_N and data[position + 2] == END_D and data[position + 3] == EQUALS
+    found = found[:count]
+    return (
+        found[:, 0].copy(),
+        found[:, 1].copy(),
+        found[:, 2].copy(),
+        np.ascontiguousarray(found[:, 3:]),
+        mentions_end,
+    )
 
 
 def trailing_tabs(batch: VcfBatch) -> np.ndarray:
@@ -142,11 +188,11 @@ def has_reference_block(batch: VcfBatch) -> bool:
     if len(batch) == 0:
         return False
     data = batch.lines.data
-    if not _mentions_end(data, int(batch.starts[0])):  # most batches of most files: nothing to look at
+    if not batch.mentions_end:  # most batches of most files: nothing to look at
         return False
-    tabs = batch.tabs
-    alt_start = tabs[batch.first_tab + ALT_COLUMN - 1] + 1
-    alt_length = tabs[batch.first_tab + ALT_COLUMN] - alt_start
+    tab_at = batch.tab_at
+    alt_start = tab_at[:, ALT_COLUMN - 1] + 1
+    alt_length = tab_at[:, ALT_COLUMN] - alt_start
     candidate = np.zeros(len(batch), dtype=bool)
     for allele in REFERENCE_BLOCK_ALTS:
         rows = np.flatnonzero(alt_length == len(allele))
@@ -155,10 +201,8 @@ def has_reference_block(batch: VcfBatch) -> bool:
             candidate[rows[(window == np.frombuffer(allele, dtype=np.uint8)).all(axis=1)]] = True
     if not candidate.any():
         return False
-    info_start = tabs[batch.first_tab + INFO_COLUMN - 1] + 1
-    has_format = batch.columns > INFO_COLUMN + 1
-    last_tab = np.minimum(batch.first_tab + INFO_COLUMN, len(tabs) - 1)
-    info_end = np.where(has_format, tabs[last_tab], batch.ends)
+    info_start = tab_at[:, INFO_COLUMN - 1] + 1
+    info_end = tab_at[:, INFO_COLUMN]  # the tab before FORMAT, or the line's end
     # END as the first INFO key (how every gVCF writer puts it) ...
     rows = np.flatnonzero(candidate & (info_end - info_start >= len(END_KEY)))
     if len(rows):
@@ -176,20 +220,6 @@ def has_reference_block(batch: VcfBatch) -> bool:
     return bool(inside.any())
 
 
-def _mentions_end(data: np.ndarray, start: int) -> bool:
-    """Whether `END=` occurs anywhere in `data[start:]`.
-
-    One pass over the bytes for `E` (rare in VCF text without END), then a look at the three
-    after each; it spares the ALT and INFO checks in files without reference blocks.
-    """
-    found = np.flatnonzero(data[start : len(data) - len(END_KEY) + 1] == END_KEY[0]) + start
-    for offset in range(1, len(END_KEY)):
-        if not len(found):
-            return False
-        found = found[data[found + offset] == END_KEY[offset]]
-    return bool(len(found))
-
-
 class TextScan:
     """One pass over a VCF text file: the header first, then record batches.
 
@@ -199,9 +229,9 @@ class TextScan:
 
     def __init__(self, path: Path, codec: str, chunk_bytes: int = CHUNK_BYTES) -> None:
         self.path = path
-        self._lines = line_batches(path, codec, chunk_bytes)
-        self._pending: LineBatch | None = None  # the chunk holding the end of the header
-        self._first_record_line = 0  # index in _pending of the first record line
+        self._chunks = read_chunks(path, codec, chunk_bytes)
+        # The chunk holding the end of the header: its bytes, where and on which line records start.
+        self._pending: tuple[np.ndarray, int, int] | None = None
         self.header: VcfHeader | None = None
         self._header_parts: list[bytes] = []  # the header's bytes, for the probe's TXT_HEADER
 
@@ -214,7 +244,8 @@ class TextScan:
         meta: list[str] = []
         size = 0
         last_line = 0
-        for lines in self._lines:
+        for chunk in self._chunks:
+            lines = split_lines(chunk, last_line + 1)
             data = lines.data
             starts = lines.starts.copy()
             if lines.first_line == 1 and data[: len(UTF8_BOM)].tobytes() == UTF8_BOM:
@@ -248,31 +279,28 @@ class TextScan:
             header_end = int(lines.starts[record_start]) if record_start < len(lines) else len(data)
             size += header_end
             self._header_parts.append(data[:header_end].tobytes())
-            self._pending, self._first_record_line = lines, record_start
+            self._pending = (data, header_end, lines.first_line + record_start)
             self.header = parse_header(meta, columns, size)
             return self.header
         raise FormatError(self.path, "missing #CHROM line: the file ends inside the header", line_where(last_line + 1))
 
     def batches(self) -> Iterator[VcfBatch]:
-        """Record batches, each column-checked against the header."""
+        """Record batches, each column-checked against the header.
+
+        The text is inflated one chunk ahead in a thread (inflating releases the GIL), while
+        this thread splits the chunk before into lines and columns.
+        """
         header = self.header or self.read_header()
+        assert self._pending is not None, "batches() runs once"
+        first, begin, line = self._pending
+        self._pending = None
         record = 1
-        if self._pending is not None:
-            chunks: Iterator[tuple[LineBatch, int]] = _chain_first(self._pending, self._first_record_line, self._lines)
-            self._pending = None
-        else:  # pragma: no cover - batches() runs once
-            chunks = ((lines, 0) for lines in self._lines)
-        for lines, first in chunks:
-            batch = make_batch(lines, first, record)
+        rest = (np.frombuffer(chunk, dtype=np.uint8) for chunk in ahead(self._chunks))
+        for data in itertools.chain([first], rest):
+            batch = record_batch(data, begin, line, record)
             batch.trailing_tab_lines = check_columns(self.path, batch, header)
-            record += len(batch)
+            begin, line, record = 0, line + len(batch), record + len(batch)
             yield batch
-
-
-def _chain_first(pending: LineBatch, first: int, rest: Iterator[LineBatch]) -> Iterator[tuple[LineBatch, int]]:
-    yield pending, first
-    for lines in rest:
-        yield lines, 0
 
 
 def _padded(data: np.ndarray, positions: np.ndarray) -> np.ndarray:

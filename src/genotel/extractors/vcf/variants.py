@@ -102,6 +102,7 @@ class VariantFieldsAccumulator:
                 info=probed or self.dictionary.needs_info,
                 samples=probed or self.dictionary.needs_samples,
                 end=int(starts[last]) if last < len(batch) else len(data),
+                format_keys=None if probed else self.dictionary.format_text_keys,
             )
             if probed:
                 parts += stream_parts(text, splitter)
