@@ -26,6 +26,8 @@ FIRST_SAMPLE = 9
 TAB, SEMICOLON, COLON, EQUALS, DOT, CR, NEWLINE = (ord(char) for char in "\t;:=.\r\n")
 OTHER = "Other"
 UNKNOWN_FORMAT = -2  # the group of a FORMAT string the splitter has not learnt yet
+BEYOND_KEYS = -2  # in the key table: a sub-field beyond its FORMAT's keys
+STREAM_BLOCK = 4096  # bytes per block of the sample streams while they are cut
 
 
 @dataclass
@@ -59,9 +61,20 @@ class VcfText:
     info: Pieces  # non-empty INFO items (`key=value` or `key`), keyed by INFO key id
     info_values: np.ndarray  # per INFO item, where its value starts (after `=`; its end if none)
     format: Pieces  # the FORMAT column of the lines that have one
-    samples: Pieces  # sample sub-fields, keyed by FORMAT key id (those beyond the keys left out)
-    other: np.ndarray  # the separator bytes, in file order
-    extra: Pieces  # sample sub-fields beyond their FORMAT's keys (they go to Other)
+    samples: Pieces  # the kept sample sub-fields, keyed by FORMAT key id
+    other: np.ndarray  # the separator bytes, in file order (with `streams`)
+    extra: Pieces  # sample sub-fields beyond their FORMAT's keys (they go to Other; with `streams`)
+    sample_streams: Streams | None = None  # every FORMAT key's sub-fields (with `streams`)
+
+
+@dataclass
+class Streams:
+    """Bytes grouped by key: key `order[i]`'s bytes are `content[bounds[i]:bounds[i + 1]]`,
+    the keys in order of first sight."""
+
+    content: np.ndarray
+    order: np.ndarray
+    bounds: np.ndarray
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -92,26 +105,29 @@ class VcfFieldSplitter:
         samples: bool = True,
         end: int | None = None,
         format_keys: frozenset[str] | None = None,
+        streams: bool = False,
     ) -> VcfText:
         """Cut the (column-checked) record lines `data[starts[i]:ends[i]]` (no newline).
 
         The lines' text, line ends included, runs from `starts[0]` to `end` (the end of `data`
         by default). With `info` false the INFO items are not cut (each INFO is then one field,
-        left without keys). With `samples`, the sample sub-fields are cut: those of every key
-        (and those beyond their FORMAT's keys, as `extra`), or with `format_keys` only those of
-        the keys named there.
+        left without keys). With `samples`, the sample sub-fields of the keys in `format_keys`
+        (every key when None) are kept as pieces. With `streams` (the probe), the separators and
+        the sub-fields beyond their FORMAT's keys are kept too, and every key's sub-fields are
+        copied into its stream.
         """
         count, begin = len(starts), int(starts[0])
         end = len(data) if end is None else end
         text = data[begin:end]
-        # Bounds on the number of INFO items and of sample sub-fields (every one when probing):
-        # one per separator, plus one per line.
+        samples = samples or streams
+        # Bounds on the number of INFO items and of sample sub-fields: one per separator, plus one per line.
         item_bound = count + (int(np.count_nonzero(text == SEMICOLON)) if info else 0)
         field_bound = count + (int(np.count_nonzero(text == COLON) + np.count_nonzero(text == TAB)) if samples else 0)
         while True:
-            wanted = (info, samples, format_keys is None, item_bound, field_bound)
-            formats = (*self.format_strings.table(), self._key_table(format_keys))
-            cut = cut_lines(data, starts, ends, end, *wanted, *formats)
+            table = self._key_table()
+            kept = np.array([format_keys is None or name in format_keys for name in self.format_keys], dtype=np.bool_)
+            wanted = (info, samples, streams, item_bound, field_bound)
+            cut = cut_lines(data, starts, ends, end, *wanted, *self.format_strings.table(), table, kept)
             format_ranges, format_codes, groups = cut[4:7]
             unknown = np.flatnonzero(groups == UNKNOWN_FORMAT)
             if not len(unknown):
@@ -119,7 +135,7 @@ class VcfFieldSplitter:
             # FORMAT strings new to this splitter (rare after the first lines): learn them, cut again.
             self.format_strings.ids(format_codes[unknown], data, format_ranges[0][unknown], format_ranges[1][unknown])
         fixed_ranges, item_ranges, item_offsets, item_codes = cut[:4]
-        fields, field_offsets, extras, extra_offsets, other = cut[7:]
+        fields, field_offsets, extras, extra_offsets, other = cut[7:12]
         lines = np.arange(count + 1)
         fixed = [Pieces(fixed_ranges[0, column], fixed_ranges[1, column], lines) for column in range(INFO_INDEX)]
         if not (info or samples):  # only the fixed columns were cut
@@ -135,21 +151,21 @@ class VcfFieldSplitter:
         format_pieces = Pieces(format_ranges[0][has_format], format_ranges[1][has_format], _offsets(has_format))
         sample_pieces = Pieces(fields[0], fields[1], field_offsets, fields[2])
         extra = Pieces(extras[0], extras[1], extra_offsets)
-        return VcfText(data, count, fixed, info_pieces, values, format_pieces, sample_pieces, other, extra)
+        sample_streams = Streams(*cut[12:]) if streams else None
+        pieces = (info_pieces, values, format_pieces, sample_pieces, other, extra, sample_streams)
+        return VcfText(data, count, fixed, *pieces)
 
-    def _key_table(self, wanted: frozenset[str] | None) -> np.ndarray:
-        """Per FORMAT string id, the key id of each of its sub-fields; the last column for those
-        beyond its keys. -1 marks a sub-field not wanted; -2 one beyond the keys that is wanted
-        (every sub-field is, when `wanted` is None)."""
+    def _key_table(self) -> np.ndarray:
+        """Per FORMAT string id, the key id of each of its sub-fields; -2 (in the last column at
+        least) for the sub-fields beyond its keys."""
         for name in self.format_strings.names[len(self._format_key_ids) :]:
             self._format_key_ids.append(
                 [self.format_keys.setdefault(key, len(self.format_keys)) for key in name.split(":")]
             )
-        names = self.format_key_names
         width = max((len(ids) for ids in self._format_key_ids), default=0) + 1
-        table = np.full((len(self._format_key_ids), width), -2 if wanted is None else -1, dtype=np.int64)
+        table = np.full((len(self._format_key_ids), width), BEYOND_KEYS, dtype=np.int64)
         for row, ids in enumerate(self._format_key_ids):
-            table[row, : len(ids)] = [key if wanted is None or names[key] in wanted else -1 for key in ids]
+            table[row, : len(ids)] = ids
         return table
 
 
@@ -161,13 +177,14 @@ def cut_lines(
     end: int,
     info: bool,
     samples: bool,
-    separators: bool,
+    streams: bool,
     item_bound: int,
     field_bound: int,
     slot_codes: np.ndarray,
     slot_ids: np.ndarray,
     bits: int,
     table: np.ndarray,
+    kept: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Walk the record lines `data[starts[i]:ends[i]]` once and cut them into fields.
 
@@ -175,20 +192,24 @@ def cut_lines(
     the INFO items between `;` (non-empty ones only; with `info` false the whole INFO is one
     item; an INFO of `.` has none), the FORMAT column, and with `samples` the sample sub-fields
     between `:` and tabs. A FORMAT string is looked up by its code in the open-addressing table
-    (`slot_codes`, `slot_ids`, `bits`: `KeyNames.table`) and sub-field k of its samples is
-    `table[group, min(k, width - 1)]`: a key id (kept, with the key), -2 (kept as an extra) or
-    -1 (left out); the samples of a FORMAT string not in the table are not cut (its group is
-    `UNKNOWN_FORMAT`). With `separators`, the separator bytes (tabs, `;`, `:`, the `.` of an
-    empty INFO, `\\r`, the newline unless the text ends without one at `end`) are copied to
-    `other` in file order.
+    (`slot_codes`, `slot_ids`, `bits`: `KeyNames.table`); sub-field k of its samples belongs to
+    key `table[group, min(k, width - 1)]` (`BEYOND_KEYS` past its keys), and is kept as a piece
+    where `kept[key]`. The samples of a FORMAT string not in the table are not cut (its group is
+    `UNKNOWN_FORMAT`). With `streams` (the probe), the separator bytes (tabs, `;`, `:`, the `.`
+    of an empty INFO, `\\r`, the newline unless the text ends without one at `end`) are copied
+    to `other` in file order, the sub-fields beyond their keys are kept as extras, and every
+    key's sub-fields are copied into its stream: blocks of `STREAM_BLOCK` bytes taken in turn
+    from one pool, joined per key at the end.
 
     Returns, in this order: the fixed columns' (start, end) of shape (2, 7, lines); the INFO
     items' (start, end, key end), their offsets per line and key codes (`keys.key_code`); the
     FORMAT (start, end) per line (-1 without one), its code and group (-1 without one); the kept
     sub-fields' (start, end, key) and offsets per line; the extras' (start, end) and offsets per
-    line; and `other`. With neither `info` nor `samples`, only the fixed columns are cut.
+    line; `other`; and the streams (`Streams`' content, order and bounds). With neither `info`
+    nor `samples`, only the fixed columns are cut.
     """
     count = len(starts)
+    text_size = end - starts[0] if count else 0
     fixed = np.empty((2, INFO_INDEX, count), dtype=np.int64)
     items = np.empty((3, item_bound), dtype=np.int64)
     item_offsets = np.zeros(count + 1, dtype=np.int64)
@@ -198,14 +219,25 @@ def cut_lines(
     groups = np.full(count, -1, dtype=np.int64)
     fields = np.empty((3, field_bound), dtype=np.int64)
     field_offsets = np.zeros(count + 1, dtype=np.int64)
-    extras = np.empty((2, field_bound), dtype=np.int64)  # (pages that are not written cost nothing)
+    extras = np.empty((2, field_bound if streams else 0), dtype=np.int64)  # (pages not written cost nothing)
     extra_offsets = np.zeros(count + 1, dtype=np.int64)
-    other = np.empty(end - starts[0] if count and separators else 0, dtype=np.uint8)
+    other = np.empty(text_size if streams else 0, dtype=np.uint8)
+    # The streams' pool: every block full but each key's last one, so the text plus a block per key bounds it.
+    key_count = len(kept)
+    pool = np.empty(text_size + (key_count + 1) * STREAM_BLOCK if streams else 0, dtype=np.uint8)
+    block_keys = np.empty(len(pool) // STREAM_BLOCK + 1, dtype=np.int64)
+    block_of = np.full(key_count, -1, dtype=np.int64)  # per key, its current block
+    filled = np.zeros(key_count, dtype=np.int64)  # bytes in it
+    stream_sizes = np.zeros(key_count, dtype=np.int64)
+    order = np.empty(key_count, dtype=np.int64)  # the keys in order of first sight
+    cursor = np.full(key_count, -1, dtype=np.int64)  # -1: not seen yet; at the end, where its bytes go
+    blocks, seen = 0, 0
     last_column = table.shape[1] - 1
     reach = np.zeros(len(table), dtype=np.int64)  # per FORMAT string: sub-fields to look at per sample
     for group in range(len(table)):
         for column in range(last_column + 1):
-            if table[group, column] != -1:
+            key = table[group, column]
+            if streams or (key >= 0 and kept[key]):
                 reach[group] = column + 1 if column < last_column else np.iinfo(np.int64).max
     item_count, field_count, extra_count, other_count = 0, 0, 0, 0
     for line in range(count):
@@ -218,7 +250,7 @@ def cut_lines(
             while data[position] != TAB:
                 position += 1
             fixed[1, column, line] = position
-            if separators:
+            if streams:
                 other[other_count] = TAB
                 other_count += 1
             position += 1
@@ -229,7 +261,7 @@ def cut_lines(
             position += 1
         info_end = position
         if info_end - info_start == 1 and data[info_start] == DOT:
-            if separators:
+            if streams:
                 other[other_count] = DOT
                 other_count += 1
         else:
@@ -248,14 +280,14 @@ def cut_lines(
                     item_count += 1
                 if stop == info_end:
                     break
-                if separators:
+                if streams:
                     other[other_count] = SEMICOLON
                     other_count += 1
                 item = stop + 1
         item_offsets[line + 1] = item_count
         wanted = 0
         if position < text_end:  # a FORMAT column
-            if separators:
+            if streams:
                 other[other_count] = TAB
                 other_count += 1
             position += 1
@@ -269,16 +301,16 @@ def cut_lines(
                 groups[line] = UNKNOWN_FORMAT
             elif samples:
                 wanted = reach[groups[line]]
-        if position < text_end and (wanted > 0 or separators):  # samples
+        if position < text_end and (wanted > 0 or streams):  # samples
             row = groups[line] if wanted > 0 else 0
             index = 0
             field = position + 1
-            if separators:
+            if streams:
                 other[other_count] = TAB
                 other_count += 1
             while True:
                 stop = field
-                if index < wanted or separators:
+                if index < wanted or streams:
                     while stop < text_end and data[stop] != TAB and not (samples and data[stop] == COLON):
                         stop += 1
                 else:  # nothing more is wanted of this sample: on to the next
@@ -286,26 +318,59 @@ def cut_lines(
                         stop += 1
                 key = table[row, min(index, last_column)] if index < wanted else -1
                 if key >= 0:
-                    fields[0, field_count], fields[1, field_count], fields[2, field_count] = field, stop, key
-                    field_count += 1
-                elif key == -2:
+                    if kept[key]:
+                        fields[0, field_count], fields[1, field_count], fields[2, field_count] = field, stop, key
+                        field_count += 1
+                    if streams:
+                        if cursor[key] < 0:  # the key's first sub-field in the batch (it may be empty)
+                            cursor[key] = 0
+                            order[seen] = key
+                            seen += 1
+                        block, used = block_of[key], filled[key]
+                        if block >= 0 and used + stop - field <= STREAM_BLOCK:  # room in its block
+                            target = np.uint64(block * STREAM_BLOCK + used)  # unsigned: no wraparound tests
+                            for offset in range(np.uint64(stop - field)):
+                                pool[target + offset] = data[np.uint64(field) + offset]
+                            used += stop - field
+                        else:
+                            for at in range(field, stop):
+                                if block < 0 or used == STREAM_BLOCK:
+                                    block, used = blocks, 0
+                                    block_keys[block] = key
+                                    blocks += 1
+                                pool[block * STREAM_BLOCK + used] = data[at]
+                                used += 1
+                        block_of[key], filled[key] = block, used
+                        stream_sizes[key] += stop - field
+                elif key == BEYOND_KEYS and streams:
                     extras[0, extra_count], extras[1, extra_count] = field, stop
                     extra_count += 1
                 if stop == text_end:
                     break
-                if separators:
+                if streams:
                     other[other_count] = data[stop]
                     other_count += 1
                 index = index + 1 if data[stop] == COLON else 0
                 field = stop + 1
         field_offsets[line + 1] = field_count
         extra_offsets[line + 1] = extra_count
-        if separators and has_cr:
+        if streams and has_cr:
             other[other_count] = CR
             other_count += 1
-        if separators and ends[line] < end:
+        if streams and ends[line] < end:
             other[other_count] = NEWLINE
             other_count += 1
+    # The streams: keys in order of first sight, each key's blocks joined.
+    bounds = np.zeros(seen + 1, dtype=np.int64)
+    for rank in range(seen):
+        cursor[order[rank]] = bounds[rank]
+        bounds[rank + 1] = bounds[rank] + stream_sizes[order[rank]]
+    content = np.empty(bounds[seen], dtype=np.uint8)
+    for block in range(blocks):
+        key = block_keys[block]
+        size = filled[key] if block == block_of[key] else STREAM_BLOCK
+        content[cursor[key] : cursor[key] + size] = pool[block * STREAM_BLOCK : block * STREAM_BLOCK + size]
+        cursor[key] += size
     return (
         fixed,
         items[:, :item_count],
@@ -319,6 +384,9 @@ def cut_lines(
         extras[:, :extra_count],
         extra_offsets,
         other[:other_count],
+        content,
+        order[:seen],
+        bounds,
     )
 
 
@@ -333,21 +401,19 @@ def stream_parts(text: VcfText, splitter: VcfFieldSplitter) -> list[tuple[str, n
 
     The seven fixed columns, the INFO key streams, FORMAT, the FORMAT key streams, Other. Within
     the batch, the key streams come in order of first sight, so that the order does not depend
-    on which batches a splitter saw before.
+    on which batches a splitter saw before. `text` must be cut with `streams`.
     """
     if text.records == 0:
         return []
+    assert text.sample_streams is not None, "cut with streams=True"
     info_names = [f"INFO/{name}" for name in splitter.info_keys.names]
-    format_names = [f"FORMAT/{name}" for name in splitter.format_key_names]
     # One label per stream; the pieces in stream order, each category's in file order, so that
     # the labels' order of first sight is the order of the streams.
-    names = [*FIXED_STREAMS, *info_names, "FORMAT", *format_names, OTHER]
-    format_label = len(FIXED_STREAMS) + len(info_names)
+    names = [*FIXED_STREAMS, *info_names, "FORMAT", OTHER]
     categories = [(pieces, np.int64(column)) for column, pieces in enumerate(text.fixed)]
     categories += [
         (text.info, None if text.info.keys is None else text.info.keys + len(FIXED_STREAMS)),
-        (text.format, np.int64(format_label)),
-        (text.samples, None if text.samples.keys is None else text.samples.keys + format_label + 1),
+        (text.format, np.int64(len(names) - 2)),
         (text.extra, np.int64(len(names) - 1)),
     ]
     kept = [(pieces, labels) for pieces, labels in categories if labels is not None and len(pieces)]
@@ -360,8 +426,12 @@ def stream_parts(text: VcfText, splitter: VcfFieldSplitter) -> list[tuple[str, n
     if not len(text.format):  # FORMAT comes after the INFO keys even when no line has one
         infos = sum(name.startswith("INFO/") for name, _ in parts)
         parts.insert(len(FIXED_STREAMS) + infos, ("FORMAT", content[:0]))
-    # Other: the separators in file order, then any sub-fields beyond their FORMAT's keys.
+    # The FORMAT key streams, then Other: the separators in file order, then any sub-fields
+    # beyond their FORMAT's keys.
     extra = parts.pop()[1] if parts[-1][0] == OTHER else content[:0]
+    streams, format_names = text.sample_streams, splitter.format_key_names
+    spans = zip(streams.order.tolist(), streams.bounds[:-1], streams.bounds[1:], strict=True)
+    parts += [(f"FORMAT/{format_names[key]}", streams.content[low:high]) for key, low, high in spans]
     parts.append((OTHER, np.concatenate((text.other, extra))))
     return parts
 

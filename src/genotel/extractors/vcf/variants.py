@@ -102,7 +102,8 @@ class VariantFieldsAccumulator:
                 info=probed or self.dictionary.needs_info,
                 samples=probed or self.dictionary.needs_samples,
                 end=int(starts[last]) if last < len(batch) else len(data),
-                format_keys=None if probed else self.dictionary.format_text_keys,
+                format_keys=self.dictionary.format_text_keys,
+                streams=probed,
             )
             if probed:
                 parts += stream_parts(text, splitter)
