@@ -106,6 +106,7 @@ class VcfFieldSplitter:
         end: int | None = None,
         format_keys: frozenset[str] | None = None,
         streams: bool = False,
+        info_bytes: int | None = None,
     ) -> VcfText:
         """Cut the (column-checked) record lines `data[starts[i]:ends[i]]` (no newline).
 
@@ -120,8 +121,15 @@ class VcfFieldSplitter:
         end = len(data) if end is None else end
         text = data[begin:end]
         samples = samples or streams
-        # Bounds on the number of INFO items and of sample sub-fields: one per separator, plus one per line.
-        item_bound = count + (int(np.count_nonzero(text == SEMICOLON)) if info else 0)
+        # Bounds on the number of INFO items (a byte and a `;` each, but a line's last: from
+        # `info_bytes` where the caller knows the INFO columns' size, else one per `;`) and of
+        # sample sub-fields (one per separator), plus one per line.
+        if not info:
+            item_bound = count
+        elif info_bytes is not None:
+            item_bound = count + info_bytes // 2
+        else:
+            item_bound = count + int(np.count_nonzero(text == SEMICOLON))
         field_bound = count + (int(np.count_nonzero(text == COLON) + np.count_nonzero(text == TAB)) if samples else 0)
         while True:
             table = self._key_table()
@@ -213,7 +221,7 @@ def cut_lines(
     fixed = np.empty((2, INFO_INDEX, count), dtype=np.int64)
     items = np.empty((3, item_bound), dtype=np.int64)
     item_offsets = np.zeros(count + 1, dtype=np.int64)
-    item_codes = np.zeros(item_bound, dtype=np.uint64)
+    item_codes = np.empty(item_bound, dtype=np.uint64)
     formats = np.full((2, count), -1, dtype=np.int64)
     format_codes = np.zeros(count, dtype=np.uint64)
     groups = np.full(count, -1, dtype=np.int64)
