@@ -143,6 +143,11 @@ def test_streams_are_the_plain_split_of_every_fixture(name: str) -> None:
         pytest.param("c1\t1\t.\tA\tC\t.\t.\tN=1;N=2\tGT:PS:DP\t0/1\t0/0:x:3\n", id="dropped-trailing"),
         pytest.param("c1\t1\t.\tA\tC\t.\t.\tN=1\tGT\t0/1:9:9\t0/0\n", id="beyond-format-keys"),
         pytest.param(
+            "c1\t1\t.\tA\tC\t.\t.\t.\tGT\t0|1\t1|1\nc1\t2\t.\tA\tC\t.\t.\t.\tGT\t0/1:7\t.\n"
+            "c1\t3\t.\tA\tC\t.\t.\t.\tGT\t\t1\nc1\t4\t.\tA\tC\t.\t.\t.\tGT:DP\t0:1\t1\n",
+            id="one-key-lines-around-others",
+        ),
+        pytest.param(
             "c1\t1\t.\tA\tC\t.\t.\tN=1\tGT:DP\t0/1:4\t.\nc1\t2\t.\tA\tC\t.\t.\tN=1\tDP:GT\t4:1\t::\n", id="formats"
         ),
         pytest.param("c1\t1\t.\tA\tC\t.\t.\t\tGT\t\t\nc1\t2\t.\t\t\t\t\tT=\tGT\t0\t1\n", id="empty-fields"),

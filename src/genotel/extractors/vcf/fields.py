@@ -247,6 +247,14 @@ def cut_lines(
             key = table[group, column]
             if streams or (key >= 0 and kept[key]):
                 reach[group] = column + 1 if column < last_column else np.iinfo(np.int64).max
+    only_key = np.full(len(table), -1, dtype=np.int64)  # per FORMAT string of one key not kept: that key
+    for group in range(len(table)):
+        if table[group, 0] >= 0 and table[group, 1] == BEYOND_KEYS and not kept[table[group, 0]]:
+            only_key[group] = table[group, 0]
+    longest = 0
+    for line in range(count):
+        longest = max(longest, ends[line] - starts[line])
+    scratch = np.empty(longest if streams else 0, dtype=np.uint8)  # a line's samples, tabs left out
     item_count, field_count, extra_count, other_count = 0, 0, 0, 0
     for line in range(count):
         position, text_end = starts[line], ends[line]
@@ -309,6 +317,37 @@ def cut_lines(
                 groups[line] = UNKNOWN_FORMAT
             elif samples:
                 wanted = reach[groups[line]]
+        if streams and position < text_end and groups[line] >= 0 and only_key[groups[line]] >= 0:
+            # A FORMAT of one key that is not kept as pieces (GT alone, most often): its stream takes
+            # the samples' bytes but the tabs, Other the tabs; a `:` (sub-fields beyond the key)
+            # leaves the line to the walk below.
+            key, region = only_key[groups[line]], np.uint64(position + 1)
+            stream_bytes, colons = 0, 0
+            for offset in range(np.uint64(text_end - position - 1)):  # unsigned: no wraparound tests
+                byte = data[region + offset]
+                scratch[stream_bytes] = byte
+                stream_bytes += byte != TAB
+                colons += byte == COLON
+            if colons == 0:
+                if cursor[key] < 0:
+                    cursor[key] = 0
+                    order[seen] = key
+                    seen += 1
+                block, used, copied = block_of[key], filled[key], 0
+                while copied < stream_bytes:
+                    if block < 0 or used == STREAM_BLOCK:
+                        block, used = blocks, 0
+                        block_keys[block] = key
+                        blocks += 1
+                    size, at = min(stream_bytes - copied, STREAM_BLOCK - used), block * STREAM_BLOCK + used
+                    pool[at : at + size] = scratch[copied : copied + size]
+                    used, copied = used + size, copied + size
+                block_of[key], filled[key] = block, used
+                stream_sizes[key] += stream_bytes
+                tabs = text_end - position - stream_bytes  # the one before the first sample too
+                other[other_count : other_count + tabs] = TAB
+                other_count += tabs
+                position = text_end
         if position < text_end and (wanted > 0 or streams):  # samples
             row = groups[line] if wanted > 0 else 0
             index = 0
