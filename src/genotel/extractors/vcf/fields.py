@@ -106,7 +106,7 @@ class VcfFieldSplitter:
         end: int | None = None,
         format_keys: frozenset[str] | None = None,
         streams: bool = False,
-        info_bytes: int | None = None,
+        sizes: tuple[int, int] | None = None,
     ) -> VcfText:
         """Cut the (column-checked) record lines `data[starts[i]:ends[i]]` (no newline).
 
@@ -115,25 +115,26 @@ class VcfFieldSplitter:
         left without keys). With `samples`, the sample sub-fields of the keys in `format_keys`
         (every key when None) are kept as pieces. With `streams` (the probe), the separators and
         the sub-fields beyond their FORMAT's keys are kept too, and every key's sub-fields are
-        copied into its stream.
+        copied into its stream. `sizes`, where the caller knows them (a `VcfBatch` does): the
+        bytes of the lines' INFO columns and their number of samples.
         """
         count, begin = len(starts), int(starts[0])
         end = len(data) if end is None else end
         text = data[begin:end]
         samples = samples or streams
-        # Bounds on the number of INFO items (a byte and a `;` each, but a line's last: from
-        # `info_bytes` where the caller knows the INFO columns' size, else one per `;`) and of
-        # sample sub-fields (one per separator), plus one per line.
-        if not info:
-            item_bound = count
-        elif info_bytes is not None:
-            item_bound = count + info_bytes // 2
-        else:
-            item_bound = count + int(np.count_nonzero(text == SEMICOLON))
-        field_bound = count + (int(np.count_nonzero(text == COLON) + np.count_nonzero(text == TAB)) if samples else 0)
+        # Bounds on the number of INFO items (a byte and a `;` each, but a line's last) and of the
+        # kept sub-fields (a sample holds one per kept key of its FORMAT), plus one per line: from
+        # `sizes` (the bytes of the lines' INFO columns and their number of samples) where the
+        # caller knows them, else from a count of the separators.
+        if sizes is None:
+            sizes = (2 * int(np.count_nonzero(text == SEMICOLON)), int(np.count_nonzero(text == TAB)))
+        info_bytes, sample_count = sizes
+        item_bound = count + (info_bytes // 2 if info else 0)
         while True:
             table = self._key_table()
             kept = np.array([format_keys is None or name in format_keys for name in self.format_keys], dtype=np.bool_)
+            kept_per_sample = max((int(np.count_nonzero(kept[row[row >= 0]])) for row in table), default=0)
+            field_bound = count + (sample_count * kept_per_sample if samples else 0)
             wanted = (info, samples, streams, item_bound, field_bound)
             cut = cut_lines(data, starts, ends, end, *wanted, *self.format_strings.table(), table, kept)
             format_ranges, format_codes, groups = cut[4:7]
@@ -227,7 +228,7 @@ def cut_lines(
     groups = np.full(count, -1, dtype=np.int64)
     fields = np.empty((3, field_bound), dtype=np.int64)
     field_offsets = np.zeros(count + 1, dtype=np.int64)
-    extras = np.empty((2, field_bound if streams else 0), dtype=np.int64)  # (pages not written cost nothing)
+    extras = np.empty((2, 16), dtype=np.int64)  # grown when needed: rare
     extra_offsets = np.zeros(count + 1, dtype=np.int64)
     other = np.empty(text_size if streams else 0, dtype=np.uint8)
     # The streams' pool: every block full but each key's last one, so the text plus a block per key bounds it.
@@ -390,6 +391,10 @@ def cut_lines(
                         block_of[key], filled[key] = block, used
                         stream_sizes[key] += stop - field
                 elif key == BEYOND_KEYS and streams:
+                    if extra_count == extras.shape[1]:
+                        larger = np.empty((2, 2 * extra_count), dtype=np.int64)
+                        larger[:, :extra_count] = extras
+                        extras = larger
                     extras[0, extra_count], extras[1, extra_count] = field, stop
                     extra_count += 1
                 if stop == text_end:

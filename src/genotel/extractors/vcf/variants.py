@@ -12,7 +12,7 @@ from ...batches import Strings
 from ...stats.cardinality import CardinalityResult
 from ...stats.gain import GainProbe
 from .dictionary import VcfDictionaryAccumulator
-from .fields import VcfFieldSplitter, stream_parts
+from .fields import FIRST_SAMPLE, VcfFieldSplitter, stream_parts
 from .text import INFO_COLUMN, VcfBatch, has_reference_block
 
 CUTTING_THREADS = 2
@@ -91,6 +91,7 @@ class VariantFieldsAccumulator:
         data, starts = batch.lines.data, batch.starts
         bounds = np.searchsorted(starts, np.arange(int(starts[0]), int(starts[-1]) + 1, self.cut_bytes)).tolist()
         info_starts, info_ends = batch.tab_at[:, INFO_COLUMN - 1], batch.tab_at[:, INFO_COLUMN]
+        samples = np.maximum(batch.columns - FIRST_SAMPLE, 0)
         parts: list[tuple[str, np.ndarray]] = []
         values: list[tuple[str, str, Strings]] = []
         for first, last in zip(bounds, [*bounds[1:], len(batch)], strict=True):
@@ -105,7 +106,7 @@ class VariantFieldsAccumulator:
                 end=int(starts[last]) if last < len(batch) else len(data),
                 format_keys=self.dictionary.format_text_keys,
                 streams=probed,
-                info_bytes=int(np.sum(info_ends[first:last] - info_starts[first:last])),
+                sizes=(int(np.sum(info_ends[first:last] - info_starts[first:last])), int(np.sum(samples[first:last]))),
             )
             if probed:
                 parts += stream_parts(text, splitter)
