@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genotel.batches import Strings
+from genotel.batches import Ranges, Strings
 from genotel.record import format_table_size, render_cardinality_issue
 from genotel.stats.cardinality import CardinalityAccumulator, InexactMerge
 from genotel.stats.distinct_hashes import DistinctHashes, HyperLogLog, value_hashes
@@ -22,6 +22,25 @@ def test_hashes_are_equal_for_equal_strings_across_batches() -> None:
     assert sorted(first.tolist()) == sorted(second.tolist())
     assert len(set(first.tolist())) == 4
     assert hash_strings(strings(["ab"]))[0] != hash_strings(strings(["ba"]))[0]
+
+
+def test_ranges_left_in_their_text_count_as_their_strings_do() -> None:
+    """`Ranges` (values not copied out of a chunk, in any order, some overlapping) give the same
+    hashes, counts and examples as the same values gathered into `Strings`."""
+    text = b"rs1\tabc\t.\t" + b"x" * 300 + b"\trs1\tab\t\t" + b"long_value_of_more_than_a_word"
+    pieces = [(0, 3), (4, 7), (8, 9), (10, 310), (311, 314), (315, 317), (318, 318), (319, 349), (4, 6), (8, 9)]
+    starts, ends = (np.array(bounds, dtype=np.int64) for bounds in zip(*pieces, strict=True))
+    ranges = Ranges(np.frombuffer(text, dtype=np.uint8), starts, ends)
+    gathered = Strings.from_list([text[start:end] for start, end in pieces])
+    assert [ranges[i] for i in range(len(ranges))] == gathered.to_list()
+    assert value_hashes(ranges).tolist() == value_hashes(gathered).tolist()
+    results = []
+    for values in (ranges, gathered):
+        accumulator = CardinalityAccumulator("ID")
+        accumulator.add(values)
+        results.append(accumulator.result())
+    assert results[0] == results[1]
+    assert results[0].distinct == len(set(gathered.to_list())) == 7
 
 
 def test_sketch_registers_are_leading_zeros_plus_one() -> None:

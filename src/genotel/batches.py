@@ -40,6 +40,14 @@ class Strings:
     def __getitem__(self, index: int) -> bytes:
         return self.buffer[self.offsets[index] : self.offsets[index + 1]].tobytes()
 
+    @property
+    def starts(self) -> np.ndarray:
+        return self.offsets[:-1]
+
+    @property
+    def ends(self) -> np.ndarray:
+        return self.offsets[1:]
+
     def to_list(self) -> list[bytes]:
         data = self.buffer.tobytes()
         bounds = self.offsets.tolist()
@@ -80,6 +88,25 @@ class LazyStrings(Strings):
         if not 0 <= index < self._count:
             raise IndexError(index)
         return self._item(index)
+
+
+class Ranges:
+    """Byte strings left where they are: string i is `buffer[starts[i]:ends[i]]` (no copy made).
+
+    What `Strings` offers the statistics (`len`, one item, `buffer`, `starts`, `ends`) for values
+    cut out of a chunk of text, which then need not be gathered end to end.
+    """
+
+    def __init__(self, buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+        self.buffer = buffer
+        self.starts = starts
+        self.ends = ends
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> bytes:
+        return self.buffer[self.starts[index] : self.ends[index]].tobytes()
 
 
 def gather_strings(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Strings:

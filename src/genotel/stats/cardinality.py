@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..batches import Strings
+from ..batches import Ranges, Strings
 from ..textio import decode_text
 
 if TYPE_CHECKING:
@@ -57,10 +57,13 @@ class CardinalityResult:
         )
 
 
-def pick(values: Strings, indices: np.ndarray) -> list[bytes]:
-    """Strings `indices` (ascending) of `values` as bytes, with one copy of the bytes they span."""
+def pick(values: Strings | Ranges, indices: np.ndarray) -> list[bytes]:
+    """Strings `indices` (ascending) of `values` as bytes, with one copy of the bytes they span
+    (of each string, for `Ranges`)."""
     if not len(indices):
         return []
+    if isinstance(values, Ranges):
+        return [values[index] for index in indices.tolist()]
     starts, ends = values.offsets[indices].tolist(), values.offsets[indices + 1].tolist()
     low = starts[0]
     text = values.buffer[low : ends[-1]].tobytes()
@@ -86,7 +89,7 @@ class CardinalityAccumulator:
         self.first_values: list[bytes] = []
         self.last_values: list[bytes] = []
 
-    def add(self, values: Strings) -> None:
+    def add(self, values: Strings | Ranges) -> None:
         """One value per record carrying the field, in file order."""
         count = len(values)
         if count == 0:

@@ -11,20 +11,20 @@ import math
 import numba
 import numpy as np
 
-from ..batches import Strings
-from .hashing import contiguous, string_hashes
+from ..batches import Ranges, Strings
+from .hashing import string_hashes, string_ranges
 
 HLL_BITS = 16
 WORD_HASH_MAX = 256  # longer values get the polynomial hash, byte by byte
 
 
-def value_hashes(values: Strings) -> np.ndarray:
+def value_hashes(values: Strings | Ranges) -> np.ndarray:
     """A 64-bit hash of each value, depending only on its bytes (equal across batches and parts).
 
     Values up to WORD_HASH_MAX bytes get the word hash (eight bytes a step), longer ones the
     polynomial one (`hashing.string_hashes`).
     """
-    return string_hashes(*contiguous(values), WORD_HASH_MAX)
+    return string_hashes(*string_ranges(values), WORD_HASH_MAX)
 
 
 class DistinctHashes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..batches import Strings
+from ..batches import Ranges, Strings
 
 _MULTIPLIER = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime, a good odd multiplier
 _LENGTH_SALT = np.uint64(0x9E3779B97F4A7C15)
@@ -41,22 +41,22 @@ def mix64(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 def hash_strings(strings: Strings) -> np.ndarray:
     """One uint64 hash per string (equal strings hash equal, across batches and processes)."""
-    return string_hashes(*contiguous(strings), -1)
+    return string_hashes(*string_ranges(strings), -1)
 
 
 @numba.njit(cache=True, nogil=True)
-def string_hashes(buffer: np.ndarray, offsets: np.ndarray, word_max: int) -> np.ndarray:
-    """One uint64 hash per string `buffer[offsets[i]:offsets[i + 1]]`.
+def string_hashes(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray, word_max: int) -> np.ndarray:
+    """One uint64 hash per string `buffer[starts[i]:ends[i]]`.
 
     Strings up to `word_max` bytes get the word hash: the length times a salt, then each
     little-endian 8-byte word (the last one zero-padded) xored in and mixed. Longer ones get the
     polynomial hash: sum of (byte + 1) * MULTIPLIER**(bytes after it), mod 2**64, xored with the
     length times the salt and mixed.
     """
-    count = len(offsets) - 1
+    count = len(starts)
     hashes = np.empty(count, dtype=np.uint64)
     for index in range(count):
-        start, end = offsets[index], offsets[index + 1]
+        start, end = starts[index], ends[index]
         length = np.uint64(end - start)
         if end - start <= word_max:
             mixed = length * _LENGTH_SALT
@@ -89,6 +89,13 @@ def mix_scalar(value: np.uint64) -> np.uint64:
     value ^= value >> _SHIFTS[1]
     value *= _MIX_2
     return value ^ (value >> _SHIFTS[2])
+
+
+def string_ranges(strings: Strings | Ranges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The strings' buffer (uint8), starts and ends (int64) as contiguous arrays, for `string_hashes`."""
+    buffer = np.ascontiguousarray(strings.buffer, dtype=np.uint8)
+    starts = np.ascontiguousarray(strings.starts, dtype=np.int64)
+    return buffer, starts, np.ascontiguousarray(strings.ends, dtype=np.int64)
 
 
 def contiguous(strings: Strings) -> tuple[np.ndarray, np.ndarray]:

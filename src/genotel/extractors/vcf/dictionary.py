@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ...batches import Strings, gather_strings
+from ...batches import Ranges
 from ...stats.cardinality import CardinalityAccumulator, CardinalityResult
 from .fields import VcfFieldSplitter, VcfText
 
@@ -44,7 +44,7 @@ class VcfDictionaryAccumulator:
 
     def values(
         self, text: VcfText, splitter: VcfFieldSplitter, limit: int | None = None
-    ) -> list[tuple[str, str, Strings]]:
+    ) -> list[tuple[str, str, Ranges]]:
         """The values of the batch's first `limit` lines per field: (name, parent, values).
 
         Needs no state of the accumulator (it may run in another thread); fields come in order of
@@ -53,10 +53,8 @@ class VcfDictionaryAccumulator:
         lines = text.records if limit is None else min(limit, text.records)
         if lines <= 0:
             return []
-        ids = text.fixed[ID_COLUMN]
-        found: list[tuple[int, str, str, Strings]] = [
-            (-1, "ID", "", gather_strings(text.data, ids.starts[:lines], ids.ends[:lines] - ids.starts[:lines]))
-        ]
+        data, ids = text.data, text.fixed[ID_COLUMN]
+        found: list[tuple[int, str, str, Ranges]] = [(-1, "ID", "", Ranges(data, ids.starts[:lines], ids.ends[:lines]))]
         for parent, pieces, names, wanted, starts in (
             ("INFO", text.info, splitter.info_keys.names, self.info_text_keys, text.info_values),
             ("FORMAT", text.samples, splitter.format_key_names, self.format_text_keys, text.samples.starts),
@@ -68,12 +66,12 @@ class VcfDictionaryAccumulator:
                 if name in wanted:
                     chosen = np.flatnonzero(keys == key)
                     if len(chosen):
-                        strings = gather_strings(text.data, starts[chosen], pieces.ends[chosen] - starts[chosen])
-                        found.append((int(chosen[0]), name, parent, strings))
+                        values = Ranges(data, starts[chosen], pieces.ends[chosen])
+                        found.append((int(chosen[0]), name, parent, values))
         found[1:] = sorted(found[1:], key=lambda item: (item[2] != "INFO", item[0]))
         return [(name, parent, strings) for _, name, parent, strings in found]
 
-    def add_values(self, values: list[tuple[str, str, Strings]]) -> None:
+    def add_values(self, values: list[tuple[str, str, Ranges]]) -> None:
         """Feed values from `values()`, batch after batch in file order."""
         for name, parent, strings in values:
             field = self.fields.get((name, parent))

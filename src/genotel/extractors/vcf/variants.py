@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from ...batches import Strings
+from ...batches import Ranges
 from ...stats.cardinality import CardinalityResult
 from ...stats.gain import GainProbe
 from .dictionary import VcfDictionaryAccumulator
@@ -19,7 +19,7 @@ CUTTING_THREADS = 2
 CUT_BYTES = 1 << 20  # text cut at once (work arrays of a few MB)
 MAX_PENDING_BATCHES = 3  # batches queued for cutting: bounds memory to a few chunks
 # One batch cut into fields: its (stream, bytes) parts and its dictionary values.
-Cut = tuple[list[tuple[str, np.ndarray]], list[tuple[str, str, Strings]]]
+Cut = tuple[list[tuple[str, np.ndarray]], list[tuple[str, str, Ranges]]]
 
 
 class VariantCountsAccumulator:
@@ -93,7 +93,7 @@ class VariantFieldsAccumulator:
         info_starts, info_ends = batch.tab_at[:, INFO_COLUMN - 1], batch.tab_at[:, INFO_COLUMN]
         samples = np.maximum(batch.columns - FIRST_SAMPLE, 0)
         parts: list[tuple[str, np.ndarray]] = []
-        values: list[tuple[str, str, Strings]] = []
+        values: list[tuple[str, str, Ranges]] = []
         for first, last in zip(bounds, [*bounds[1:], len(batch)], strict=True):
             if first == last:
                 continue
