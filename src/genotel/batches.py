@@ -40,6 +40,11 @@ class Strings:
     def __getitem__(self, index: int) -> bytes:
         return self.buffer[self.offsets[index] : self.offsets[index + 1]].tobytes()
 
+    def head(self, count: int) -> Strings:
+        """The first `count` strings (no copy)."""
+        offsets = self.offsets[: count + 1]
+        return Strings(self.buffer[: offsets[-1]], offsets)
+
     @property
     def starts(self) -> np.ndarray:
         return self.offsets[:-1]
@@ -107,6 +112,10 @@ class Ranges:
 
     def __getitem__(self, index: int) -> bytes:
         return self.buffer[self.starts[index] : self.ends[index]].tobytes()
+
+    def head(self, count: int) -> Ranges:
+        """The first `count` strings (no copy)."""
+        return Ranges(self.buffer, self.starts[:count], self.ends[:count])
 
 
 def gather_strings(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Strings:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...batches import Strings
+from ...batches import Ranges
 from ...errors import FormatError, line_where
 from ...textio import decode_text
 from .scan import (
@@ -25,7 +25,6 @@ from .scan import (
     OTHER_COLUMN_COUNT,
     START_AFTER_END,
     START_NOT_NUMBER,
-    column_text,
     scan_bed,
 )
 
@@ -54,7 +53,7 @@ class BedBatch:
     run_heads: np.ndarray  # int32: data lines whose contig differs from the data line before (the first is one)
     first_unsorted: int  # first data line whose start is below the one before on its contig; -1 if none
     columns: int  # the file's column count (0 while no data line was seen)
-    names: Strings | None = None  # column 4 of every data line, when the file has one
+    names: Ranges | None = None  # column 4 of every data line, when the file has one
 
     def __len__(self) -> int:
         return len(self.cuts)
@@ -115,7 +114,7 @@ class BedParser:
         if problem != OK:
             message = self._problem(problem, count, columns, chunk[value_begin:value_end])
             raise FormatError(self.path, message, line_where(self.next_line + problem_line))
-        names = Strings(*column_text(data, cuts, NAME_COLUMN)) if columns > NAME_COLUMN else None
+        names = Ranges(data, cuts[:, NAME_COLUMN] + 1, cuts[:, NAME_COLUMN + 1]) if columns > NAME_COLUMN else None
         batch = BedBatch(self.next_record, data, header_starts, header_ends, cuts, starts, ends, run_heads,
                          first_unsorted, columns, names)  # fmt: skip
         self.columns = columns

@@ -12,7 +12,7 @@ import itertools
 
 import numpy as np
 
-from ...batches import Strings, gather_strings
+from ...batches import Ranges
 from ...stats.cardinality import CardinalityAccumulator
 from ...stats.distinct_hashes import value_hashes
 from ...stats.gain import GainProbe
@@ -22,12 +22,6 @@ from .header import HeaderPrograms
 from .parse import BedBatch
 
 LEXICOGRAPHIC, GENOME, UNSORTED = "lexicographic", "genome", "none"
-
-
-def head(strings: Strings, count: int) -> Strings:
-    """The first `count` strings (no copy)."""
-    offsets = strings.offsets[: count + 1]
-    return Strings(strings.buffer[: offsets[-1]], offsets)
 
 
 class ContigOrder:
@@ -70,7 +64,7 @@ class ContigOrder:
             part.lexicographic = all(a < b for a, b in itertools.pairwise(names))
             first, last = names[0], names[-1]
         else:  # the order is lost for good (a contig came back, or a start went down): names by their hashes
-            values = gather_strings(data, contig_starts, contig_ends - contig_starts)
+            values = Ranges(data, contig_starts, contig_ends)
             _, where = np.unique(value_hashes(values), return_index=True)
             part.distinct = {values[int(index)] for index in where}
             part.lexicographic = False
@@ -126,7 +120,7 @@ class BedTally(SimpleTally):
         if len(batch.header_starts):  # header lines after the first data line
             self.programs.add(batch.header_lines())
         if within and batch.names is not None:
-            self.names.add(batch.names if within == len(batch) else head(batch.names, within))
+            self.names.add(batch.names if within == len(batch) else batch.names.head(within))
         if self.probe is not None:
             add_bed_streams(self.probe, batch)
 

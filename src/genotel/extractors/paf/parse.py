@@ -18,7 +18,6 @@ from ...batches import Strings
 from ...errors import FormatError, line_where
 from ...stats.read_name_fields import name_tokens
 from ..bed.scan import column_text
-from ..bed.tally import head
 from .scan import BAD_STRAND, EMPTY_NAME, FEW_COLUMNS, MANDATORY, MAX_DIGITS, OK, scan_paf
 
 COLUMN_NAMES = ("QNAME", "QLEN", "QSTART", "QEND", "STRAND", "TNAME", "TLEN", "TSTART", "TEND", "MATCHES",
@@ -68,7 +67,7 @@ class PafParser:
             raise FormatError(self.path, self._problem(problem, count, column), where)
         names = Strings(*column_text(data, cuts, 0))
         within = len(cuts) if self.sample is None else max(0, min(len(cuts), self.sample - self.next_record + 1))
-        tokens = name_tokens(names if within == len(cuts) else head(names, within)) if within else None
+        tokens = name_tokens(names if within == len(cuts) else names.head(within)) if within else None
         batch = PafBatch(self.next_record, data, cuts, tag_starts, tag_ends, tag_keys, tag_rows, run_heads, names,
                          tokens)  # fmt: skip
         self.next_line += lines

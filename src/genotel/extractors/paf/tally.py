@@ -15,7 +15,7 @@ from ...stats.gain import GainProbe
 from ...stats.read_name_fields import DictionaryFields, name_tokens
 from ...stats.readnames import ReadNameAccumulator
 from ..base import SimpleTally
-from ..bed.tally import ContigOrder, head
+from ..bed.tally import ContigOrder
 from .fields import TagStreams, key_name
 from .parse import PafBatch
 from .scan import TARGET_COLUMN
@@ -57,7 +57,7 @@ class PafTally(SimpleTally):
         self.targets.add_runs(batch.data, begin, batch.cuts[heads, TARGET_COLUMN + 1], (0, 0), True)
         names = batch.names
         if within:
-            sampled = names if within == count else head(names, within)
+            sampled = names if within == count else names.head(within)
             if within < count and self.sampled_queries is None:
                 self.sampled_queries = copy.deepcopy(self.queries)
             if self.sampled_queries is not None:
@@ -70,7 +70,7 @@ class PafTally(SimpleTally):
                 for index, token in enumerate(tokens, start=1):
                     self.tokens.field(f"{QNAME}{index}", QNAME).add(token)
             if not self.flavour.full:
-                self.flavour.add(head(sampled, min(within, self.flavour.sample_names)).to_list())
+                self.flavour.add(sampled.head(min(within, self.flavour.sample_names)).to_list())
         elif self.sampled_queries is None:
             self.sampled_queries = copy.deepcopy(self.queries)
         self.queries.add(names)
