@@ -113,11 +113,15 @@ def split_records(
     count, position, mentions_end = 0, begin, False
     while position < size:
         start, tabs = position, 0
-        while position < size and tabs < kept and data[position] != NEWLINE:
-            if data[position] == TAB:
-                found[count, 3 + tabs] = position
-                tabs += 1
-            elif data[position] == END_E and not mentions_end and position + 3 < size:
+        while position < size and tabs < kept:
+            byte = data[np.uint64(position)]  # unsigned: no wraparound test
+            if byte <= NEWLINE:  # one test for most bytes
+                if byte == NEWLINE:
+                    break
+                if byte == TAB:
+                    found[count, 3 + tabs] = position
+                    tabs += 1
+            elif byte == END_E and not mentions_end and position + 3 < size:
                 after = data[position + 1 : position + 4]
                 mentions_end = after[0] == END_N and after[1] == END_D and after[2] == EQUALS
             position += 1
