@@ -117,6 +117,14 @@ class Ranges:
         """The first `count` strings (no copy)."""
         return Ranges(self.buffer, self.starts[:count], self.ends[:count])
 
+    def to_list(self) -> list[bytes]:
+        if not len(self.starts):
+            return []
+        low, high = int(self.starts.min()), int(self.ends.max())
+        data = self.buffer[low:high].tobytes()  # one copy of the span they lie in
+        spans = zip(self.starts.tolist(), self.ends.tolist(), strict=True)
+        return [data[start - low : end - low] for start, end in spans]
+
 
 def gather_strings(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Strings:
     """`buffer[starts[i]:starts[i] + lengths[i]]` for every i, as Strings (no Python loop)."""

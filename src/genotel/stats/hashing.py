@@ -92,13 +92,8 @@ def mix_scalar(value: np.uint64) -> np.uint64:
 
 
 def string_ranges(strings: Strings | Ranges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The strings' buffer (uint8), starts and ends (int64) as contiguous arrays, for `string_hashes`."""
+    """The strings' buffer (uint8), starts and ends (int64) as contiguous arrays: the types the kernels
+    over strings (`string_hashes`, `read_name_fields.cut_tokens`) are compiled for."""
     buffer = np.ascontiguousarray(strings.buffer, dtype=np.uint8)
     starts = np.ascontiguousarray(strings.starts, dtype=np.int64)
     return buffer, starts, np.ascontiguousarray(strings.ends, dtype=np.int64)
-
-
-def contiguous(strings: Strings) -> tuple[np.ndarray, np.ndarray]:
-    """The strings' buffer (uint8) and offsets (int64) as contiguous arrays: the types the kernels are compiled for."""
-    buffer = np.ascontiguousarray(strings.buffer, dtype=np.uint8)
-    return buffer, np.ascontiguousarray(strings.offsets, dtype=np.int64)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..batches import Strings
+from ..batches import Ranges, Strings
 from .cardinality import CardinalityAccumulator, CardinalityResult
-from .hashing import contiguous
+from .hashing import string_ranges
 
 # Read-name separators: a name is cut into tokens at these bytes (':' '_' '.' '/' '-' '#' ' ').
 NAME_SEPARATORS = np.frombuffer(b":_./-# ", dtype=np.uint8)
@@ -32,7 +32,7 @@ class DictionaryFields:
             self.fields[name] = CardinalityAccumulator(name, parent)
         return self.fields[name]
 
-    def add_names(self, names: Strings) -> None:
+    def add_names(self, names: Strings | Ranges) -> None:
         """QNAME and its tokens, one name per record in file order (FASTQ read names too)."""
         self.field("QNAME").add(names)
         tokens = name_tokens(names)
@@ -44,57 +44,45 @@ class DictionaryFields:
         return [field.result(total_records) for field in self.fields.values()]
 
 
-def name_tokens(names: Strings) -> list[Strings]:
+def name_tokens(names: Strings | Ranges) -> list[Ranges]:
     """Token k of every read name, for k < MAX_NAME_TOKENS (names with fewer tokens give b"").
 
     As many tokens as the name with the most has (at most MAX_NAME_TOKENS); token k is the
-    text between separators k-1 and k (`cut_tokens`).
+    text between separators k-1 and k (`cut_tokens`), left where it lies in the names' buffer.
     """
     if not len(names):
         return []
-    buffer, lengths = cut_tokens(*contiguous(names), _IS_SEPARATOR, MAX_NAME_TOKENS)
-    tokens, start = [], 0
-    for row in lengths:
-        offsets = np.zeros(len(row) + 1, dtype=np.int64)
-        np.cumsum(row, out=offsets[1:])
-        tokens.append(Strings(buffer[start : start + int(offsets[-1])], offsets))
-        start += int(offsets[-1])
-    return tokens
+    buffer, starts, ends = string_ranges(names)
+    token_starts, token_lengths = cut_tokens(buffer, starts, ends, _IS_SEPARATOR, MAX_NAME_TOKENS)
+    return [Ranges(buffer, begin, begin + length) for begin, length in zip(token_starts, token_lengths, strict=True)]
 
 
 @numba.njit(cache=True, nogil=True)
 def cut_tokens(
-    buffer: np.ndarray, offsets: np.ndarray, is_separator: np.ndarray, max_tokens: int
+    buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray, is_separator: np.ndarray, max_tokens: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cut each name `buffer[offsets[i]:offsets[i + 1]]` at the bytes where `is_separator` is true.
+    """Cut each name `buffer[starts[i]:ends[i]]` at the bytes where `is_separator` is true.
 
-    Returns the tokens' bytes, token 0 of every name first, then token 1 of every name, ...,
-    and the lengths, shape (tokens, names): as many tokens as the name with the most (at most
-    `max_tokens`; the rest of a longer name is dropped), 0 for a name without that token.
+    Returns where each token starts and its length, shape (tokens, names): as many tokens as the
+    name with the most (at most `max_tokens`; the rest of a longer name is dropped), length 0
+    for a name without that token.
     """
-    count = len(offsets) - 1
+    count = len(starts)
     most = 1
     for name in range(count):
         pieces = 1
-        for position in range(offsets[name], offsets[name + 1]):
+        for position in range(starts[name], ends[name]):
             pieces += is_separator[buffer[position]]
         most = max(most, min(pieces, max_tokens))
-    starts = np.zeros((most, count), dtype=np.int64)
+    token_starts = np.zeros((most, count), dtype=np.int64)
     lengths = np.zeros((most, count), dtype=np.int64)
     for name in range(count):
-        token, start, end = 0, offsets[name], offsets[name + 1]
+        token, start, end = 0, starts[name], ends[name]
         for position in range(start, end + 1):
             if position == end or is_separator[buffer[position]]:
-                starts[token, name], lengths[token, name] = start, position - start
+                token_starts[token, name], lengths[token, name] = start, position - start
                 token += 1
                 start = position + 1
                 if token == most:
                     break
-    out = np.empty(lengths.sum(), dtype=np.uint8)
-    filled = 0
-    for token in range(most):
-        for name in range(count):
-            for offset in range(lengths[token, name]):
-                out[filled + offset] = buffer[starts[token, name] + offset]
-            filled += lengths[token, name]
-    return out, lengths
+    return token_starts, lengths

@@ -5,8 +5,8 @@ every tab and newline without a branch (`separators`), then walks those position
 Per data line it keeps where its first 12 columns end, its start and end coordinates, whether its
 contig differs from the data line before (a new run) and the first line whose start is below the
 one before on the same contig; header lines (`#`, `track`, `browser`) are listed apart, blank
-lines skipped. It stops at the first bad line and says what was wrong. `column_text` copies one
-column of the cut lines end to end. The PAF kernel shares `separators` and `same_text`.
+lines skipped. It stops at the first bad line and says what was wrong. The PAF kernel shares
+`separators` and `same_text`.
 """
 
 from __future__ import annotations
@@ -81,24 +81,6 @@ def separators(data: np.ndarray) -> tuple[np.ndarray, int]:
         newlines += byte == _NEWLINE
     found[count] = size
     return found[: count + 1], newlines
-
-
-@numba.njit(cache=True, nogil=True)
-def column_text(data: np.ndarray, cuts: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column `column` (0-based) of every cut line, copied end to end: the buffer and its offsets."""
-    lines = len(cuts)
-    offsets = np.empty(lines + 1, np.int64)
-    offsets[0] = 0
-    skip = 1 if column > 0 else 0
-    for row in range(lines):
-        offsets[row + 1] = offsets[row] + cuts[row, column + 1] - cuts[row, column] - skip
-    text = np.empty(offsets[lines], np.uint8)
-    at = 0
-    for row in range(lines):  # byte by byte: a slice per row costs more than a short copy
-        for source in range(cuts[row, column] + skip, cuts[row, column + 1]):
-            text[at] = data[source]
-            at += 1
-    return text, offsets
 
 
 @numba.njit(cache=True, nogil=True)

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...batches import Strings
+from ...batches import Ranges
 from ...errors import FormatError, line_where
 from ...stats.read_name_fields import name_tokens
-from ..bed.scan import column_text
 from .scan import BAD_STRAND, EMPTY_NAME, FEW_COLUMNS, MANDATORY, MAX_DIGITS, OK, scan_paf
 
 COLUMN_NAMES = ("QNAME", "QLEN", "QSTART", "QEND", "STRAND", "TNAME", "TLEN", "TSTART", "TEND", "MATCHES",
@@ -38,8 +37,8 @@ class PafBatch:
     tag_keys: np.ndarray
     tag_rows: np.ndarray
     run_heads: np.ndarray  # lines whose target differs from the line before (the first is one)
-    names: Strings  # the query names (column 1)
-    tokens: list[Strings] | None = None  # token k of the names within --sample (`name_tokens`), cut ahead
+    names: Ranges  # the query names (column 1)
+    tokens: list[Ranges] | None = None  # token k of the names within --sample (`name_tokens`), cut ahead
 
     def __len__(self) -> int:
         return len(self.cuts)
@@ -65,7 +64,7 @@ class PafParser:
         if problem != OK:
             where = line_where(self.next_line + problem_line)
             raise FormatError(self.path, self._problem(problem, count, column), where)
-        names = Strings(*column_text(data, cuts, 0))
+        names = Ranges(data, cuts[:, 0], cuts[:, 1])
         within = len(cuts) if self.sample is None else max(0, min(len(cuts), self.sample - self.next_record + 1))
         tokens = name_tokens(names if within == len(cuts) else names.head(within)) if within else None
         batch = PafBatch(self.next_record, data, cuts, tag_starts, tag_ends, tag_keys, tag_rows, run_heads, names,
