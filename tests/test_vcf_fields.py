@@ -148,6 +148,10 @@ def test_streams_are_the_plain_split_of_every_fixture(name: str) -> None:
             id="one-key-lines-around-others",
         ),
         pytest.param(
+            "c1\t1\t.\tA\tC\t.\t.\t.\tGT:DP\t0/1:\t1/1:\nc1\t2\t.\tA\tC\t.\t.\t.\tGT:DP\t0/1:5\t1/1:17\n",
+            id="a-key-empty-before-its-first-bytes",
+        ),
+        pytest.param(
             "c1\t1\t.\tA\tC\t.\t.\tN=1\tGT:DP\t0/1:4\t.\nc1\t2\t.\tA\tC\t.\t.\tN=1\tDP:GT\t4:1\t::\n", id="formats"
         ),
         pytest.param("c1\t1\t.\tA\tC\t.\t.\t\tGT\t\t\nc1\t2\t.\t\t\t\t\tT=\tGT\t0\t1\n", id="empty-fields"),

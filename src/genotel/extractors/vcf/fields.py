@@ -237,9 +237,9 @@ def cut_lines(
     block_keys = np.empty(len(pool) // STREAM_BLOCK + 1, dtype=np.int64)
     block_of = np.full(key_count, -1, dtype=np.int64)  # per key, its current block
     filled = np.zeros(key_count, dtype=np.int64)  # bytes in it
-    stream_sizes = np.zeros(key_count, dtype=np.int64)
     order = np.empty(key_count, dtype=np.int64)  # the keys in order of first sight
     cursor = np.full(key_count, -1, dtype=np.int64)  # -1: not seen yet; at the end, where its bytes go
+    stream = (pool, block_keys, block_of, filled, order, cursor)
     blocks, seen = 0, 0
     last_column = table.shape[1] - 1
     reach = np.zeros(len(table), dtype=np.int64)  # per FORMAT string: sub-fields to look at per sample
@@ -330,21 +330,7 @@ def cut_lines(
                 stream_bytes += byte != TAB
                 colons += byte == COLON
             if colons == 0:
-                if cursor[key] < 0:
-                    cursor[key] = 0
-                    order[seen] = key
-                    seen += 1
-                block, used, copied = block_of[key], filled[key], 0
-                while copied < stream_bytes:
-                    if block < 0 or used == STREAM_BLOCK:
-                        block, used = blocks, 0
-                        block_keys[block] = key
-                        blocks += 1
-                    size, at = min(stream_bytes - copied, STREAM_BLOCK - used), block * STREAM_BLOCK + used
-                    pool[at : at + size] = scratch[copied : copied + size]
-                    used, copied = used + size, copied + size
-                block_of[key], filled[key] = block, used
-                stream_sizes[key] += stream_bytes
+                blocks, seen = _add_to_stream(stream, blocks, seen, key, scratch, 0, stream_bytes)
                 tabs = text_end - position - stream_bytes  # the one before the first sample too
                 other[other_count : other_count + tabs] = TAB
                 other_count += tabs
@@ -370,26 +356,14 @@ def cut_lines(
                         fields[0, field_count], fields[1, field_count], fields[2, field_count] = field, stop, key
                         field_count += 1
                     if streams:
-                        if cursor[key] < 0:  # the key's first sub-field in the batch (it may be empty)
-                            cursor[key] = 0
-                            order[seen] = key
-                            seen += 1
                         block, used = block_of[key], filled[key]
                         if block >= 0 and used + stop - field <= STREAM_BLOCK:  # room in its block
                             target = np.uint64(block * STREAM_BLOCK + used)  # unsigned: no wraparound tests
                             for offset in range(np.uint64(stop - field)):
                                 pool[target + offset] = data[np.uint64(field) + offset]
-                            used += stop - field
+                            filled[key] = used + stop - field
                         else:
-                            for at in range(field, stop):
-                                if block < 0 or used == STREAM_BLOCK:
-                                    block, used = blocks, 0
-                                    block_keys[block] = key
-                                    blocks += 1
-                                pool[block * STREAM_BLOCK + used] = data[at]
-                                used += 1
-                        block_of[key], filled[key] = block, used
-                        stream_sizes[key] += stop - field
+                            blocks, seen = _add_to_stream(stream, blocks, seen, key, data, field, stop)
                 elif key == BEYOND_KEYS and streams:
                     if extra_count == extras.shape[1]:
                         larger = np.empty((2, 2 * extra_count), dtype=np.int64)
@@ -412,16 +386,22 @@ def cut_lines(
         if streams and ends[line] < end:
             other[other_count] = NEWLINE
             other_count += 1
-    # The streams: keys in order of first sight, each key's blocks joined.
+    # The streams: keys in order of first sight, each key's blocks joined (all full but its last).
+    block_sizes = np.full(blocks, STREAM_BLOCK, dtype=np.int64)
+    for key in range(key_count):
+        if block_of[key] >= 0:
+            block_sizes[block_of[key]] = filled[key]
+    sizes = np.zeros(key_count, dtype=np.int64)
+    for block in range(blocks):
+        sizes[block_keys[block]] += block_sizes[block]
     bounds = np.zeros(seen + 1, dtype=np.int64)
     for rank in range(seen):
         cursor[order[rank]] = bounds[rank]
-        bounds[rank + 1] = bounds[rank] + stream_sizes[order[rank]]
+        bounds[rank + 1] = bounds[rank] + sizes[order[rank]]
     content = np.empty(bounds[seen], dtype=np.uint8)
     for block in range(blocks):
-        key = block_keys[block]
-        size = filled[key] if block == block_of[key] else STREAM_BLOCK
-        content[cursor[key] : cursor[key] + size] = pool[block * STREAM_BLOCK : block * STREAM_BLOCK + size]
+        key, size, start = block_keys[block], block_sizes[block], block * STREAM_BLOCK
+        content[cursor[key] : cursor[key] + size] = pool[start : start + size]
         cursor[key] += size
     return (
         fixed,
@@ -440,6 +420,42 @@ def cut_lines(
         order[:seen],
         bounds,
     )
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_to_stream(
+    stream: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    blocks: int,
+    seen: int,
+    key: int,
+    source: np.ndarray,
+    begin: int,
+    end: int,
+) -> tuple[int, int]:
+    """Append `source[begin:end]` to the stream of `key` (`cut_lines`' pool, block list, each key's
+    current block and its fill, the keys' order of first sight, and which keys were seen).
+
+    The bytes go into the key's current block while it has room, then into blocks taken in turn
+    from the pool. Returns the numbers of blocks taken and of keys seen.
+    """
+    pool, block_keys, block_of, filled, order, cursor = stream
+    if cursor[key] < 0:  # the key's first sub-field in the batch (it may be empty)
+        cursor[key] = 0
+        order[seen] = key
+        seen += 1
+    block, used = block_of[key], filled[key]
+    while begin < end:
+        if block < 0 or used == STREAM_BLOCK:
+            block, used = blocks, 0
+            block_keys[block] = key
+            blocks += 1
+        size = min(end - begin, STREAM_BLOCK - used)
+        target, origin = np.uint64(block * STREAM_BLOCK + used), np.uint64(begin)  # unsigned: no wraparound tests
+        for offset in range(np.uint64(size)):
+            pool[target + offset] = source[origin + offset]
+        used, begin = used + size, begin + size
+    block_of[key], filled[key] = block, used
+    return blocks, seen
 
 
 def _no_pieces(count: int) -> Pieces:
