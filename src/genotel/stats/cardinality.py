@@ -58,16 +58,11 @@ class CardinalityResult:
 
 
 def pick(values: Strings | Ranges, indices: np.ndarray) -> list[bytes]:
-    """Strings `indices` (ascending) of `values` as bytes, with one copy of the bytes they span
-    (of each string, for `Ranges`)."""
-    if not len(indices):
-        return []
+    """Strings `indices` (ascending) of `values` as bytes: for `Strings` with one copy of the
+    bytes they span, for `Ranges` (which may lie far apart in their buffer) one by one."""
     if isinstance(values, Ranges):
         return [values[index] for index in indices.tolist()]
-    starts, ends = values.offsets[indices].tolist(), values.offsets[indices + 1].tolist()
-    low = starts[0]
-    text = values.buffer[low : ends[-1]].tobytes()
-    return [text[start - low : end - low] for start, end in zip(starts, ends, strict=True)]
+    return Ranges(values.buffer, values.starts[indices], values.ends[indices]).to_list()
 
 
 class CardinalityAccumulator:

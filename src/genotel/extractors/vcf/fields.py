@@ -106,7 +106,8 @@ class VcfFieldSplitter:
         end: int | None = None,
         format_keys: frozenset[str] | None = None,
         streams: bool = False,
-        sizes: tuple[int, int] | None = None,
+        *,
+        sizes: tuple[int, int],
     ) -> VcfText:
         """Cut the (column-checked) record lines `data[starts[i]:ends[i]]` (no newline).
 
@@ -115,19 +116,14 @@ class VcfFieldSplitter:
         left without keys). With `samples`, the sample sub-fields of the keys in `format_keys`
         (every key when None) are kept as pieces. With `streams` (the probe), the separators and
         the sub-fields beyond their FORMAT's keys are kept too, and every key's sub-fields are
-        copied into its stream. `sizes`, where the caller knows them (a `VcfBatch` does): the
-        bytes of the lines' INFO columns and their number of samples.
+        copied into its stream. `sizes`: the lines' INFO bytes (at least) and their number of
+        samples, which a `VcfBatch` knows; they bound the kernel's arrays.
         """
-        count, begin = len(starts), int(starts[0])
+        count = len(starts)
         end = len(data) if end is None else end
-        text = data[begin:end]
         samples = samples or streams
         # Bounds on the number of INFO items (a byte and a `;` each, but a line's last) and of the
-        # kept sub-fields (a sample holds one per kept key of its FORMAT), plus one per line: from
-        # `sizes` (the bytes of the lines' INFO columns and their number of samples) where the
-        # caller knows them, else from a count of the separators.
-        if sizes is None:
-            sizes = (2 * int(np.count_nonzero(text == SEMICOLON)), int(np.count_nonzero(text == TAB)))
+        # kept sub-fields (a sample holds one per kept key of its FORMAT), plus one per line.
         info_bytes, sample_count = sizes
         item_bound = count + (info_bytes // 2 if info else 0)
         while True:

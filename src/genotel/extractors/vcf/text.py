@@ -19,12 +19,11 @@ import numpy as np
 
 from ...ahead import ahead
 from ...errors import FormatError, line_where, record_where
-from ...textio import CHUNK_BYTES, LineBatch, decode_text, read_chunks, split_lines
+from ...textio import CHUNK_BYTES, NEWLINE, LineBatch, decode_text, read_chunks, split_lines
 from .header import FIXED_COLUMNS, VcfHeader, chrom_line_columns, parse_header
 
 TAB = 9
 CR = 13
-NEWLINE = 10
 END_E, END_N, END_D, EQUALS = (ord(char) for char in "END=")
 WORD = 8
 _ONES = np.uint64(0x0101010101010101)
@@ -60,7 +59,7 @@ class VcfBatch:
     first_record: int
     tab_at: np.ndarray  # (records, TABS_KEPT) int64
     columns: np.ndarray  # per record line, its number of tab-separated columns
-    mentions_end: bool  # whether `END=` occurs in the lines
+    mentions_end: bool  # whether `END=` occurs in a line's first TABS_KEPT columns (INFO is the last)
     by_record: bool = False
     trailing_tab_lines: int = 0  # record lines ending in a tab (set by the column check)
 
