@@ -40,10 +40,10 @@ class Strings:
     def __getitem__(self, index: int) -> bytes:
         return self.buffer[self.offsets[index] : self.offsets[index + 1]].tobytes()
 
-    def head(self, count: int) -> Strings:
-        """The first `count` strings (no copy)."""
-        offsets = self.offsets[: count + 1]
-        return Strings(self.buffer[: offsets[-1]], offsets)
+    def head(self, count: int, start: int = 0) -> Strings:
+        """Strings `start..start+count`, as Strings of their own (no copy of the bytes)."""
+        offsets = self.offsets[start : start + count + 1]
+        return Strings(self.buffer[offsets[0] : offsets[-1]], offsets - offsets[0])
 
     @property
     def starts(self) -> np.ndarray:
@@ -113,9 +113,9 @@ class Ranges:
     def __getitem__(self, index: int) -> bytes:
         return self.buffer[self.starts[index] : self.ends[index]].tobytes()
 
-    def head(self, count: int) -> Ranges:
-        """The first `count` strings (no copy)."""
-        return Ranges(self.buffer, self.starts[:count], self.ends[:count])
+    def head(self, count: int, start: int = 0) -> Ranges:
+        """Strings `start..start+count` (no copy)."""
+        return Ranges(self.buffer, self.starts[start : start + count], self.ends[start : start + count])
 
     def to_list(self) -> list[bytes]:
         if not len(self.starts):

@@ -28,7 +28,7 @@ from ...stats.gain import GainProbe
 from ...textio import line_batches, read_chunks
 from ..base import HEADER_UTF8_INVALID, Extraction, SimpleTally, read_name_issues
 from .fields import add_fastq_streams
-from .names import FastqNameStats, ReadLengthAccumulator, head
+from .names import FastqNameStats, ReadLengthAccumulator
 from .parse import (
     QUAL_HIGHEST,
     QUAL_LOWEST,
@@ -128,7 +128,7 @@ class FastqTally(SimpleTally):
         # The probe's DESC stream is every header; without it only the sampled ones are cut out.
         headers = batch.header_strings(None if self.probe is not None else within)
         if within:
-            self.names.add(headers if within == len(headers) else head(headers, within))
+            self.names.add(headers if within == len(headers) else headers.head(within))
         if self.probe is not None and batch.layout is not None:
             add_streams(self.probe, batch, batch.layout, headers)
         self.study.add(batch, within)

@@ -128,12 +128,6 @@ def split_headers(headers: Strings) -> tuple[Strings, np.ndarray]:
     return Strings(gather_lines(buffer, starts, lengths), offsets), np.where(has_comment, first + 1, ends)
 
 
-def head(strings: Strings, count: int, start: int = 0) -> Strings:
-    """Strings `start..start+count` of `strings`, as Strings of their own (no copy)."""
-    offsets = strings.offsets[start : start + count + 1]
-    return Strings(strings.buffer[offsets[0] : offsets[-1]], offsets - offsets[0])
-
-
 class FastqNameStats:
     """Read-name flavour, interleaving sample and dictionary fields of a FASTQ file's first records.
 
@@ -152,14 +146,14 @@ class FastqNameStats:
             return
         names, comment_starts = split_headers(headers)
         for start in range(0, count, CARDINALITY_SLICE):
-            self.dictionary.add_names(head(names, min(CARDINALITY_SLICE, count - start), start))
+            self.dictionary.add_names(names.head(min(CARDINALITY_SLICE, count - start), start))
         listed = min(count, max(self.flavour.sample_names - len(self.flavour.names), self.pairs.wanted))
         if listed > 0:  # the first few thousand records only: Python objects are affordable here
             text = headers.buffer[: headers.offsets[listed]].tobytes()
             ends = headers.offsets[1 : listed + 1].tolist()
             comments = [text[start:end] for start, end in zip(comment_starts[:listed].tolist(), ends, strict=True)]
-            self.flavour.add(head(names, listed).to_list(), comments)
-            self.pairs.add(head(headers, listed).to_list())
+            self.flavour.add(names.head(listed).to_list(), comments)
+            self.pairs.add(headers.head(listed).to_list())
         self.records += count
 
     def flavour_result(self) -> ReadNameResult:
